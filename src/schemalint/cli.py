@@ -1,0 +1,225 @@
+"""The ``schemalint`` command: check, rules, explain, init (and verify). Exit codes:
+0 = nothing at or above ``fail-on``; 1 = findings at or above it; 2 = usage, config or internal error."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from schemalint import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+app = typer.Typer(
+    name="schemalint",
+    help="Stop unsafe PostgreSQL schema changes before they reach production.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _fail(message: str) -> NoReturn:
+    sys.stderr.write(f"schemalint: error: {message}\n")
+    raise typer.Exit(EXIT_ERROR)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"schemalint {__version__}\n")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """Stop unsafe PostgreSQL schema changes before they reach production."""
+
+
+def _split(values: list[str] | None) -> list[str]:
+    out: list[str] = []
+    for value in values or ():
+        out.extend(v.strip() for v in value.split(",") if v.strip())
+    return out
+
+
+def _use_color(color: bool | None, output_file: Path | None) -> bool:
+    if output_file is not None:
+        return False
+    if color is not None:
+        return color
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return sys.stdout.isatty()
+
+
+@app.command()
+def check(
+    paths: Annotated[list[str] | None, typer.Argument(help="Files or folders to check; '-' reads standard input.")] = None,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="text, concise, json, github or sarif.")] = "text",
+    config: Annotated[Path | None, typer.Option("--config", help="Use this config file instead of searching for one.")] = None,
+    select: Annotated[list[str] | None, typer.Option("--select", help="Run only these rules (codes, prefixes or names).")] = None,
+    extend_select: Annotated[list[str] | None, typer.Option("--extend-select", help="Add rules to the selection.")] = None,
+    ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Do not run these rules.")] = None,
+    include: Annotated[list[str] | None, typer.Option("--include", help="Glob of files to check inside folders (default *.sql).")] = None,
+    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Glob of files or folders to skip.")] = None,
+    target_postgres: Annotated[int | None, typer.Option("--target-postgres", help="PostgreSQL major version (11-18).")] = None,
+    assume_in_transaction: Annotated[bool | None, typer.Option("--assume-in-transaction/--no-assume-in-transaction", help="The runner wraps each file in a transaction.")] = None,
+    fail_on: Annotated[str | None, typer.Option("--fail-on", help="error or warning.")] = None,
+    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even with findings (2 still means an error).")] = False,
+    statistics: Annotated[bool, typer.Option("--statistics", help="Print how many findings each rule raised.")] = False,
+    output_file: Annotated[Path | None, typer.Option("--output-file", "-o", help="Write the report to this file.")] = None,
+    stdin_filename: Annotated[str | None, typer.Option("--stdin-filename", help="The name to report for standard input.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Report only files added or changed since this git ref.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the result cache.")] = False,
+    cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Where the cache lives (default .schemalint_cache).")] = None,
+    color: Annotated[bool | None, typer.Option("--color/--no-color", help="Force colour on or off.")] = None,
+    no_help: Annotated[bool, typer.Option("--no-help", help="Text format: leave out the help under each finding.")] = False,
+) -> None:
+    """Check migration files and report unsafe changes."""
+    from schemalint.config import ConfigError, find_config, load_settings
+    from schemalint.findings import Severity
+    from schemalint.report import FORMATS, ReportOptions, render
+    from schemalint.run import RunRequest, execute
+    from schemalint.sources import SourceError
+
+    if output_format not in FORMATS:
+        _fail(f"unknown format {output_format!r} (choose from {', '.join(FORMATS)})")
+    try:
+        if config is not None and not config.is_file():
+            _fail(f"{config}: config file not found")
+        settings = load_settings(config if config is not None else find_config(Path.cwd()))
+        if select:
+            settings.select = _split(select)
+        settings.extend_select += _split(extend_select)
+        settings.ignore += _split(ignore)
+        if include:
+            settings.include = _split(include)
+        settings.exclude += _split(exclude)
+        if target_postgres is not None:
+            if not 11 <= target_postgres <= 18:
+                _fail(f"--target-postgres {target_postgres}: supported versions are 11 to 18")
+            settings.target_postgres = target_postgres
+        if assume_in_transaction is not None:
+            settings.assume_in_transaction = assume_in_transaction
+        if fail_on is not None:
+            try:
+                settings.fail_on = Severity.parse(fail_on)
+            except ValueError as exc:
+                _fail(f"--fail-on: {exc}")
+        if cache_dir is not None:
+            settings.cache_dir = str(cache_dir)
+        request = RunRequest(paths or ["."], settings, stdin_filename, since, use_cache=not no_cache)
+        result, sources = execute(request)
+    except (ConfigError, SourceError) as exc:
+        _fail(str(exc))
+
+    report = render(output_format, result, ReportOptions(
+        color=_use_color(color, output_file), statistics=statistics, show_help=not no_help, sources=sources))
+    if output_file is not None:
+        try:
+            output_file.write_text(report, encoding="utf-8")
+        except OSError as exc:
+            _fail(f"{output_file}: cannot write report: {exc.strerror or exc}")
+    else:
+        sys.stdout.write(report)
+        sys.stdout.flush()
+    if statistics and output_format in ("json", "github", "sarif"):
+        from schemalint.report.statistics import statistics_lines
+
+        sys.stderr.write("\n".join(statistics_lines(result)) + "\n")
+    if result.internal_errors:
+        for e in result.internal_errors:
+            sys.stderr.write(f"schemalint: internal error in rule {e.rule} at {e.file}:{e.line}:{e.column}: {e.message}\n")
+        raise typer.Exit(EXIT_ERROR)
+    if exit_zero:
+        raise typer.Exit(EXIT_OK)
+    failing = any(f.severity >= settings.fail_on for f in result.findings)
+    raise typer.Exit(EXIT_FINDINGS if failing else EXIT_OK)
+
+
+@app.command("rules")
+def list_rules(
+    output_format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+) -> None:
+    """List every rule: code, name, severity, on by default, summary."""
+    import json
+
+    from schemalint.rules import all_rules
+
+    rules = all_rules()
+    if output_format == "json":
+        sys.stdout.write(json.dumps([
+            {"code": r.code, "name": r.name, "severity": r.severity.label,
+             "enabled_by_default": r.enabled_by_default, "summary": r.summary}
+            for r in rules.values()
+        ], indent=2) + "\n")
+        return
+    if output_format != "text":
+        _fail(f"unknown format {output_format!r} (choose text or json)")
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_lines=False, box=None, pad_edge=False)
+    for column in ("code", "name", "severity", "default", "summary"):
+        table.add_column(column, no_wrap=column != "summary")
+    for r in rules.values():
+        table.add_row(r.code, r.name, r.severity.label, "on" if r.enabled_by_default else "off", r.summary)
+    Console(soft_wrap=False).print(table)
+
+
+@app.command()
+def explain(code: Annotated[str, typer.Argument(help="A rule code (SL102) or name (create-index-non-concurrently).")]) -> None:
+    """Print a rule's page: what it flags, why, and the safe alternative."""
+    from schemalint.docs import page_text
+    from schemalint.rules import all_rules, resolve
+
+    resolved = resolve(code)
+    if resolved is None:
+        _fail(f"unknown rule {code!r}: see `schemalint rules`")
+    rule = all_rules()[resolved]
+    text = page_text(rule)
+    if text is None:
+        sys.stdout.write(f"{rule.code} {rule.name} ({rule.severity.label})\n\n{rule.summary}\n")
+        return
+    if sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
+        from rich.console import Console
+        from rich.markdown import Markdown
+
+        Console().print(Markdown(text))
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the config.")] = Path("schemalint.toml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter schemalint.toml."""
+    from schemalint.config import STARTER_CONFIG
+
+    if path.exists() and not force:
+        _fail(f"{path} already exists (use --force to overwrite)")
+    try:
+        path.write_text(STARTER_CONFIG, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"{path}: cannot write: {exc.strerror or exc}")
+    sys.stdout.write(f"Wrote {path}\n")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("schemalint: interrupted\n")
+        sys.exit(130)

@@ -1,0 +1,258 @@
+"""Configuration: ``[tool.schemalint]`` in pyproject.toml or ``schemalint.toml``, validated."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from schemalint.findings import Severity
+
+
+class ConfigError(Exception):
+    """A configuration problem; the message names the file and the key."""
+
+
+SUPPORTED_POSTGRES = range(11, 19)
+
+# Per-rule option tables: table → key → (type, default)
+OPTION_TABLES: dict[str, dict[str, tuple[type, Any]]] = {
+    "locks": {
+        "runner-sets-lock-timeout": (bool, False),
+    },
+    "tenancy": {
+        "column": (str, "tenant_id"),
+        "exempt-tables": (list, []),
+        "exempt-schemas": (list, []),
+        "setting": (str, "app.tenant_id"),
+    },
+    "conventions": {
+        "audit-columns": (list, ["created_at", "updated_at"]),
+        "index-pattern": (str, r"^idx_"),
+        "unique-pattern": (str, r"^(uk|uq)_"),
+        "check-pattern": (str, r"^chk_"),
+        "foreign-key-pattern": (str, r"^fk_"),
+        "primary-key-pattern": (str, r"^pk_|_pkey$"),
+    },
+    "migration-file": {
+        "filename-pattern": (str, r"^\d{8}_\d{6}_[a-z0-9]+(_[a-z0-9]+)*\.sql$"),
+        "required-header-fields": (list, ["MIGRATION", "Version", "Author", "Risk Assessment", "Estimated Duration"]),
+    },
+}
+
+_TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
+    "select": list,
+    "ignore": list,
+    "extend-select": list,
+    "per-file-ignores": dict,
+    "include": list,
+    "exclude": list,
+    "target-postgres": int,
+    "assume-in-transaction": bool,
+    "fail-on": str,
+    "severity": dict,
+    "default-schema": str,
+    "cache-dir": str,
+}
+
+
+@dataclass(slots=True)
+class Settings:
+    select: list[str] | None = None
+    ignore: list[str] = field(default_factory=list)
+    extend_select: list[str] = field(default_factory=list)
+    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    include: list[str] = field(default_factory=lambda: ["*.sql"])
+    exclude: list[str] = field(default_factory=list)
+    target_postgres: int = 15
+    assume_in_transaction: bool = False
+    fail_on: Severity = Severity.ERROR
+    severity: dict[str, Severity] = field(default_factory=dict)
+    default_schema: str = "public"
+    cache_dir: str = ".schemalint_cache"
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    source: Path | None = None  # the file these settings came from
+
+    def option(self, table: str, key: str) -> Any:
+        values = self.options.get(table, {})
+        if key in values:
+            return values[key]
+        return OPTION_TABLES[table][key][1]
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest schemalint.toml, or pyproject.toml with a [tool.schemalint] table, upwards."""
+    directory = start.resolve()
+    if directory.is_file():
+        directory = directory.parent
+    for candidate_dir in (directory, *directory.parents):
+        own = candidate_dir / "schemalint.toml"
+        if own.is_file():
+            return own
+        pyproject = candidate_dir / "pyproject.toml"
+        if pyproject.is_file():
+            try:
+                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                continue
+            if "schemalint" in data.get("tool", {}):
+                return pyproject
+    return None
+
+
+def load_settings(path: Path | None) -> Settings:
+    if path is None:
+        return Settings()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: config file is not valid UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    if path.name == "pyproject.toml":
+        table = data.get("tool", {}).get("schemalint", {})
+        prefix = "tool.schemalint"
+    else:
+        table = data
+        prefix = ""
+    settings = settings_from_table(table, path, prefix)
+    settings.source = path
+    return settings
+
+
+def settings_from_table(table: dict[str, Any], path: Path | str, prefix: str = "") -> Settings:
+    where = f"[{prefix}]" if prefix else "top level"
+    settings = Settings()
+
+    def fail(key: str, problem: str) -> ConfigError:
+        dotted = f"{prefix}.{key}" if prefix else key
+        return ConfigError(f"{path}: key '{dotted}': {problem}")
+
+    for key, value in table.items():
+        if key in OPTION_TABLES:
+            if not isinstance(value, dict):
+                raise fail(key, "must be a table")
+            settings.options[key] = _check_option_table(key, value, fail)
+            continue
+        expected = _TOP_LEVEL.get(key)
+        if expected is None:
+            raise ConfigError(f"{path}: unknown key '{key}' in {where}")
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise fail(key, f"expected {_type_name(expected)}, got {type(value).__name__}")
+        if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+            raise fail(key, "expected a list of strings")
+        if key == "select":
+            settings.select = list(value)
+        elif key == "ignore":
+            settings.ignore = list(value)
+        elif key == "extend-select":
+            settings.extend_select = list(value)
+        elif key == "per-file-ignores":
+            for pattern, codes in value.items():
+                if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+                    raise fail(f"{key}.{pattern}", "expected a list of rule codes")
+                settings.per_file_ignores[pattern] = list(codes)
+        elif key == "include":
+            settings.include = list(value)
+        elif key == "exclude":
+            settings.exclude = list(value)
+        elif key == "target-postgres":
+            if value not in SUPPORTED_POSTGRES:
+                raise fail(key, f"PostgreSQL {value} is not supported (use 11 to 18)")
+            settings.target_postgres = value
+        elif key == "assume-in-transaction":
+            settings.assume_in_transaction = value
+        elif key == "fail-on":
+            try:
+                settings.fail_on = Severity.parse(value)
+            except ValueError as exc:
+                raise fail(key, str(exc)) from None
+        elif key == "severity":
+            for code, sev in value.items():
+                if not isinstance(sev, str):
+                    raise fail(f"{key}.{code}", "expected 'error' or 'warning'")
+                try:
+                    settings.severity[code] = Severity.parse(sev)
+                except ValueError as exc:
+                    raise fail(f"{key}.{code}", str(exc)) from None
+        elif key == "default-schema":
+            settings.default_schema = value
+        elif key == "cache-dir":
+            settings.cache_dir = value
+    return settings
+
+
+def _type_name(expected: type | tuple[type, ...]) -> str:
+    names = {list: "a list", dict: "a table", int: "an integer", bool: "true or false", str: "a string"}
+    if isinstance(expected, tuple):
+        return " or ".join(names.get(t, t.__name__) for t in expected)
+    return names.get(expected, expected.__name__)
+
+
+def _check_option_table(name: str, values: dict[str, Any], fail: Any) -> dict[str, Any]:
+    known = OPTION_TABLES[name]
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in known:
+            raise fail(f"{name}.{key}", f"unknown option (known: {', '.join(sorted(known))})")
+        expected = known[key][0]
+        if not isinstance(value, expected):
+            raise fail(f"{name}.{key}", f"expected {_type_name(expected)}, got {type(value).__name__}")
+        if expected is list and not all(isinstance(v, str) for v in value):
+            raise fail(f"{name}.{key}", "expected a list of strings")
+        out[key] = value
+    return out
+
+
+STARTER_CONFIG = """\
+# schemalint configuration (https://github.com/schemalint/schemalint)
+# Every key is optional; the values shown are the defaults.
+
+# Rules to run: codes ("SL102"), prefixes ("SL1"), names ("drop-column") or "ALL".
+# select = ["ALL"]
+# ignore = []
+# extend-select = []
+
+# PostgreSQL version the migrations run on (11-18): decides e.g. whether a default rewrites.
+target-postgres = 15
+
+# Does your runner wrap each file in a transaction (Flyway, Alembic, Django, Rails, golang-migrate)?
+assume-in-transaction = false
+
+# Exit with 1 when a finding at or above this severity remains: "error" or "warning".
+fail-on = "error"
+
+# include = ["*.sql"]
+# exclude = ["**/seeds/*.sql"]
+
+# [per-file-ignores]
+# "migrations/legacy/*.sql" = ["SL201"]
+
+# [severity]
+# SL114 = "error"
+
+[locks]
+# Set to true when your migration runner sets lock_timeout itself (satisfies SL114).
+runner-sets-lock-timeout = false
+
+[tenancy]
+# column = "tenant_id"
+# exempt-tables = ["schema_migrations", "tenant_metadata"]
+# exempt-schemas = []
+# setting = "app.tenant_id"
+
+[conventions]
+# audit-columns = ["created_at", "updated_at"]
+# index-pattern = "^idx_"
+# unique-pattern = "^(uk|uq)_"
+# check-pattern = "^chk_"
+# foreign-key-pattern = "^fk_"
+# primary-key-pattern = "^pk_|_pkey$"
+
+[migration-file]
+# filename-pattern = '^\\d{8}_\\d{6}_[a-z0-9]+(_[a-z0-9]+)*\\.sql$'
+# required-header-fields = ["MIGRATION", "Version", "Author", "Risk Assessment", "Estimated Duration"]
+"""

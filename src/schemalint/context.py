@@ -1,0 +1,171 @@
+"""What is true before each statement of a file: transaction block, lock_timeout, locks held.
+
+The engine advances one :class:`Context` per file; rules only read it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemalint.config import Settings
+from schemalint.locks import LockMode, LockTaken, locks_taken
+from schemalint.schema import SchemaModel
+from schemalint.sql.names import QName, display, range_var, strings
+from schemalint.sql.nodes import const_value, unwrap, walk
+from schemalint.sql.parse import Statement
+from schemalint.sql.sections import Sections
+from schemalint.sql.text import SourceText
+
+_ZERO_DURATION = re.compile(r"^\s*0+(\.0*)?\s*[a-z]*\s*$", re.I)
+
+
+@dataclass(slots=True)
+class TransactionProblem:
+    statement: int
+    message: str
+
+
+@dataclass(slots=True)
+class Context:
+    file: str  # the path as given on the command line
+    source: SourceText
+    statements: list[Statement]  # the forward statements of the file
+    settings: Settings
+    model: SchemaModel
+    sections: Sections
+    rollback_statements: list[Statement] = field(default_factory=list)
+    has_rollback_file: bool = False
+    index: int = 0  # which statement the rules are looking at
+    explicit_transaction: bool = False
+    tx_serial: int = 0
+    lock_timeout_session: bool = False
+    lock_timeout_local: bool = False
+    exclusive_locks: dict[QName, int] = field(default_factory=dict)  # existing tables, this tx → stmt
+    transaction_problems: list[TransactionProblem] = field(default_factory=list)
+    open_begin: int | None = None
+
+    # --- what rules ask -------------------------------------------------------------------
+    @property
+    def in_transaction(self) -> bool:
+        return self.explicit_transaction or self.settings.assume_in_transaction
+
+    @property
+    def lock_timeout(self) -> bool:
+        return self.lock_timeout_session or self.lock_timeout_local
+
+    @property
+    def target_postgres(self) -> int:
+        return self.settings.target_postgres
+
+    @property
+    def statement(self) -> Statement:
+        return self.statements[self.index]
+
+    def option(self, table: str, key: str) -> Any:
+        return self.settings.option(table, key)
+
+    def rv(self, node: Any) -> QName:
+        return range_var(node, self.settings.default_schema)
+
+    def name(self, qname: QName) -> str:
+        return display(qname, self.settings.default_schema)
+
+    def is_new(self, table: QName) -> bool:
+        """Created earlier in this file: no lock or compatibility hazard."""
+        return self.model.is_new_table(table, self.file)
+
+    def is_existing(self, table: QName) -> bool:
+        return not self.model.is_new_table(table, self.file)
+
+    def later_statements(self) -> list[Statement]:
+        return self.statements[self.index + 1 :]
+
+    def locks(self, stmt: Statement) -> list[LockTaken]:
+        index_tables = {name: ix.table for name, ix in self.model.indexes.items()}
+        return locks_taken(stmt.kind, stmt.node, self.settings.default_schema, index_tables)
+
+    # --- the engine advances it -----------------------------------------------------------
+    def advance(self, stmt: Statement) -> None:
+        """Update transaction and timeout state after ``stmt`` (before the model applies it)."""
+        if stmt.kind == "TransactionStmt":
+            self._transaction(stmt)
+            return
+        if stmt.kind == "VariableSetStmt":
+            self._set(stmt.node)
+        elif stmt.kind == "SelectStmt" and "set_config" in stmt.text.lower():
+            self._set_config(stmt.node)
+        if self.in_transaction:
+            for lock in self.locks(stmt):
+                if lock.mode == LockMode.ACCESS_EXCLUSIVE and self.is_existing(lock.table):
+                    self.exclusive_locks.setdefault(lock.table, self.index)
+        else:
+            self._end_transaction()  # autocommit: every statement is its own transaction
+
+    def _end_transaction(self) -> None:
+        self.tx_serial += 1
+        self.lock_timeout_local = False
+        self.exclusive_locks.clear()
+
+    def _transaction(self, stmt: Statement) -> None:
+        kind = stmt.node.get("kind", "")
+        if kind in ("TRANS_STMT_BEGIN", "TRANS_STMT_START"):
+            if self.explicit_transaction:
+                self.transaction_problems.append(TransactionProblem(
+                    self.index, "BEGIN inside an open transaction: PostgreSQL only warns and keeps the outer transaction"))
+                return
+            self.explicit_transaction = True
+            self.open_begin = self.index
+            self.tx_serial += 1
+            self.exclusive_locks.clear()
+        elif kind in ("TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK", "TRANS_STMT_COMMIT_PREPARED",
+                      "TRANS_STMT_PREPARE", "TRANS_STMT_ROLLBACK_PREPARED"):
+            if not self.explicit_transaction and not self.settings.assume_in_transaction:
+                word = "COMMIT" if "COMMIT" in kind else "ROLLBACK"
+                self.transaction_problems.append(TransactionProblem(
+                    self.index, f"{word} with no open transaction: PostgreSQL only warns"))
+            self.explicit_transaction = False
+            self.open_begin = None
+            self._end_transaction()
+
+    def _set(self, node: dict[str, Any]) -> None:
+        kind = node.get("kind", "")
+        name = node.get("name", "")
+        if kind == "VAR_RESET_ALL":
+            self.lock_timeout_session = self.lock_timeout_local = False
+            return
+        if name != "lock_timeout":
+            return
+        active = False
+        if kind == "VAR_SET_VALUE":
+            args = node.get("args") or []
+            value = const_value(args[0]) if args else None
+            active = value is not None and not _ZERO_DURATION.match(str(value))
+        if node.get("is_local"):
+            if self.in_transaction:
+                self.lock_timeout_local = active
+        else:
+            self.lock_timeout_session = active
+            if not active:
+                self.lock_timeout_local = False
+
+    def _set_config(self, node: dict[str, Any]) -> None:
+        for kind, fields in walk(node):
+            if kind != "FuncCall" or strings(fields.get("funcname"))[-1:] != ["set_config"]:
+                continue
+            args = fields.get("args") or []
+            if len(args) < 3 or const_value(args[0]) != "lock_timeout":
+                continue
+            value = const_value(args[1])
+            active = value is not None and not _ZERO_DURATION.match(str(value))
+            is_local = const_value(args[2])
+            if is_local in (True, "true", "t", "on") and self.in_transaction:
+                self.lock_timeout_local = active
+            elif is_local not in (True, "true", "t", "on"):
+                self.lock_timeout_session = active
+
+
+FileContext = Context
+
+__all__ = ["Context", "FileContext", "TransactionProblem", "unwrap"]

@@ -1,0 +1,244 @@
+"""The one loop: for each file in migration order, for each forward statement, every enabled
+rule judges it against what is true before it; then the schema model takes it in."""
+
+from __future__ import annotations
+
+import fnmatch
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from schemalint.config import Settings
+from schemalint.context import Context
+from schemalint.findings import Finding, Hit, Severity, Span
+from schemalint.rules import all_rules, resolve
+from schemalint.rules.base import Rule
+from schemalint.schema import SchemaModel
+from schemalint.sources import SourceFile, read
+from schemalint.sql.parse import ParsedSql, Statement, parse
+from schemalint.sql.sections import Sections, find_sections
+from schemalint.sql.suppress import Suppressions, find_suppressions
+from schemalint.sql.text import SourceText
+
+
+@dataclass(frozen=True, slots=True)
+class InternalError:
+    file: str
+    line: int
+    column: int
+    rule: str
+    message: str
+
+
+@dataclass(slots=True)
+class RunResult:
+    findings: list[Finding] = field(default_factory=list)
+    internal_errors: list[InternalError] = field(default_factory=list)
+    files: int = 0
+
+
+@dataclass(slots=True)
+class PreparedFile:
+    """A file parsed and split into forward and rollback statements (no rule has run yet)."""
+
+    source: SourceFile
+    text: SourceText | None = None
+    error: str | None = None
+    error_offset: int = 0
+    parsed: ParsedSql | None = None
+    sections: Sections = field(default_factory=lambda: Sections(None, None, None, None))
+    rollback: ParsedSql | None = None  # the rollback SQL kept in a comment (guide layout)
+
+
+def prepare(source: SourceFile) -> PreparedFile:
+    decoded = read(source)
+    prepared = PreparedFile(source)
+    if decoded.text is None:
+        prepared.error = decoded.error
+        prepared.error_offset = decoded.offset
+        return prepared
+    text = SourceText(decoded.text)
+    prepared.text = text
+    prepared.parsed = parse(decoded.text, text)
+    sections = find_sections(decoded.text)
+    prepared.sections = sections
+    if source.role == "down":
+        for stmt in prepared.parsed.statements:
+            stmt.section = "down"
+    elif sections.down_start is not None:
+        for stmt in prepared.parsed.statements:
+            if stmt.start >= sections.down_start:
+                stmt.section = "down"
+        if sections.style == "guide" and sections.rollback_sql and sections.rollback_offset is not None:
+            # Parse the commented-out rollback in place, so its errors keep their real lines.
+            start = sections.rollback_offset
+            blanked = _blank_outside(decoded.text, start, start + len(sections.rollback_sql))
+            prepared.rollback = parse(blanked, SourceText(blanked))
+    return prepared
+
+
+def _blank_outside(text: str, start: int, end: int) -> str:
+    def blank(part: str) -> str:
+        return "".join(c if c == "\n" else " " for c in part)
+
+    return blank(text[:start]) + text[start:end] + blank(text[end:])
+
+
+class Engine:
+    def __init__(self, settings: Settings, enabled: set[str]) -> None:
+        self.settings = settings
+        self.enabled = enabled
+        self.rules = all_rules()
+        self.model = SchemaModel(default_schema=settings.default_schema)
+        self.by_kind: dict[str, list[Rule]] = {}
+        self.any_kind: list[Rule] = []
+        self.finishers: list[Rule] = []
+        for rule in self.rules.values():
+            if rule.code not in enabled and not _feeds_others(rule):
+                continue
+            if rule.check is not None:
+                if rule.kinds is None:
+                    self.any_kind.append(rule)
+                else:
+                    for kind in rule.kinds:
+                        self.by_kind.setdefault(kind, []).append(rule)
+            if rule.finish is not None:
+                self.finishers.append(rule)
+
+    def run(self, prepared_files: Iterable[PreparedFile]) -> RunResult:
+        result = RunResult()
+        for prepared in prepared_files:
+            result.files += 1
+            findings, errors = self.lint_file(prepared)
+            if prepared.source.judged:
+                result.findings.extend(findings)
+                result.internal_errors.extend(errors)
+        result.findings.sort(key=Finding.sort_key)
+        return result
+
+    # ------------------------------------------------------------------------------------
+    def lint_file(self, prepared: PreparedFile) -> tuple[list[Finding], list[InternalError]]:
+        source = prepared.source
+        file = source.display
+        if prepared.text is None or prepared.parsed is None:
+            return [self._finding("SL002", file, Span(1, 1, 1, 1), prepared.error or "unreadable file", "Save the file as UTF-8 text.")], []
+        text = prepared.text
+        parsed = prepared.parsed
+        raw: list[tuple[Finding, int | None]] = []
+        for problem in parsed.errors:
+            span = text.span(problem.offset, problem.offset + 1)
+            raw.append((self._finding("SL001", file, span, problem.message, "Fix the statement so PostgreSQL can parse it."), None))
+        if prepared.rollback is not None:
+            for problem in prepared.rollback.errors:
+                span = text.span(problem.offset, problem.offset + 1)
+                raw.append((self._finding("SL001", file, span, f"in the rollback section: {problem.message}",
+                                          "Fix the rollback SQL so it can be run when needed."), None))
+
+        suppressions = find_suppressions(text, parsed.statements, resolve)
+        for start, end, message in suppressions.problems:
+            raw.append((self._finding("SL003", file, text.span(start, end), message,
+                                      "Use `-- schemalint: ignore CODE` with codes from `schemalint rules`."), None))
+
+        forward = [s for s in parsed.statements if s.section == "up"]
+        rollback = [s for s in parsed.statements if s.section == "down"]
+        if prepared.rollback is not None:
+            rollback.extend(prepared.rollback.statements)
+        ctx = Context(
+            file=file, source=text, statements=forward, settings=self.settings, model=self.model,
+            sections=prepared.sections, rollback_statements=rollback,
+            has_rollback_file=source.down_sibling is not None,
+        )
+        errors: list[InternalError] = []
+        statement_numbers = {id(s): i for i, s in enumerate(parsed.statements)}
+        if source.role == "up":
+            for index, stmt in enumerate(forward):
+                ctx.index = index
+                number = statement_numbers[id(stmt)]
+                for rule in (*self.by_kind.get(stmt.kind, ()), *self.any_kind):
+                    hits = self._call(rule, stmt, ctx, errors)
+                    for hit in hits:
+                        raw.append((self._from_hit(rule, file, text, stmt, hit), number))
+                ctx.advance(stmt)
+                self._apply(stmt, ctx)
+            for rule in self.finishers:
+                for hit in self._finish(rule, ctx, errors):
+                    raw.append((self._from_hit(rule, file, text, None, hit), _statement_at(parsed.statements, hit.location)))
+
+        findings = [f for f, number in raw if self._keep(f, number, suppressions)]
+        return findings, errors
+
+    def _apply(self, stmt: Statement, ctx: Context) -> None:
+        try:
+            self.model.apply(stmt.kind, stmt.node, ctx.file, ctx.tx_serial)
+        except Exception:  # the model must never stop a run; the statement is just not recorded
+            pass
+
+    def _call(self, rule: Rule, stmt: Statement, ctx: Context, errors: list[InternalError]) -> list[Hit]:
+        assert rule.check is not None
+        try:
+            return list(rule.check(stmt, ctx))
+        except Exception as exc:
+            line, column = ctx.source.position(stmt.start)
+            errors.append(InternalError(ctx.file, line, column, rule.code, _describe(exc)))
+            return []
+
+    def _finish(self, rule: Rule, ctx: Context, errors: list[InternalError]) -> list[Hit]:
+        assert rule.finish is not None
+        try:
+            return list(rule.finish(ctx))
+        except Exception as exc:
+            errors.append(InternalError(ctx.file, 1, 1, rule.code, _describe(exc)))
+            return []
+
+    def _keep(self, finding: Finding, statement: int | None, suppressions: Suppressions) -> bool:
+        if finding.code not in self.enabled:
+            return False
+        if finding.code == "SL001":
+            return True
+        for pattern, codes in self.settings.per_file_ignores.items():
+            if fnmatch.fnmatch(finding.file, pattern) or fnmatch.fnmatch(finding.file.rsplit("/", 1)[-1], pattern):
+                if any(_code_matches(finding, c) for c in codes):
+                    return False
+        return not suppressions.silences(finding.code, statement)
+
+    def _severity(self, code: str) -> Severity:
+        return self.settings.severity.get(code, self.rules[code].severity)
+
+    def _finding(self, code: str, file: str, span: Span, message: str, help_text: str) -> Finding:
+        rule = self.rules[code]
+        return Finding(code, rule.name, self._severity(code), file, span, message, help_text)
+
+    def _from_hit(self, rule: Rule, file: str, text: SourceText, stmt: Statement | None, hit: Hit) -> Finding:
+        if stmt is not None:
+            start = hit.location if hit.location is not None and stmt.start <= hit.location < stmt.end else stmt.start
+            span = text.span(start, stmt.end)
+        elif hit.location is not None:
+            line_no, _ = text.position(hit.location)
+            span = text.span(hit.location, max(hit.location + 1, text.line_starts[line_no - 1] + len(text.line_text(line_no))))
+        else:
+            span = Span(1, 1, 1, 1)
+        return Finding(rule.code, rule.name, self._severity(rule.code), file, span, hit.message, hit.help)
+
+
+def _feeds_others(rule: Rule) -> bool:
+    return False
+
+
+def _code_matches(finding: Finding, token: str) -> bool:
+    upper = token.upper()
+    return upper == "ALL" or finding.code.startswith(upper) or finding.name == token.lower()
+
+
+def _statement_at(statements: list[Statement], offset: int | None) -> int | None:
+    if offset is None:
+        return None
+    for i, stmt in enumerate(statements):
+        if stmt.start <= offset < max(stmt.end, stmt.start + 1):
+            return i
+    return None
+
+
+def _describe(exc: BaseException) -> str:
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f" ({frame.filename.rsplit('/', 1)[-1]}:{frame.lineno})" if frame else ""
+    return f"internal error: {type(exc).__name__}: {exc}{where}"

@@ -1,0 +1,20 @@
+"""``--format concise``: ``path:line:col: CODE [severity] message``, one line each, sorted."""
+
+from __future__ import annotations
+
+from schemalint.engine import RunResult
+from schemalint.report import ReportOptions
+from schemalint.report.statistics import statistics_lines
+
+
+def render(result: RunResult, options: ReportOptions) -> str:
+    lines = [
+        f"{f.file}:{f.span.line}:{f.span.column}: {f.code} [{f.severity.label}] {f.message}"
+        for f in sorted(result.findings, key=lambda f: f.sort_key())
+    ]
+    lines.extend(
+        f"{e.file}:{e.line}:{e.column}: internal error in {e.rule}: {e.message}" for e in result.internal_errors
+    )
+    if options.statistics:
+        lines.extend(statistics_lines(result))
+    return "\n".join(lines) + ("\n" if lines else "")

@@ -1,0 +1,33 @@
+"""``--format github``: GitHub Actions workflow commands, one annotation per finding."""
+
+from __future__ import annotations
+
+from schemalint.engine import RunResult
+
+
+def _data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _property(value: str) -> str:
+    return _data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def render(result: RunResult) -> str:
+    lines = []
+    for f in result.findings:
+        level = "error" if f.severity.label == "error" else "warning"
+        props = ",".join([
+            f"file={_property(f.file)}",
+            f"line={f.span.line}",
+            f"col={f.span.column}",
+            f"endLine={f.span.end_line}",
+            f"endColumn={f.span.end_column + 1}",
+            f"title={_property(f'{f.code} {f.name}')}",
+        ])
+        body = f.message + (f"\n\n{f.help}" if f.help else "")
+        lines.append(f"::{level} {props}::{_data(body)}")
+    for e in result.internal_errors:
+        props = f"file={_property(e.file)},line={e.line},col={e.column},title={_property('schemalint internal error')}"
+        lines.append(f"::error {props}::{_data(e.rule + ': ' + e.message)}")
+    return "\n".join(lines) + ("\n" if lines else "")

@@ -1,0 +1,80 @@
+"""``--format sarif``: SARIF 2.1.0 for code scanning (GitHub, GitLab, Azure DevOps)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from typing import Any
+
+from schemalint import __version__
+from schemalint.engine import RunResult
+from schemalint.rules import all_rules
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFO_URI = "https://github.com/schemalint/schemalint"
+
+
+def _level(severity: str) -> str:
+    return "error" if severity == "error" else "warning"
+
+
+def render(result: RunResult) -> str:
+    rules = all_rules()
+    used = sorted({f.code for f in result.findings} | set(rules))
+    index = {code: i for i, code in enumerate(used)}
+    driver_rules: list[dict[str, Any]] = []
+    for code in used:
+        rule = rules[code]
+        driver_rules.append({
+            "id": code,
+            "name": rule.name,
+            "shortDescription": {"text": rule.summary},
+            "fullDescription": {"text": rule.summary},
+            "help": {"text": f"{rule.summary}\nRun `schemalint explain {code}` for the safe alternative."},
+            "defaultConfiguration": {"level": _level(rule.severity.label)},
+            "properties": {"tags": ["postgresql", "migrations"]},
+        })
+    seen: Counter[str] = Counter()
+    results: list[dict[str, Any]] = []
+    for f in result.findings:
+        base = f"{f.code}\0{f.file}\0{f.message}"
+        seen[base] += 1
+        fingerprint = hashlib.sha256(f"{base}\0{seen[base]}".encode()).hexdigest()[:32]
+        results.append({
+            "ruleId": f.code,
+            "ruleIndex": index[f.code],
+            "level": _level(f.severity.label),
+            "message": {"text": f.message + (f"\n\nHow to fix: {f.help}" if f.help else "")},
+            "locations": [{
+                "physicalLocation": {
+                    "artifactLocation": {"uri": f.file.removeprefix("./")},
+                    "region": {
+                        "startLine": f.span.line,
+                        "startColumn": f.span.column,
+                        "endLine": f.span.end_line,
+                        "endColumn": f.span.end_column + 1,
+                    },
+                }
+            }],
+            "partialFingerprints": {"schemalintFinding/v1": fingerprint},
+        })
+    notifications = [
+        {
+            "level": "error",
+            "message": {"text": f"{e.rule}: {e.message}"},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": e.file},
+                                                "region": {"startLine": e.line, "startColumn": e.column}}}],
+        }
+        for e in result.internal_errors
+    ]
+    run: dict[str, Any] = {
+        "tool": {"driver": {"name": "schemalint", "version": __version__, "semanticVersion": __version__,
+                            "informationUri": INFO_URI, "rules": driver_rules}},
+        "results": results,
+        "columnKind": "unicodeCodePoints",
+    }
+    if notifications:
+        run["invocations"] = [{"executionSuccessful": False, "toolExecutionNotifications": notifications}]
+    document = {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

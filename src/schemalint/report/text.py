@@ -1,0 +1,104 @@
+"""``--format text``: findings grouped by file, with a code frame, the why, and the recipe."""
+
+from __future__ import annotations
+
+import io
+from itertools import groupby
+
+from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
+
+from schemalint.engine import RunResult
+from schemalint.findings import Finding, Severity
+from schemalint.report import ReportOptions, counts
+from schemalint.report.statistics import statistics_lines
+
+MAX_FRAME_LINES = 6
+_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow"}
+
+
+def render(result: RunResult, options: ReportOptions) -> str:
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        force_terminal=bool(options.color),
+        no_color=not options.color,
+        color_system="standard" if options.color else None,
+        width=10_000,
+        highlight=False,
+        soft_wrap=True,
+    )
+    sources = options.sources or {}
+    findings = sorted(result.findings, key=Finding.sort_key)
+    for file, group in groupby(findings, key=lambda f: f.file):
+        items = list(group)
+        console.print(Text(file, style="bold underline"))
+        lines = sources.get(file, "").splitlines()
+        for f in items:
+            _finding(console, f, lines, options)
+        console.print()
+    for e in result.internal_errors:
+        console.print(Text.assemble((f"{e.file}:{e.line}:{e.column}: ", "bold"),
+                                    ("internal error ", "bold magenta"), f"in rule {e.rule}: {e.message}"))
+    if options.statistics and findings:
+        for line in statistics_lines(result):
+            console.print(line)
+    console.print(_summary(result))
+    return buffer.getvalue()
+
+
+def _finding(console: Console, f: Finding, lines: list[str], options: ReportOptions) -> None:
+    console.print(Text.assemble(
+        (f"{f.file}:{f.span.line}:{f.span.column}: ", "bold"),
+        (f"{f.code} ", _STYLE[f.severity]),
+        (f"[{f.severity.label}] ", _STYLE[f.severity]),
+        (f.message, ""),
+    ))
+    if lines and 0 < f.span.line <= len(lines):
+        last = min(f.span.end_line, f.span.line + MAX_FRAME_LINES - 1, len(lines))
+        width = len(str(last))
+        for number in range(f.span.line, last + 1):
+            content = lines[number - 1].rstrip("\r").expandtabs(1)
+            gutter = Text(f"  {number:>{width}} │ ", style="blue")
+            line_text = Text(content)
+            start = f.span.column - 1 if number == f.span.line else 0
+            end = f.span.end_column if number == f.span.end_line else len(content)
+            line_text.stylize(_STYLE[f.severity].replace("bold ", ""), start, max(start, end))
+            console.print(gutter + line_text)
+            if number == f.span.line:
+                caret_end = end if f.span.end_line == number else len(content)
+                marks = " " * start + "^" * max(1, caret_end - start)
+                console.print(Text(f"  {'':>{width}} │ ", style="blue") + Text(marks, style=_STYLE[f.severity]))
+        if f.span.end_line > last:
+            console.print(Text(f"  {'':>{width}} ┆ … ({f.span.end_line - last} more lines)", style="blue"))
+    if options.show_help and f.help:
+        help_lines = f.help.splitlines()
+        console.print(Text.assemble(("  help: ", "bold cyan"), help_lines[0]))
+        for extra in help_lines[1:]:
+            console.print(Text("        " + extra))
+    console.print(Text.from_markup(f"  [dim]see: schemalint explain {escape(f.code)}[/dim]"))
+
+
+def _summary(result: RunResult) -> Text:
+    errors, warnings = counts(result)
+    files_with = len({f.file for f in result.findings})
+    checked = f"{result.files} file{'s' if result.files != 1 else ''} checked"
+    if not result.findings and not result.internal_errors:
+        return Text.assemble(("All checks passed", "bold green"), f" ({checked}).")
+    parts = []
+    if errors:
+        parts.append((f"{errors} error{'s' if errors != 1 else ''}", "bold red"))
+    if warnings:
+        parts.append((f"{warnings} warning{'s' if warnings != 1 else ''}", "bold yellow"))
+    out = Text("Found ")
+    for i, (label, style) in enumerate(parts):
+        if i:
+            out.append(" and ")
+        out.append(label, style=style)
+    if not parts:
+        out.append("no findings")
+    out.append(f" in {files_with} file{'s' if files_with != 1 else ''} ({checked}).")
+    if result.internal_errors:
+        out.append(f" {len(result.internal_errors)} internal error(s).", style="bold magenta")
+    return out

@@ -1,0 +1,60 @@
+"""The rule registry. Each module registers its rules when imported; :func:`all_rules` loads them all."""
+
+from __future__ import annotations
+
+import importlib
+
+from schemalint.rules.base import REGISTRY, Rule
+
+RULE_MODULES = (
+    "file_checks",
+    "indexes",
+    "compatibility",
+)
+
+
+def all_rules() -> dict[str, Rule]:
+    for module in RULE_MODULES:
+        importlib.import_module(f"schemalint.rules.{module}")
+    return dict(sorted(REGISTRY.items()))
+
+
+def resolve(token: str) -> str | None:
+    """A code (``SL102``, any case) or a rule name → the code; None when unknown."""
+    rules = all_rules()
+    upper = token.upper()
+    if upper in rules:
+        return upper
+    lowered = token.lower()
+    for code, r in rules.items():
+        if r.name == lowered:
+            return code
+    return None
+
+
+def select_codes(select: list[str] | None, extend: list[str], ignore: list[str]) -> tuple[set[str], list[str]]:
+    """Enabled codes from select/extend-select/ignore, and the tokens that matched nothing."""
+    rules = all_rules()
+    unknown: list[str] = []
+
+    def expand(tokens: list[str]) -> set[str]:
+        out: set[str] = set()
+        for token in tokens:
+            upper = token.upper()
+            if upper == "ALL":
+                out |= set(rules)
+                continue
+            matched = {c for c in rules if c.startswith(upper)} if upper.startswith("SL") else set()
+            code = resolve(token)
+            if code:
+                matched.add(code)
+            if not matched:
+                unknown.append(token)
+            out |= matched
+        return out
+
+    enabled = expand(select) if select is not None else {c for c, r in rules.items() if r.enabled_by_default}
+    enabled |= expand(extend)
+    enabled -= expand(ignore)
+    enabled |= {"SL001"}  # a syntax error is always reported
+    return enabled, unknown

@@ -1,0 +1,39 @@
+"""Shared wording and SQL snippets for messages and help texts (rules never print)."""
+
+from __future__ import annotations
+
+import re
+
+from schemalint.context import Context
+from schemalint.locks import LockMode
+from schemalint.sql.names import QName, quote_ident
+
+
+def lock_phrase(mode: LockMode, table: str, duration: str = "") -> str:
+    """"takes a SHARE lock on accounts for the whole build, blocking writes … but not reads"."""
+    during = f" {duration}" if duration else ""
+    return f"takes {mode.article} {mode.label} lock on {table}{during}, blocking {mode.blocks}"
+
+
+def lock_timeout_prefix(ctx: Context) -> str:
+    if ctx.lock_timeout or ctx.option("locks", "runner-sets-lock-timeout"):
+        return ""
+    return "SET lock_timeout = '5s';\n"
+
+
+def one_line(sql: str, limit: int = 200) -> str:
+    text = re.sub(r"\s+", " ", sql).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def add_keyword_after(sql: str, pattern: str, keyword: str) -> str:
+    """Insert ``keyword`` after the first match of ``pattern`` (case-insensitive) in ``sql``."""
+    return re.sub(pattern, lambda m: f"{m.group(0)} {keyword}", sql, count=1, flags=re.I)
+
+
+def ident(name: str) -> str:
+    return quote_ident(name)
+
+
+def table_and_column(ctx: Context, table: QName, column: str) -> str:
+    return f"{ctx.name(table)}.{quote_ident(column)}"

@@ -1,0 +1,183 @@
+"""Finding migration files, putting them in migration order, pairing up/down files, decoding."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+_DIGITS = re.compile(r"(\d+)")
+_FLYWAY_UNDO = re.compile(r"^U(\d[\d._]*)__(.+\.sql)$")
+
+
+class SourceError(Exception):
+    """A path or git problem that stops the run (exit code 2)."""
+
+
+@dataclass(slots=True)
+class SourceFile:
+    display: str  # the path as the user gave it (relative stays relative)
+    path: Path | None  # None for standard input
+    role: str = "up"  # "up" (forward migration) or "down" (rollback file)
+    up_sibling: Path | None = None  # for a rollback file: the forward file it undoes
+    down_sibling: Path | None = None  # for a forward file: its rollback file, if any
+    judged: bool = True  # False: read for the schema model only (--since)
+    data: bytes | None = None  # content, once read (stdin is read up front)
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    text: str | None
+    error: str | None
+    offset: int = 0
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that puts ``2_x.sql`` before ``10_x.sql``."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in _DIGITS.split(text) if part)
+
+
+def rollback_partner(path: Path) -> Path | None:
+    """For a rollback file, the forward file it belongs to (which may not exist)."""
+    name = path.name
+    lower = name.lower()
+    if lower == "down.sql":
+        return path.with_name("up.sql")
+    if lower.endswith(".down.sql"):
+        return path.with_name(name[: -len(".down.sql")] + ".up.sql")
+    if lower.endswith("_down.sql"):
+        return path.with_name(name[: -len("_down.sql")] + "_up.sql")
+    match = _FLYWAY_UNDO.match(name)
+    if match:
+        return path.with_name(f"V{match.group(1)}__{match.group(2)}")
+    return None
+
+
+def forward_partner_candidates(path: Path) -> list[Path]:
+    name = path.name
+    lower = name.lower()
+    if lower == "up.sql":
+        return [path.with_name("down.sql")]
+    if lower.endswith(".up.sql"):
+        return [path.with_name(name[: -len(".up.sql")] + ".down.sql")]
+    if lower.endswith("_up.sql"):
+        return [path.with_name(name[: -len("_up.sql")] + "_down.sql")]
+    if name.startswith("V") and "__" in name:
+        return [path.with_name("U" + name[1:])]
+    return []
+
+
+def _matches(rel: str, patterns: list[str]) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(name, p) for p in patterns)
+
+
+def collect(paths: list[str], include: list[str], exclude: list[str]) -> list[SourceFile]:
+    """Expand files and folders into migration-ordered source files."""
+    found: dict[str, SourceFile] = {}
+    for given in paths:
+        path = Path(given)
+        if not os.path.lexists(path):
+            raise SourceError(f"{given}: no such file or directory")
+        if path.is_dir():
+            for root, dirs, files in os.walk(path, followlinks=False):
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not _excluded(Path(root, d), path, exclude))
+                for name in files:
+                    file_path = Path(root, name)
+                    rel = file_path.relative_to(path).as_posix()
+                    if not _matches(rel, include) or _matches(rel, exclude) or _matches(file_path.as_posix(), exclude):
+                        continue
+                    if not file_path.is_file():
+                        continue
+                    display = file_path.as_posix() if given not in (".", "./") else rel
+                    found.setdefault(display, SourceFile(display, file_path))
+        else:
+            found.setdefault(path.as_posix(), SourceFile(path.as_posix(), path))
+    return order(list(found.values()))
+
+
+def _excluded(directory: Path, base: Path, exclude: list[str]) -> bool:
+    if not exclude:
+        return False
+    rel = directory.relative_to(base).as_posix()
+    return _matches(rel, exclude) or _matches(rel + "/", exclude)
+
+
+def order(files: list[SourceFile]) -> list[SourceFile]:
+    """Natural sort of the path; a rollback file sorts right after its forward file."""
+    by_path = {f.path.resolve() if f.path else None: f for f in files}
+    for f in files:
+        if f.path is None:
+            continue
+        partner = rollback_partner(f.path)
+        if partner is not None:
+            f.role = "down"
+            f.up_sibling = partner
+            up = by_path.get(partner.resolve())
+            if up is not None:
+                up.down_sibling = f.path
+        else:
+            for candidate in forward_partner_candidates(f.path):
+                if candidate.exists():
+                    f.down_sibling = candidate
+
+    def key(f: SourceFile) -> tuple[tuple[tuple[int, int | str], ...], int]:
+        if f.role == "down" and f.up_sibling is not None:
+            return natural_key(_display_like(f, f.up_sibling)), 1
+        return natural_key(f.display), 0
+
+    return sorted(files, key=key)
+
+
+def _display_like(f: SourceFile, other: Path) -> str:
+    base = f.display.rsplit("/", 1)[0] if "/" in f.display else ""
+    return f"{base}/{other.name}" if base else other.name
+
+
+def decode(data: bytes) -> Decoded:
+    """UTF-8 after an optional BOM; anything else is unreadable (SL002)."""
+    offset = 0
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+        offset = 3
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Decoded(None, f"not valid UTF-8: byte 0x{data[exc.start]:02x} at byte offset {exc.start + offset}", exc.start + offset)
+    nul = text.find("\x00")
+    if nul >= 0:
+        return Decoded(None, f"contains a NUL byte at byte offset {len(text[:nul].encode()) + offset}: not a SQL text file", nul)
+    return Decoded(text, None)
+
+
+def read(source: SourceFile) -> Decoded:
+    if source.data is None:
+        if source.path is None:
+            return Decoded(None, "no input")
+        try:
+            source.data = source.path.read_bytes()
+        except OSError as exc:
+            return Decoded(None, f"cannot read file: {exc.strerror or exc}")
+    return decode(source.data)
+
+
+def changed_since(ref: str, cwd: Path) -> set[Path]:
+    """Files added, copied, modified or renamed since ``ref``, plus untracked ones (resolved paths)."""
+    def git(*args: str) -> str:
+        try:
+            result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+        except FileNotFoundError:
+            raise SourceError("--since needs git, which is not installed") from None
+        if result.returncode != 0:
+            message = result.stderr.strip().splitlines()
+            raise SourceError(f"--since {ref}: git {args[0]} failed: {message[-1] if message else 'error'}")
+        return result.stdout
+
+    top = Path(git("rev-parse", "--show-toplevel").strip())
+    git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    names = git("diff", "--name-only", "--diff-filter=ACMR", "-z", ref, "--").split("\0")
+    names += git("ls-files", "--others", "--exclude-standard", "--full-name", "-z").split("\0")
+    return {(top / n).resolve() for n in names if n}

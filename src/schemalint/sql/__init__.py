@@ -1,0 +1,1 @@
+"""SQL-level helpers: parsing with pglast, names, sections and suppression comments."""

@@ -1,0 +1,61 @@
+"""Small helpers over pglast's JSON trees (``{"NodeKind": {fields…}}`` dicts)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+Node = dict[str, Any]
+
+
+def unwrap(node: Any) -> tuple[str, Node]:
+    """``{"Kind": {…}}`` → ``("Kind", {…})``; anything else → ``("", {})``."""
+    if isinstance(node, dict) and len(node) == 1:
+        ((kind, fields),) = node.items()
+        if isinstance(fields, dict):
+            return kind, fields
+    return "", {}
+
+
+def walk(node: Any) -> Iterator[tuple[str, Node]]:
+    """Every ``(kind, fields)`` in the tree, depth first, the root included."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if len(item) == 1:
+                ((key, value),) = item.items()
+                if isinstance(value, dict) and key[:1].isupper():
+                    yield key, value
+                    stack.extend(reversed(list(value.values())))
+                    continue
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+
+
+def const_value(node: Any) -> str | int | float | bool | None:
+    """The value of an ``A_Const`` (possibly wrapped in a cast), or None."""
+    kind, fields = unwrap(node)
+    if kind == "TypeCast":
+        return const_value(fields.get("arg"))
+    if kind != "A_Const" or fields.get("isnull"):
+        return None
+    for key in ("sval", "ival", "fval", "boolval", "bsval"):
+        if key in fields:
+            inner = fields[key]
+            if key == "ival":
+                return int(inner.get("ival", 0))
+            if key == "fval":
+                return str(inner.get("fval", "0"))
+            if key == "boolval":
+                return bool(inner.get("boolval", False))
+            return str(inner.get(key, ""))
+    if fields.get("ival") == {}:
+        return 0
+    return None
+
+
+def location(fields: Node) -> int | None:
+    loc = fields.get("location")
+    return loc if isinstance(loc, int) and loc >= 0 else None

@@ -1,0 +1,205 @@
+"""Turning SQL text into statements with exact spans. The only module that calls pglast's parser.
+
+pglast's JSON output (``parse_sql_json``) gives plain dicts, which is several times faster than
+building pglast's AST objects; node locations in it are UTF-8 byte offsets, which
+:class:`~schemalint.sql.text.SourceText` maps back to characters.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pglast import parser as _pg
+
+from schemalint.findings import Span
+from schemalint.sql.text import SourceText
+
+Node = dict[str, Any]
+
+# psql meta-commands (\set, \i, \connect …) are client-side and never reach the server.
+_META_COMMAND = re.compile(r"(?m)^[ \t]*\\[^\n]*")
+_TEMPLATE_MARK = re.compile(r"\{\{|\{%|\$\{")
+
+
+@dataclass(slots=True)
+class Statement:
+    """One top-level SQL statement: its node kind, the node's fields and where it is."""
+
+    kind: str
+    node: Node
+    start: int  # character offset of the first token
+    end: int  # character offset just past the last character (the ';' excluded)
+    byte_base: int  # byte offset of the text pglast saw; node locations are relative to it
+    source: SourceText
+    section: str = "up"  # "up" (runs forward) or "down" (rollback)
+
+    @property
+    def text(self) -> str:
+        return self.source.text[self.start : self.end]
+
+    @property
+    def span(self) -> Span:
+        return self.source.span(self.start, self.end)
+
+    def offset_of(self, location: int | None) -> int:
+        """File character offset of a node ``location`` (a byte offset), or the statement start."""
+        if location is None or location < 0:
+            return self.start
+        return self.source.char_of_byte(self.byte_base + location)
+
+
+@dataclass(frozen=True, slots=True)
+class SyntaxProblem:
+    message: str
+    offset: int  # character offset in the file
+
+
+@dataclass(slots=True)
+class ParsedSql:
+    source: SourceText
+    statements: list[Statement] = field(default_factory=list)
+    errors: list[SyntaxProblem] = field(default_factory=list)
+
+
+def blank_meta_commands(text: str) -> str:
+    """Replace psql meta-command lines with spaces, keeping every offset where it was."""
+    if "\\" not in text:
+        return text
+    return _META_COMMAND.sub(lambda m: " " * len(m.group()), text)
+
+
+def parse(text: str, source: SourceText | None = None) -> ParsedSql:
+    """Parse a whole file. On a syntax error, every other statement is still returned."""
+    source = source or SourceText(text)
+    cleaned = blank_meta_commands(text)
+    result = ParsedSql(source)
+    try:
+        payload = _pg.parse_sql_json(cleaned)
+    except _pg.ParseError:
+        _recover(cleaned, source, result)
+    else:
+        _collect(json.loads(payload), 0, len(cleaned), source, result)
+    return result
+
+
+def _collect(payload: Node, chunk_start: int, chunk_end: int, source: SourceText, out: ParsedSql) -> None:
+    base = source.byte_of_char(chunk_start)
+    text = source.text
+    for raw in payload.get("stmts", ()):
+        stmt = raw.get("stmt")
+        if not stmt:
+            continue
+        ((kind, node),) = stmt.items()
+        loc = raw.get("stmt_location", 0)
+        start = source.char_of_byte(base + loc)
+        length = raw.get("stmt_len")
+        end = source.char_of_byte(base + loc + length) if length else chunk_end
+        while end > start and text[end - 1] in " \t\r\n;":
+            end -= 1
+        out.statements.append(Statement(kind, node, start, end, base, source))
+
+
+def _error_message(message: str, text: str, offset: int) -> str:
+    if _TEMPLATE_MARK.match(text, offset) or _TEMPLATE_MARK.search(text[max(0, offset - 3) : offset + 3]):
+        return f"{message} (this looks like a template placeholder: render the template before linting)"
+    return message
+
+
+def _recover(text: str, source: SourceText, out: ParsedSql) -> None:
+    """Split at top-level semicolons with the scanner and parse statement by statement."""
+    scan_limit = len(text)
+    try:
+        tokens = _pg.scan(text)
+    except _pg.ParseError as exc:
+        message, offset = _error_args(exc)
+        scan_limit = offset
+        try:
+            tokens = _pg.scan(text[:offset])
+        except _pg.ParseError:
+            tokens = []
+        tail_error: SyntaxProblem | None = SyntaxProblem(message, offset)
+    else:
+        tail_error = None
+
+    chunks: list[tuple[int, int]] = []
+    chunk_start: int | None = None
+    for token in tokens:
+        if token.name == "ASCII_59":
+            if chunk_start is not None:
+                chunks.append((chunk_start, token.start))
+            chunk_start = None
+        elif token.name not in ("SQL_COMMENT", "C_COMMENT") and chunk_start is None:
+            chunk_start = token.start
+    if chunk_start is not None:
+        chunks.append((chunk_start, scan_limit))
+
+    for start, end in chunks:
+        if tail_error is not None and end >= scan_limit:
+            break  # the statement the scanner choked on: reported once, below
+        chunk = text[start:end]
+        try:
+            payload = _pg.parse_sql_json(chunk)
+        except _pg.ParseError as exc:
+            message, offset = _error_args(exc)
+            offset = min(start + offset, end)
+            out.errors.append(SyntaxProblem(_error_message(message, text, offset), offset))
+        else:
+            _collect(json.loads(payload), start, end, source, out)
+    if tail_error is not None:
+        out.errors.append(
+            SyntaxProblem(_error_message(tail_error.message, text, tail_error.offset), tail_error.offset)
+        )
+
+
+def _error_args(exc: Exception) -> tuple[str, int]:
+    args = exc.args
+    message = str(args[0]) if args else str(exc)
+    offset = int(args[1]) if len(args) > 1 and isinstance(args[1], int) else 0
+    return message, max(offset, 0)
+
+
+def scan_comments(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, text) of every comment token; strings that look like comments are not included."""
+    cleaned = blank_meta_commands(text)
+    try:
+        tokens = _pg.scan(cleaned)
+    except _pg.ParseError as exc:
+        _, offset = _error_args(exc)
+        try:
+            tokens = _pg.scan(cleaned[:offset])
+        except _pg.ParseError:
+            return []
+    return [
+        (t.start, t.end + 1, cleaned[t.start : t.end + 1])
+        for t in tokens
+        if t.name in ("SQL_COMMENT", "C_COMMENT")
+    ]
+
+
+def parse_plpgsql(function_sql: str) -> list[Node]:
+    """PL/pgSQL function trees for a CREATE FUNCTION/DO text (pglast's PL/pgSQL parser)."""
+    result: list[Node] = json.loads(_pg.parse_plpgsql_json(function_sql))
+    return result
+
+
+def split_offsets(text: str) -> list[tuple[int, int]]:
+    """Character ranges of the statements of ``text``, using the scanner only."""
+    try:
+        tokens = _pg.scan(text)
+    except _pg.ParseError:
+        return [(0, len(text))]
+    ranges: list[tuple[int, int]] = []
+    start: int | None = None
+    for token in tokens:
+        if token.name == "ASCII_59":
+            if start is not None:
+                ranges.append((start, token.start))
+            start = None
+        elif token.name not in ("SQL_COMMENT", "C_COMMENT") and start is None:
+            start = token.start
+    if start is not None:
+        ranges.append((start, len(text)))
+    return ranges

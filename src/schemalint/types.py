@@ -1,0 +1,63 @@
+"""Column types as the parser spells them, normalised so that old and new types compare."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from schemalint.sql.names import strings
+from schemalint.sql.nodes import const_value
+
+_ALIASES = {
+    "int": "int4", "integer": "int4", "int4": "int4", "bigint": "int8", "int8": "int8",
+    "smallint": "int2", "int2": "int2", "serial": "serial", "serial4": "serial",
+    "bigserial": "bigserial", "serial8": "bigserial", "smallserial": "smallserial",
+    "serial2": "smallserial", "bool": "bool", "boolean": "bool", "float8": "float8",
+    "double precision": "float8", "float4": "float4", "real": "float4", "decimal": "numeric",
+    "numeric": "numeric", "varchar": "varchar", "character varying": "varchar",
+    "bpchar": "bpchar", "text": "text",
+    "timestamp": "timestamp", "timestamptz": "timestamptz", "time": "time", "timetz": "timetz",
+    "varbit": "varbit", "bit varying": "varbit", "bit": "bit", "json": "json", "jsonb": "jsonb",
+    "uuid": "uuid", "date": "date", "interval": "interval", "bytea": "bytea",
+}
+_DISPLAY = {
+    "int4": "integer", "int8": "bigint", "int2": "smallint", "bool": "boolean",
+    "float8": "double precision", "float4": "real", "bpchar": "char", "varbit": "bit varying",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnType:
+    name: str  # normalised base name, e.g. "int4", "varchar", "numeric", or "schema.mytype"
+    mods: tuple[str, ...] = ()
+    array_dims: int = 0
+
+    def __str__(self) -> str:
+        text = _DISPLAY.get(self.name, self.name)
+        if self.mods:
+            text += "(" + ",".join(self.mods) + ")"
+        return text + "[]" * self.array_dims
+
+    @property
+    def is_serial(self) -> bool:
+        return self.name in ("serial", "bigserial", "smallserial") and not self.array_dims
+
+
+def column_type(type_name: dict[str, Any] | None) -> ColumnType | None:
+    """Normalise a ``TypeName`` from the tree."""
+    if not type_name:
+        return None
+    if "TypeName" in type_name:
+        type_name = type_name["TypeName"]
+    parts = strings(type_name.get("names"))
+    if not parts:
+        return None
+    if len(parts) == 2 and parts[0] == "pg_catalog":
+        parts = parts[1:]
+    base = ".".join(parts)
+    base = _ALIASES.get(base, base)
+    mods = tuple(str(const_value(m)) for m in type_name.get("typmods") or ())
+    if base == "bpchar" and not mods:
+        mods = ("1",)  # bare char is character(1)
+    dims = len(type_name.get("arrayBounds") or ())
+    return ColumnType(base, mods, dims)
