@@ -140,7 +140,7 @@ def settings_from_table(table: dict[str, Any], path: Path | str, prefix: str = "
         expected = _TOP_LEVEL.get(key)
         if expected is None:
             raise ConfigError(f"{path}: unknown key '{key}' in {where}")
-        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        if not _is(value, expected):
             raise fail(key, f"expected {_type_name(expected)}, got {type(value).__name__}")
         if isinstance(value, list) and not all(isinstance(v, str) for v in value):
             raise fail(key, "expected a list of strings")
@@ -185,6 +185,12 @@ def settings_from_table(table: dict[str, Any], path: Path | str, prefix: str = "
     return settings
 
 
+def _is(value: object, expected: type | tuple[type, ...]) -> bool:
+    if expected is int and isinstance(value, bool):
+        return False
+    return isinstance(value, expected)
+
+
 def _type_name(expected: type | tuple[type, ...]) -> str:
     names = {list: "a list", dict: "a table", int: "an integer", bool: "true or false", str: "a string"}
     if isinstance(expected, tuple):
@@ -199,7 +205,7 @@ def _check_option_table(name: str, values: dict[str, Any], fail: Any) -> dict[st
         if key not in known:
             raise fail(f"{name}.{key}", f"unknown option (known: {', '.join(sorted(known))})")
         expected = known[key][0]
-        if not isinstance(value, expected):
+        if not _is(value, expected):
             raise fail(f"{name}.{key}", f"expected {_type_name(expected)}, got {type(value).__name__}")
         if expected is list and not all(isinstance(v, str) for v in value):
             raise fail(f"{name}.{key}", "expected a list of strings")

@@ -3,6 +3,7 @@ rule judges it against what is true before it; then the schema model takes it in
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import traceback
 from collections.abc import Iterable
@@ -168,10 +169,9 @@ class Engine:
         return findings, errors
 
     def _apply(self, stmt: Statement, ctx: Context) -> None:
-        try:
+        # the model must never stop a run: a statement it cannot take in is just not recorded
+        with contextlib.suppress(Exception):
             self.model.apply(stmt.kind, stmt.node, ctx.file, ctx.tx_serial)
-        except Exception:  # the model must never stop a run; the statement is just not recorded
-            pass
 
     def _call(self, rule: Rule, stmt: Statement, ctx: Context, errors: list[InternalError]) -> list[Hit]:
         assert rule.check is not None
@@ -196,9 +196,9 @@ class Engine:
         if finding.code == "SL001":
             return True
         for pattern, codes in self.settings.per_file_ignores.items():
-            if fnmatch.fnmatch(finding.file, pattern) or fnmatch.fnmatch(finding.file.rsplit("/", 1)[-1], pattern):
-                if any(_code_matches(finding, c) for c in codes):
-                    return False
+            matches = fnmatch.fnmatch(finding.file, pattern) or fnmatch.fnmatch(finding.file.rsplit("/", 1)[-1], pattern)
+            if matches and any(_code_matches(finding, c) for c in codes):
+                return False
         return not suppressions.silences(finding.code, statement)
 
     def _severity(self, code: str) -> Severity:

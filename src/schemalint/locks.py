@@ -106,7 +106,9 @@ def locks_taken(kind: str, node: Node, default_schema: str, index_table: dict[QN
 
     ``index_table`` maps known index names to their tables, for DROP INDEX / REINDEX INDEX.
     """
-    rv = lambda n: range_var(n, default_schema)  # noqa: E731
+    def rv(n: object) -> QName:
+        return range_var(n, default_schema)
+
     if kind == "AlterTableStmt":
         if node.get("objtype", "OBJECT_TABLE") not in ("OBJECT_TABLE", "OBJECT_MATVIEW", "OBJECT_FOREIGN_TABLE"):
             return []
@@ -137,10 +139,10 @@ def locks_taken(kind: str, node: Node, default_schema: str, index_table: dict[QN
             if rtype in ("OBJECT_TABLE", "OBJECT_MATVIEW"):
                 out.append(LockTaken(name, LockMode.ACCESS_EXCLUSIVE, "DROP TABLE"))
             elif rtype == "OBJECT_INDEX":
-                table = index_table.get(name)
+                owner = index_table.get(name)
                 mode = LockMode.SHARE_UPDATE_EXCLUSIVE if node.get("concurrent") else LockMode.ACCESS_EXCLUSIVE
-                if table:
-                    out.append(LockTaken(table, mode, "DROP INDEX"))
+                if owner:
+                    out.append(LockTaken(owner, mode, "DROP INDEX"))
             elif rtype in ("OBJECT_TRIGGER", "OBJECT_POLICY", "OBJECT_RULE") and len(parts) >= 2:
                 out.append(LockTaken(qualify(parts[:-1], default_schema), LockMode.ACCESS_EXCLUSIVE, f"DROP {rtype[7:]}"))
         return out
@@ -166,10 +168,10 @@ def locks_taken(kind: str, node: Node, default_schema: str, index_table: dict[QN
             return []
         name = rv(rel)
         if node.get("kind") == "REINDEX_OBJECT_INDEX":
-            table = index_table.get(name)
-            if table is None:
+            owner = index_table.get(name)
+            if owner is None:
                 return []
-            name = table
+            name = owner
         mode = LockMode.SHARE_UPDATE_EXCLUSIVE if concurrent else LockMode.SHARE
         return [LockTaken(name, mode, "REINDEX")]
     if kind == "RefreshMatViewStmt":

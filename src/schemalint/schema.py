@@ -276,8 +276,8 @@ class SchemaModel:
             table.columns.pop(colname, None)
             for key in [k for k, c in table.constraints.items() if colname in c.columns]:
                 del table.constraints[key]
-            for key in [k for k, ix in self.indexes.items() if ix.table == table.name and colname in ix.columns]:
-                del self.indexes[key]
+            for ix_name in [k for k, ix in self.indexes.items() if ix.table == table.name and colname in ix.columns]:
+                del self.indexes[ix_name]
         elif subtype == "AT_AlterColumnType":
             col = table.columns.get(colname)
             new_type = column_type(definition.get("typeName"))
@@ -324,24 +324,24 @@ class SchemaModel:
                 if ix.table == old:
                     ix.table = table.name
         elif rtype == "OBJECT_COLUMN":
-            table = self.tables.get(self.rv(node.get("relation")))
+            owner = self.tables.get(self.rv(node.get("relation")))
             old_col = node.get("subname", "")
-            if table and old_col in table.columns:
-                col = table.columns.pop(old_col)
+            if owner and old_col in owner.columns:
+                col = owner.columns.pop(old_col)
                 col.name = new
-                table.columns[new] = col
-                for con in table.constraints.values():
+                owner.columns[new] = col
+                for con in owner.constraints.values():
                     con.columns = tuple(new if c == old_col else c for c in con.columns)
                 for ix in self.indexes.values():
-                    if ix.table == table.name:
+                    if ix.table == owner.name:
                         ix.columns = tuple(new if c == old_col else c for c in ix.columns)
         elif rtype == "OBJECT_TABCONSTRAINT":
-            table = self.tables.get(self.rv(node.get("relation")))
+            holder = self.tables.get(self.rv(node.get("relation")))
             old_con = node.get("subname", "")
-            if table and old_con in table.constraints:
-                con = table.constraints.pop(old_con)
+            if holder and old_con in holder.constraints:
+                con = holder.constraints.pop(old_con)
                 con.name = new
-                table.constraints[new] = con
+                holder.constraints[new] = con
         elif rtype == "OBJECT_INDEX":
             old_ix = self.rv(node.get("relation"))
             index = self.indexes.pop(old_ix, None)

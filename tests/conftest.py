@@ -1,0 +1,54 @@
+"""Shared helpers: lint SQL held in memory through the real engine."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from schemalint.config import Settings, settings_from_table
+from schemalint.engine import Engine, RunResult, prepare
+from schemalint.findings import Finding
+from schemalint.run import enabled_codes
+from schemalint.sources import SourceFile, order
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO.parent / "shared" / "corpus"
+
+
+def make_settings(table: Mapping[str, Any] | None = None) -> Settings:
+    settings = settings_from_table(dict(table or {}), "<test>")
+    if settings.select is None:
+        settings.select = ["ALL"]
+    return settings
+
+
+def lint_files(files: Mapping[str, str | bytes], settings: Mapping[str, Any] | None = None) -> RunResult:
+    """Lint several in-memory files in migration order, as one run."""
+    conf = make_settings(settings)
+    sources = []
+    for name, content in files.items():
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        sources.append(SourceFile(name, Path("/nonexistent-schemalint-test") / name, data=data))
+    ordered = order(sources)
+    engine = Engine(conf, enabled_codes(conf))
+    return engine.run(prepare(s) for s in ordered)
+
+
+def lint(sql: str, settings: Mapping[str, Any] | None = None, name: str = "migration.sql") -> list[Finding]:
+    result = lint_files({name: sql}, settings)
+    assert not result.internal_errors, result.internal_errors
+    return result.findings
+
+
+def codes(findings: list[Finding]) -> list[str]:
+    return [f.code for f in findings]
+
+
+@pytest.fixture
+def corpus() -> Path:
+    if not CORPUS.is_dir():
+        pytest.skip("../shared/corpus is not present")
+    return CORPUS

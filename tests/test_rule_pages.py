@@ -1,0 +1,78 @@
+"""Every rule has a page in rules/, and every example on it does what the page says.
+
+A page marks its examples with the fence info string: ```sql bad (must raise the page's rule),
+```sql good (must not raise it). A ```sql history block is an earlier migration file that the
+examples after it build on (e.g. the CREATE TABLE whose column type an example changes).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from schemalint.rules import all_rules
+from tests.conftest import REPO, lint_files
+
+PAGES = REPO / "rules"
+_FENCE = re.compile(r"^```sql[ \t]+(?P<kind>bad|good|history)(?P<opts>[^\n]*)\n(?P<body>.*?)^```", re.M | re.S)
+
+
+def examples(page: Path) -> list[tuple[str, str, str, str]]:
+    """(kind, options, sql, history-so-far)"""
+    history = ""
+    out = []
+    for match in _FENCE.finditer(page.read_text(encoding="utf-8")):
+        kind, opts, body = match.group("kind"), match.group("opts").strip(), match.group("body")
+        if kind == "history":
+            history += body
+        else:
+            out.append((kind, opts, body, history))
+    return out
+
+
+def _settings(opts: str) -> dict[str, object]:
+    settings: dict[str, object] = {}
+    for item in opts.split():
+        key, _, value = item.partition("=")
+        settings[key] = int(value) if value.isdigit() else (value == "true" if value in ("true", "false") else value)
+    return settings
+
+
+def test_every_rule_has_exactly_one_page() -> None:
+    names = {p.name for p in PAGES.glob("SL*.md")}
+    for rule in all_rules().values():
+        assert rule.page_name in names, f"missing page rules/{rule.page_name}"
+    assert len(names) == len(all_rules()), sorted(names - {r.page_name for r in all_rules().values()})
+
+
+CASES = [
+    pytest.param(page, i, kind, opts, sql, history, id=f"{page.stem[:5]}-{i}-{kind}")
+    for page in sorted(PAGES.glob("SL*.md"))
+    for i, (kind, opts, sql, history) in enumerate(examples(page))
+]
+
+
+@pytest.mark.parametrize(("page", "number", "kind", "opts", "sql", "history"), CASES)
+def test_page_example(page: Path, number: int, kind: str, opts: str, sql: str, history: str) -> None:
+    code = page.name[:5]
+    files = {"20240101_000000_history.sql": history} if history else {}
+    files["20240201_000000_example.sql"] = sql
+    result = lint_files(files, _settings(opts))
+    assert not result.internal_errors
+    raised = [f for f in result.findings if f.code == code and f.file.endswith("example.sql")]
+    if kind == "bad":
+        assert raised, f"{page.name} example {number} should raise {code}:\n{sql}"
+    else:
+        assert not raised, f"{page.name} example {number} should not raise {code}: {raised[0].message}"
+
+
+def test_pages_have_bad_and_good_examples() -> None:
+    for page in sorted(PAGES.glob("SL*.md")):
+        kinds = {k for k, *_ in examples(page)}
+        if page.name[:5] in ("SL002",):  # not expressible as SQL text
+            continue
+        assert "bad" in kinds, f"{page.name} has no bad example"
+        if page.name[:5] not in ("SL001",):
+            assert "good" in kinds, f"{page.name} has no good example"
