@@ -18,16 +18,29 @@ REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
 
 
-def make_settings(table: Mapping[str, Any] | None = None) -> Settings:
-    settings = settings_from_table(dict(table or {}), "<test>")
+QUIET_TIMEOUTS = '[locks]\nrunner-sets-lock-timeout = true\n'
+
+
+def quiet_config(directory: Path) -> None:
+    """A schemalint.toml that satisfies SL114, so tests about other rules see only those."""
+    (directory / "schemalint.toml").write_text(QUIET_TIMEOUTS, encoding="utf-8")
+
+
+def make_settings(table: Mapping[str, Any] | None = None, quiet_timeouts: bool = True) -> Settings:
+    table = dict(table or {})
+    if quiet_timeouts and "locks" not in table:
+        table["locks"] = {"runner-sets-lock-timeout": True}
+    settings = settings_from_table(table, "<test>")
     if settings.select is None:
         settings.select = ["ALL"]
     return settings
 
 
-def lint_files(files: Mapping[str, str | bytes], settings: Mapping[str, Any] | None = None) -> RunResult:
-    """Lint several in-memory files in migration order, as one run."""
-    conf = make_settings(settings)
+def lint_files(
+    files: Mapping[str, str | bytes], settings: Mapping[str, Any] | None = None, quiet_timeouts: bool = True
+) -> RunResult:
+    """Lint several in-memory files in migration order, as one run (SL114 satisfied unless asked)."""
+    conf = make_settings(settings, quiet_timeouts)
     sources = []
     for name, content in files.items():
         data = content.encode("utf-8") if isinstance(content, str) else content
@@ -37,8 +50,10 @@ def lint_files(files: Mapping[str, str | bytes], settings: Mapping[str, Any] | N
     return engine.run(prepare(s) for s in ordered)
 
 
-def lint(sql: str, settings: Mapping[str, Any] | None = None, name: str = "migration.sql") -> list[Finding]:
-    result = lint_files({name: sql}, settings)
+def lint(
+    sql: str, settings: Mapping[str, Any] | None = None, name: str = "migration.sql", quiet_timeouts: bool = True
+) -> list[Finding]:
+    result = lint_files({name: sql}, settings, quiet_timeouts)
     assert not result.internal_errors, result.internal_errors
     return result.findings
 

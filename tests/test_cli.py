@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from schemalint.cli import app
-from tests.conftest import REPO
+from tests.conftest import REPO, quiet_config
 
 runner = CliRunner()
 
@@ -26,6 +26,7 @@ WARN_ONLY = "-- schemalint: ignore SL999\nSELECT 1;\n"
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("NO_COLOR", raising=False)
+    quiet_config(tmp_path)
     return tmp_path
 
 
@@ -80,7 +81,7 @@ def test_json_shape_and_relative_paths(project: Path) -> None:
 def test_migration_order_is_natural_and_history_is_shared(project: Path) -> None:
     write(project / "m" / "10_index.sql", "CREATE INDEX idx_t_a ON t (a);\n")
     write(project / "m" / "2_create.sql", "CREATE TABLE t (a int);\nCREATE INDEX idx_t_a2 ON t (a);\n")
-    code, payload = run_json("m")
+    _, payload = run_json("m")
     # 2_create runs first: the index there is on a new table; 10_index is a later file → existing
     assert [(f["file"], f["code"]) for f in payload["findings"]] == [("m/10_index.sql", "SL102")]  # type: ignore[union-attr]
 
@@ -173,6 +174,7 @@ def test_explain_by_code_and_name(project: Path) -> None:
 
 
 def test_init_writes_a_valid_config(project: Path) -> None:
+    (project / "schemalint.toml").unlink()
     result = runner.invoke(app, ["init"])
     assert result.exit_code == 0
     assert (project / "schemalint.toml").is_file()
@@ -192,6 +194,7 @@ def _script() -> list[str]:
 
 
 def test_console_script_and_module_run_for_real(tmp_path: Path) -> None:
+    quiet_config(tmp_path)
     write(tmp_path / "m" / "1.sql", BAD)
     env = {**os.environ, "NO_COLOR": "1"}
     for command in (_script(), [sys.executable, "-m", "schemalint"]):

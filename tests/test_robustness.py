@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from schemalint.cli import app
 from schemalint.rules import all_rules
 from schemalint.rules.base import REGISTRY
-from tests.conftest import codes, lint, lint_files
+from tests.conftest import quiet_config, codes, lint, lint_files
 
 runner = CliRunner()
 
@@ -54,6 +54,7 @@ def test_crashing_rule_is_reported_and_the_run_continues(tmp_path: Path, monkeyp
 
     monkeypatch.setitem(REGISTRY, "SL201", dataclasses.replace(original, check=boom))  # type: ignore[arg-type]
     monkeypatch.chdir(tmp_path)
+    quiet_config(tmp_path)
     (tmp_path / "a.sql").write_text("SELECT 1;\nALTER TABLE t DROP COLUMN c;\n")
     (tmp_path / "b.sql").write_text("CREATE INDEX i ON t (a);\n")
     result = runner.invoke(app, ["check", "--format", "json", "."])

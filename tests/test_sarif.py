@@ -10,6 +10,8 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
+from tests.conftest import quiet_config
+
 from schemalint.cli import app
 
 
@@ -20,6 +22,7 @@ def _schema() -> dict[str, object]:
 
 def test_sarif_validates_and_carries_rules_regions_fingerprints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
+    quiet_config(tmp_path)
     (tmp_path / "m.sql").write_text(
         "SELECT 'é';\nCREATE INDEX i ON t (a);\nCREATE INDEX i2 ON t (a);\nALTER TABLE t DROP COLUMN b;\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["check", "--format", "sarif", "m.sql"])

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.conftest import quiet_config
+
 from schemalint.cli import app
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
@@ -37,6 +39,7 @@ def test_since_reports_only_changed_files_but_reads_history(tmp_path: Path, monk
     git(repo, "commit", "-q", "-m", "feature")
     (m / "20240104_000000_untracked.sql").write_text("ALTER TABLE t DROP COLUMN a;\n")
     monkeypatch.chdir(repo)
+    quiet_config(repo)
     result = CliRunner().invoke(app, ["check", "--since", "main", "--format", "json", "migrations"])
     payload = json.loads(result.stdout)
     files = sorted({(f["file"].rsplit("/", 1)[-1], f["code"], f["line"]) for f in payload["findings"]})

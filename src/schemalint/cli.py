@@ -166,6 +166,12 @@ def list_rules(
         return
     if output_format != "text":
         _fail(f"unknown format {output_format!r} (choose text or json)")
+    if not sys.stdout.isatty():
+        width = max(len(r.name) for r in rules.values())
+        for r in rules.values():
+            default = "on" if r.enabled_by_default else "off"
+            sys.stdout.write(f"{r.code}  {r.name:<{width}}  {r.severity.label:<7}  {default:<3}  {r.summary}\n")
+        return
     from rich.console import Console
     from rich.table import Table
 
@@ -174,7 +180,7 @@ def list_rules(
         table.add_column(column, no_wrap=column != "summary")
     for r in rules.values():
         table.add_row(r.code, r.name, r.severity.label, "on" if r.enabled_by_default else "off", r.summary)
-    Console(soft_wrap=False).print(table)
+    Console().print(table)
 
 
 @app.command()

@@ -43,6 +43,7 @@ class Context:
     lock_timeout_session: bool = False
     lock_timeout_local: bool = False
     exclusive_locks: dict[QName, int] = field(default_factory=dict)  # existing tables, this tx → stmt
+    ddl_tables: set[QName] = field(default_factory=set)  # tables altered by DDL in this transaction
     transaction_problems: list[TransactionProblem] = field(default_factory=list)
     open_begin: int | None = None
 
@@ -100,6 +101,8 @@ class Context:
             for lock in self.locks(stmt):
                 if lock.mode == LockMode.ACCESS_EXCLUSIVE and self.is_existing(lock.table):
                     self.exclusive_locks.setdefault(lock.table, self.index)
+                if stmt.kind in ("AlterTableStmt", "IndexStmt", "RenameStmt"):
+                    self.ddl_tables.add(lock.table)
         else:
             self._end_transaction()  # autocommit: every statement is its own transaction
 
@@ -107,6 +110,7 @@ class Context:
         self.tx_serial += 1
         self.lock_timeout_local = False
         self.exclusive_locks.clear()
+        self.ddl_tables.clear()
 
     def _transaction(self, stmt: Statement) -> None:
         kind = stmt.node.get("kind", "")
@@ -119,6 +123,7 @@ class Context:
             self.open_begin = self.index
             self.tx_serial += 1
             self.exclusive_locks.clear()
+            self.ddl_tables.clear()
         elif kind in ("TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK", "TRANS_STMT_COMMIT_PREPARED",
                       "TRANS_STMT_PREPARE", "TRANS_STMT_ROLLBACK_PREPARED"):
             if not self.explicit_transaction and not self.settings.assume_in_transaction:

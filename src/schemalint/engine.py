@@ -152,11 +152,19 @@ class Engine:
         errors: list[InternalError] = []
         statement_numbers = {id(s): i for i, s in enumerate(parsed.statements)}
         if source.role == "up":
+            reported_once: set[tuple[str, int]] = set()
             for index, stmt in enumerate(forward):
                 ctx.index = index
                 number = statement_numbers[id(stmt)]
                 for rule in (*self.by_kind.get(stmt.kind, ()), *self.any_kind):
+                    if rule.once_per is not None:
+                        key = (rule.code, 0 if rule.once_per == "file" else ctx.tx_serial)
+                        if key in reported_once:
+                            continue
                     hits = self._call(rule, stmt, ctx, errors)
+                    if rule.once_per is not None and hits:
+                        reported_once.add(key)
+                        hits = hits[:1]
                     for hit in hits:
                         raw.append((self._from_hit(rule, file, text, stmt, hit), number))
                 ctx.advance(stmt)

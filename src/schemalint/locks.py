@@ -209,3 +209,10 @@ def _fk_targets(cmd: Node, default_schema: str) -> list[QName]:
     elif subtype == "AT_AddColumn":
         cons = [unwrap(c)[1] for c in definition.get("constraints") or ()]
     return [range_var(c.get("pktable"), default_schema) for c in cons if c.get("contype") == "CONSTR_FOREIGN"]
+
+
+def dml_target(kind: str, node: Node, default_schema: str) -> QName | None:
+    """The table an INSERT, UPDATE, DELETE or MERGE writes to."""
+    if kind in ("UpdateStmt", "DeleteStmt", "InsertStmt", "MergeStmt"):
+        return range_var(node.get("relation"), default_schema)
+    return None

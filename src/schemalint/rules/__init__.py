@@ -9,6 +9,12 @@ from schemalint.rules.base import REGISTRY, Rule
 RULE_MODULES = (
     "file_checks",
     "indexes",
+    "columns",
+    "constraints",
+    "transactions",
+    "timeouts",
+    "backfills",
+    "maintenance",
     "compatibility",
 )
 

@@ -26,7 +26,7 @@ class Rule:
     kinds: frozenset[str] | None = None  # statement kinds to receive; None = all
     check: CheckFn | None = None
     finish: FinishFn | None = None  # called once at the end of each file
-    on_rollback: bool = False  # also judge statements of the rollback section
+    once_per: str | None = None  # "file" or "transaction": keep only the first finding
 
     @property
     def page_name(self) -> str:
@@ -50,13 +50,14 @@ def rule(
     summary: str,
     kinds: Iterable[str] | None = None,
     enabled_by_default: bool = True,
+    once_per: str | None = None,
 ) -> Callable[[CheckFn], CheckFn]:
     """Register a statement rule: ``@rule("SL102", "create-index-non-concurrently", …)``."""
 
     def decorate(fn: CheckFn) -> CheckFn:
         register(
             Rule(code, name, severity, summary, enabled_by_default,
-                 frozenset(kinds) if kinds is not None else None, check=fn)
+                 frozenset(kinds) if kinds is not None else None, check=fn, once_per=once_per)
         )
         return fn
 

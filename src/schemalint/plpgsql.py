@@ -1,0 +1,134 @@
+"""Reading PL/pgSQL bodies (DO blocks, functions, procedures) with pglast's PL/pgSQL parser."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pglast import parser as _pg
+
+from schemalint.sql.names import strings
+from schemalint.sql.nodes import Node, unwrap, walk
+from schemalint.sql.parse import parse_plpgsql
+
+LOOPS = frozenset((
+    "PLpgSQL_stmt_loop", "PLpgSQL_stmt_while", "PLpgSQL_stmt_fori", "PLpgSQL_stmt_fors",
+    "PLpgSQL_stmt_forc", "PLpgSQL_stmt_foreach_a", "PLpgSQL_stmt_dynfors",
+))
+_TAG = "$schemalint_body$"
+
+
+@dataclass(slots=True)
+class LoopFacts:
+    writes: list[str] = field(default_factory=list)  # UPDATE/DELETE statements inside the loop
+    sleeps: bool = False
+    commits: bool = False
+    lineno: int = 0
+
+
+@dataclass(slots=True)
+class BodyFacts:
+    loops: list[LoopFacts] = field(default_factory=list)
+    statements: list[tuple[int, str]] = field(default_factory=list)  # (lineno, SQL) of every SQL statement
+    dynamic: list[tuple[int, str]] = field(default_factory=list)  # (lineno, EXECUTE expression)
+
+
+def do_block_body(node: Node) -> tuple[str | None, str]:
+    """(body, language) of a DoStmt."""
+    body: str | None = None
+    language = "plpgsql"
+    for arg in node.get("args") or ():
+        _, de = unwrap(arg)
+        value = unwrap(de.get("arg"))[1].get("sval")
+        if de.get("defname") == "as":
+            body = value
+        elif de.get("defname") == "language" and value:
+            language = value
+    return body, language
+
+
+def analyse_body(body: str) -> BodyFacts | None:
+    """Facts about a PL/pgSQL body; None when it does not parse."""
+    if _TAG in body:
+        return None
+    source = f"CREATE FUNCTION schemalint_probe() RETURNS void LANGUAGE plpgsql AS {_TAG}{body}{_TAG}"
+    try:
+        trees = parse_plpgsql(source)
+    except (_pg.ParseError, ValueError, RecursionError):
+        return None
+    facts = BodyFacts()
+    for tree in trees:
+        _collect(tree, facts, None)
+    return facts
+
+
+def _query(expr: Any) -> str:
+    _, fields = unwrap(expr)
+    return str(fields.get("query", ""))
+
+
+def _first_word(sql: str) -> str:
+    words = sql.lstrip("( \t\n").split(None, 1)
+    return words[0].upper() if words else ""
+
+
+def _collect(node: Any, facts: BodyFacts, loop: LoopFacts | None) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _collect(item, facts, loop)
+        return
+    if not isinstance(node, dict):
+        return
+    for kind, fields in node.items():
+        if not isinstance(fields, dict):
+            _collect(fields, facts, loop)
+            continue
+        lineno = int(fields.get("lineno", 0) or 0)
+        current = loop
+        if kind in LOOPS:
+            current = LoopFacts(lineno=lineno)
+            facts.loops.append(current)
+        elif kind == "PLpgSQL_stmt_execsql":
+            sql = _query(fields.get("sqlstmt"))
+            facts.statements.append((lineno, sql))
+            if loop is not None and _writes(sql):
+                loop.writes.append(sql)
+            if loop is not None and "pg_sleep" in sql:
+                loop.sleeps = True
+        elif kind == "PLpgSQL_stmt_perform":
+            sql = _query(fields.get("expr"))
+            if loop is not None and "pg_sleep" in sql:
+                loop.sleeps = True
+        elif kind == "PLpgSQL_stmt_dynexecute":
+            facts.dynamic.append((lineno, _query(fields.get("query"))))
+        elif kind == "PLpgSQL_stmt_commit" and loop is not None:
+            loop.commits = True
+        for value in fields.values():
+            _collect(value, facts, current)
+        if current is not loop and current is not None and loop is not None:
+            loop.writes.extend(current.writes)
+            loop.sleeps |= current.sleeps
+            loop.commits |= current.commits
+
+
+def _writes(sql: str) -> bool:
+    word = _first_word(sql)
+    if word in ("UPDATE", "DELETE"):
+        return True
+    if word == "WITH":
+        upper = sql.upper()
+        return " UPDATE " in upper or " DELETE " in upper
+    return False
+
+
+def called_routines(kind: str, node: Node) -> Iterator[list[str]]:
+    """Names of functions a SELECT calls, or the procedure a CALL runs."""
+    if kind == "CallStmt":
+        call = unwrap(node.get("funccall"))[1] or node.get("funccall") or {}
+        yield strings(call.get("funcname"))
+        return
+    if kind == "SelectStmt":
+        for k, fields in walk(node):
+            if k == "FuncCall":
+                yield strings(fields.get("funcname"))

@@ -1,0 +1,85 @@
+"""Reading ALTER TABLE statements: their subcommands, added columns and constraints."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from schemalint.sql.nodes import Node, unwrap
+from schemalint.sql.parse import Statement
+from schemalint.types import ColumnType, column_type
+
+TABLE_OBJECTS = ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE")
+
+
+def alter_commands(stmt: Statement, *subtypes: str) -> Iterator[Node]:
+    """The subcommands of an ALTER TABLE (on a table, not an index or view) of the given subtypes."""
+    if stmt.kind != "AlterTableStmt" or stmt.node.get("objtype", "OBJECT_TABLE") not in TABLE_OBJECTS:
+        return
+    for item in stmt.node.get("cmds") or ():
+        _, cmd = unwrap(item)
+        if not subtypes or cmd.get("subtype") in subtypes:
+            yield cmd
+
+
+@dataclass(frozen=True, slots=True)
+class AddedColumn:
+    name: str
+    type: ColumnType | None
+    definition: Node
+    constraints: tuple[Node, ...]
+    location: int | None
+
+    def constraint(self, *contypes: str) -> Node | None:
+        for con in self.constraints:
+            if con.get("contype") in contypes:
+                return con
+        return None
+
+    @property
+    def default_expr(self) -> Any:
+        con = self.constraint("CONSTR_DEFAULT")
+        return con.get("raw_expr") if con else None
+
+
+def added_columns(stmt: Statement) -> Iterator[AddedColumn]:
+    for cmd in alter_commands(stmt, "AT_AddColumn"):
+        _, col = unwrap(cmd.get("def"))
+        constraints = tuple(unwrap(c)[1] for c in col.get("constraints") or ())
+        yield AddedColumn(col.get("colname", ""), column_type(col.get("typeName")), col, constraints, col.get("location"))
+
+
+def added_constraints(stmt: Statement, *contypes: str) -> Iterator[Node]:
+    for cmd in alter_commands(stmt, "AT_AddConstraint"):
+        _, con = unwrap(cmd.get("def"))
+        if not contypes or con.get("contype") in contypes:
+            yield con
+
+
+def type_sql(col: AddedColumn, stmt: Statement) -> str:
+    """The column's type as the user wrote it (falls back to the normalised type)."""
+    type_name = col.definition.get("typeName") or {}
+    start = type_name.get("location")
+    if isinstance(start, int) and start >= 0:
+        text = stmt.source.text
+        begin = stmt.offset_of(start)
+        end = begin
+        depth = 0
+        while end < stmt.end:
+            ch = text[end]
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                if depth == 0:
+                    break
+                depth -= 1
+            elif depth == 0 and (ch.isspace() or ch == ","):
+                rest = text[end:stmt.end].lstrip().lower()
+                if not (rest.startswith(("varying", "precision", "with time zone", "without time zone", "[", "("))):
+                    break
+            end += 1
+        written = text[begin:end].strip()
+        if written:
+            return written
+    return str(col.type) if col.type else "…"

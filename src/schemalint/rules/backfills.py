@@ -1,0 +1,89 @@
+"""SL116 unbatched-backfill: UPDATE/DELETE that hold row locks on a whole existing table, backfills in
+the same transaction as DDL, and "batching" loops that still run as one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from schemalint.context import Context
+from schemalint.findings import Hit, Severity
+from schemalint.plpgsql import BodyFacts, analyse_body, called_routines, do_block_body
+from schemalint.rules.base import rule
+from schemalint.rules.recipes import one_line
+from schemalint.sql.parse import Statement
+
+_PROCEDURE_RECIPE = (
+    "Commit each batch: a procedure may COMMIT between batches when it is CALLed outside a transaction block "
+    "(PG11+):\n"
+    "CREATE PROCEDURE backfill_in_batches() LANGUAGE plpgsql AS $$\n"
+    "DECLARE n integer;\n"
+    "BEGIN\n"
+    "  LOOP\n"
+    "    UPDATE … WHERE <key> IN (SELECT <key> FROM … WHERE <not yet done> LIMIT 5000);\n"
+    "    GET DIAGNOSTICS n = ROW_COUNT;\n"
+    "    EXIT WHEN n = 0;\n"
+    "    COMMIT;  -- releases the row locks of this batch\n"
+    "  END LOOP;\n"
+    "END $$;\n"
+    "CALL backfill_in_batches();  -- not inside BEGIN … COMMIT\n"
+    "Or drive the batches from a script, one transaction per batch."
+)
+
+
+def _loop_hits(facts: BodyFacts, what: str, ctx: Context, can_commit: bool) -> Iterator[Hit]:
+    for loop in facts.loops:
+        if not loop.writes:
+            continue
+        if loop.commits and can_commit:
+            continue
+        first = one_line(loop.writes[0], 80)
+        sleep = " and pg_sleep between batches releases no lock" if loop.sleeps else ""
+        if loop.commits:
+            yield Hit(f"{what} COMMITs inside its batching loop ({first}), but it runs inside a transaction block, "
+                      f"where PostgreSQL refuses the COMMIT (\"invalid transaction termination\")", _PROCEDURE_RECIPE)
+        else:
+            yield Hit(f"{what} runs a batching loop ({first}) as one single transaction: every batch's row locks "
+                      f"are held until the whole loop ends{sleep}", _PROCEDURE_RECIPE)
+        return
+
+
+@rule("SL116", "unbatched-backfill", Severity.ERROR,
+      "UPDATE/DELETE of a whole existing table, in a transaction with DDL, or in a loop that is one transaction.",
+      kinds=["UpdateStmt", "DeleteStmt", "DoStmt", "SelectStmt", "CallStmt"])
+def unbatched_backfill(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    if stmt.kind in ("UpdateStmt", "DeleteStmt"):
+        table = ctx.rv(stmt.node.get("relation"))
+        if ctx.is_new(table):
+            return
+        name = ctx.name(table)
+        verb = "UPDATE" if stmt.kind == "UpdateStmt" else "DELETE"
+        batch = (f"{verb} {'' if verb == 'UPDATE' else 'FROM '}{name} {'SET … ' if verb == 'UPDATE' else ''}"
+                 f"WHERE <key> IN (SELECT <key> FROM {name} WHERE <not yet done> LIMIT 5000);  "
+                 f"-- repeat, one transaction per batch")
+        if stmt.node.get("whereClause") is None:
+            yield Hit(f"{verb} of every row of {name} in one statement locks each row it touches until the "
+                      f"transaction ends, bloats the table and its indexes, and can run for a long time",
+                      f"Work in batches, each in its own transaction:\n{batch}")
+        elif ctx.in_transaction and table in ctx.ddl_tables:
+            yield Hit(f"{verb} on {name} in the same transaction as DDL on it: the DDL's lock on {name} is held "
+                      f"until this backfill finishes, blocking every query on the table",
+                      f"Commit the schema change first, then backfill in batches:\nCOMMIT;\n{batch}")
+        return
+    if stmt.kind == "DoStmt":
+        body, language = do_block_body(stmt.node)
+        if body is None or language.lower() != "plpgsql":
+            return
+        facts = analyse_body(body)
+        if facts is not None:
+            yield from _loop_hits(facts, "This DO block", ctx, can_commit=not ctx.in_transaction)
+        return
+    for parts in called_routines(stmt.kind, stmt.node):
+        routine = ctx.model.function(parts)
+        if routine is None or routine.created_file != ctx.file or routine.language.lower() != "plpgsql" or not routine.body:
+            continue
+        facts = analyse_body(routine.body)
+        if facts is None:
+            continue
+        can_commit = stmt.kind == "CallStmt" and routine.kind == "procedure" and not ctx.in_transaction
+        label = f"{'Procedure' if routine.kind == 'procedure' else 'Function'} {'.'.join(parts)}(), run here,"
+        yield from _loop_hits(facts, label, ctx, can_commit)

@@ -1,0 +1,291 @@
+"""Constraints: SL105 (FK without NOT VALID), SL106 (CHECK without NOT VALID), SL107 (VALIDATE in the
+same transaction), SL108 (SET NOT NULL scans), SL109 (constraint builds an index), SL119 (CHECK
+expression PostgreSQL rejects or cannot keep true)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from schemalint.context import Context
+from schemalint.findings import Hit, Severity
+from schemalint.locks import LockMode
+from schemalint.rules.alter import added_columns, added_constraints, alter_commands
+from schemalint.rules.base import rule
+from schemalint.rules.recipes import lock_phrase, lock_timeout_prefix
+from schemalint.schema import generated_constraint_name
+from schemalint.sql.names import QName, quote_ident, strings
+from schemalint.sql.nodes import Node, unwrap
+from schemalint.sql.parse import Statement
+from schemalint.volatility import IMMUTABLE, aggregate_in, expression_volatility, is_null_constant, subquery_in
+
+
+def _constraint_sql(stmt: Statement, con: Node) -> str:
+    """The user's ``[CONSTRAINT name] …`` text of one ADD CONSTRAINT, up to the next top-level comma."""
+    text = stmt.source.text
+    start = stmt.offset_of(con.get("location"))
+    depth, end = 0, start
+    while end < stmt.end:
+        ch = text[end]
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            break
+        end += 1
+    return re.sub(r"\s+", " ", text[start:end]).strip()
+
+
+def _constraint_name(table: QName, con: Node, kind: str, columns: tuple[str, ...]) -> str:
+    return str(con.get("conname") or generated_constraint_name(table[1], kind, columns, con))
+
+
+@rule("SL105", "foreign-key-without-not-valid", Severity.ERROR,
+      "A foreign key added to an existing table without NOT VALID scans it while blocking writes to both tables.",
+      kinds=["AlterTableStmt"])
+def foreign_key_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    table = ctx.rv(stmt.node.get("relation"))
+    if ctx.is_new(table):
+        return
+    name = ctx.name(table)
+    for con in added_constraints(stmt, "CONSTR_FOREIGN"):
+        if con.get("skip_validation"):
+            continue
+        ref = ctx.rv(con.get("pktable"))
+        columns = tuple(strings(con.get("fk_attrs")))
+        cname = quote_ident(_constraint_name(table, con, "FOREIGN", columns))
+        body = _constraint_sql(stmt, con)
+        if not con.get("conname"):
+            body = f"CONSTRAINT {cname} {body}"
+        both = f"{name} and {ctx.name(ref)}" if ref != table else name
+        yield Hit(
+            f"ADD FOREIGN KEY {cname} on {name} checks every existing row while it "
+            f"{lock_phrase(LockMode.SHARE_ROW_EXCLUSIVE, both, 'for the whole scan')}",
+            f"{lock_timeout_prefix(ctx)}ALTER TABLE {name} ADD {body} NOT VALID;\n"
+            f"-- then, in a separate transaction (takes only SHARE UPDATE EXCLUSIVE, reads and writes continue):\n"
+            f"ALTER TABLE {name} VALIDATE CONSTRAINT {cname};",
+            ctx.statement.offset_of(con.get("location")),
+        )
+    for col in added_columns(stmt):
+        fk = col.constraint("CONSTR_FOREIGN")
+        default = col.default_expr
+        if fk is None or default is None or is_null_constant(default):
+            continue  # a new all-NULL column needs no validation scan (checked on PostgreSQL 15)
+        column = quote_ident(col.name)
+        ref = ctx.rv(fk.get("pktable"))
+        yield Hit(
+            f"ADD COLUMN {name}.{column} REFERENCES {ctx.name(ref)} with a non-null DEFAULT validates the key for "
+            f"every existing row while it {lock_phrase(LockMode.SHARE_ROW_EXCLUSIVE, f'{name} and {ctx.name(ref)}')}",
+            f"Add the column first, then the key as NOT VALID, and validate it separately:\n"
+            f"ALTER TABLE {name} ADD COLUMN {column} … DEFAULT …;\n"
+            f"ALTER TABLE {name} ADD CONSTRAINT {quote_ident(f'fk_{table[1]}_{col.name}'[:63])} FOREIGN KEY ({column}) "
+            f"REFERENCES {ctx.name(ref)} NOT VALID;\n"
+            f"ALTER TABLE {name} VALIDATE CONSTRAINT {quote_ident(f'fk_{table[1]}_{col.name}'[:63])};  -- separate transaction",
+            ctx.statement.offset_of(col.location),
+        )
+
+
+@rule("SL106", "check-without-not-valid", Severity.ERROR,
+      "A CHECK added to an existing table without NOT VALID scans the table under ACCESS EXCLUSIVE.",
+      kinds=["AlterTableStmt"])
+def check_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    table = ctx.rv(stmt.node.get("relation"))
+    if ctx.is_new(table):
+        return
+    name = ctx.name(table)
+    scan = lock_phrase(LockMode.ACCESS_EXCLUSIVE, name, "while it scans every row")
+    for con in added_constraints(stmt, "CONSTR_CHECK"):
+        if con.get("skip_validation"):
+            continue
+        cname = quote_ident(_constraint_name(table, con, "CHECK", ()))
+        body = _constraint_sql(stmt, con)
+        if not con.get("conname"):
+            body = f"CONSTRAINT {cname} {body}"
+        yield Hit(
+            f"ADD CHECK {cname} on {name} validates every existing row and {scan}",
+            f"{lock_timeout_prefix(ctx)}ALTER TABLE {name} ADD {body} NOT VALID;  -- brief lock, new rows are checked\n"
+            f"-- then, in a separate transaction (SHARE UPDATE EXCLUSIVE: reads and writes continue):\n"
+            f"ALTER TABLE {name} VALIDATE CONSTRAINT {cname};",
+            ctx.statement.offset_of(con.get("location")),
+        )
+    for col in added_columns(stmt):
+        check = col.constraint("CONSTR_CHECK")
+        if check is None:
+            continue
+        column = quote_ident(col.name)
+        cname = quote_ident(f"chk_{table[1]}_{col.name}"[:63])
+        expr = _constraint_sql(stmt, check)
+        yield Hit(
+            f"ADD COLUMN {name}.{column} with an inline CHECK cannot be NOT VALID: PostgreSQL {scan}, "
+            f"even when the column gets a constant default (checked on PostgreSQL 15)",
+            f"Add the column without the CHECK, then the CHECK as NOT VALID, and validate it separately:\n"
+            f"{lock_timeout_prefix(ctx)}ALTER TABLE {name} ADD COLUMN {column} … ;  -- same type and default, no CHECK\n"
+            f"ALTER TABLE {name} ADD CONSTRAINT {cname} {expr} NOT VALID;\n"
+            f"ALTER TABLE {name} VALIDATE CONSTRAINT {cname};  -- separate transaction",
+            ctx.statement.offset_of(check.get("location")),
+        )
+
+
+@rule("SL107", "validate-in-same-transaction", Severity.ERROR,
+      "VALIDATE CONSTRAINT in the transaction that added it NOT VALID (or after an ACCESS EXCLUSIVE lock).",
+      kinds=["AlterTableStmt"])
+def validate_in_same_transaction(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    if not ctx.in_transaction:
+        return
+    table = ctx.rv(stmt.node.get("relation"))
+    if ctx.is_new(table):
+        return
+    name = ctx.name(table)
+    known = ctx.model.table(table)
+    for cmd in alter_commands(stmt, "AT_ValidateConstraint"):
+        cname = str(cmd.get("name", ""))
+        con = known.constraints.get(cname) if known else None
+        same_tx = con is not None and con.created_tx == ctx.tx_serial and con.created_file == ctx.file
+        if same_tx:
+            lock = "SHARE ROW EXCLUSIVE" if con is not None and con.kind == "FOREIGN" else "ACCESS EXCLUSIVE"
+            reason = f"it was added NOT VALID earlier in this same transaction, whose {lock} lock on {name} is still held"
+        elif ctx.exclusive_locks:
+            held = ", ".join(ctx.name(t) for t in ctx.exclusive_locks)
+            reason = f"this transaction already holds an ACCESS EXCLUSIVE lock on {held}"
+        else:
+            continue
+        yield Hit(
+            f"VALIDATE CONSTRAINT {quote_ident(cname)} scans {name}, and {reason}: every read and write waits "
+            f"for the whole scan, which defeats NOT VALID",
+            f"Commit first, then validate in its own transaction:\nCOMMIT;\n"
+            f"ALTER TABLE {name} VALIDATE CONSTRAINT {quote_ident(cname)};",
+        )
+
+
+@rule("SL108", "set-not-null-scans-table", Severity.ERROR,
+      "SET NOT NULL on an existing table scans it under ACCESS EXCLUSIVE unless a validated CHECK proves it.",
+      kinds=["AlterTableStmt"])
+def set_not_null_scans_table(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    table = ctx.rv(stmt.node.get("relation"))
+    if ctx.is_new(table):
+        return
+    name = ctx.name(table)
+    known = ctx.model.table(table)
+    for cmd in alter_commands(stmt, "AT_SetNotNull"):
+        column = str(cmd.get("name", ""))
+        if ctx.target_postgres >= 12 and known is not None and any(
+            c.kind == "CHECK" and c.validated and c.not_null_column == column for c in known.constraints.values()
+        ):
+            continue  # PG12+: a validated CHECK (col IS NOT NULL) lets SET NOT NULL skip the scan
+        col = quote_ident(column)
+        chk = quote_ident(f"chk_{table[1]}_{column}_not_null"[:63])
+        help_text = (
+            f"{lock_timeout_prefix(ctx)}ALTER TABLE {name} ADD CONSTRAINT {chk} CHECK ({col} IS NOT NULL) NOT VALID;\n"
+            f"ALTER TABLE {name} VALIDATE CONSTRAINT {chk};  -- separate transaction, reads and writes continue\n"
+            f"ALTER TABLE {name} ALTER COLUMN {col} SET NOT NULL;  -- PG12+: proven by the check, no scan\n"
+            f"ALTER TABLE {name} DROP CONSTRAINT {chk};"
+        )
+        if ctx.target_postgres < 12:
+            help_text = (f"PostgreSQL {ctx.target_postgres} always scans for SET NOT NULL; keep the validated "
+                         f"CHECK ({col} IS NOT NULL) NOT VALID constraint instead, or upgrade to PG12+ and use:\n" + help_text)
+        yield Hit(
+            f"SET NOT NULL on {name}.{col} {lock_phrase(LockMode.ACCESS_EXCLUSIVE, name, 'while it scans every row')}",
+            help_text,
+        )
+
+
+@rule("SL109", "constraint-builds-index", Severity.ERROR,
+      "ADD UNIQUE / PRIMARY KEY / EXCLUDE on an existing table builds its index under ACCESS EXCLUSIVE.",
+      kinds=["AlterTableStmt"])
+def constraint_builds_index(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    table = ctx.rv(stmt.node.get("relation"))
+    if ctx.is_new(table):
+        return
+    name = ctx.name(table)
+    build = lock_phrase(LockMode.ACCESS_EXCLUSIVE, name, "for the whole index build")
+    for con in added_constraints(stmt, "CONSTR_UNIQUE", "CONSTR_PRIMARY", "CONSTR_EXCLUSION"):
+        if con.get("indexname"):
+            continue
+        contype = con.get("contype")
+        columns = tuple(strings(con.get("keys")))
+        kind = {"CONSTR_UNIQUE": "UNIQUE", "CONSTR_PRIMARY": "PRIMARY", "CONSTR_EXCLUSION": "EXCLUSION"}[str(contype)]
+        cname = quote_ident(_constraint_name(table, con, kind, columns))
+        label = {"UNIQUE": "UNIQUE", "PRIMARY": "PRIMARY KEY", "EXCLUSION": "EXCLUDE"}[kind]
+        if kind == "EXCLUSION":
+            help_text = ("An exclusion constraint cannot be attached from a concurrently built index: add it in a "
+                         "maintenance window, or enforce the rule in the application first.")
+        else:
+            cols = ", ".join(quote_ident(c) for c in columns)
+            idx = quote_ident(f"{'pk' if kind == 'PRIMARY' else 'uk'}_{table[1]}_{'_'.join(columns)}"[:63])
+            help_text = (
+                f"Build the index without blocking writes, then attach it (a brief lock):\n"
+                f"CREATE UNIQUE INDEX CONCURRENTLY {idx} ON {name} ({cols});  -- outside a transaction block\n"
+                f"{lock_timeout_prefix(ctx)}ALTER TABLE {name} ADD CONSTRAINT {cname} {label} USING INDEX {idx};"
+            )
+            if kind == "PRIMARY":
+                help_text += "\n(the key columns must already be NOT NULL, or this scans: see SL108)"
+        yield Hit(f"ADD {label} {cname} on {name} builds a unique index and {build}", help_text,
+                  ctx.statement.offset_of(con.get("location")))
+    for col in added_columns(stmt):
+        inline = col.constraint("CONSTR_UNIQUE", "CONSTR_PRIMARY")
+        if inline is None:
+            continue
+        label = "PRIMARY KEY" if inline.get("contype") == "CONSTR_PRIMARY" else "UNIQUE"
+        column = quote_ident(col.name)
+        idx = quote_ident(f"uk_{table[1]}_{col.name}"[:63])
+        yield Hit(
+            f"ADD COLUMN {name}.{column} … {label} builds a unique index and {build}",
+            f"Add the column, build the index concurrently, then attach it:\n"
+            f"ALTER TABLE {name} ADD COLUMN {column} …;  -- without {label}\n"
+            f"CREATE UNIQUE INDEX CONCURRENTLY {idx} ON {name} ({column});\n"
+            f"ALTER TABLE {name} ADD CONSTRAINT {idx} {label} USING INDEX {idx};",
+            ctx.statement.offset_of(inline.get("location")),
+        )
+
+
+def _checks(stmt: Statement) -> Iterator[Node]:
+    if stmt.kind == "AlterTableStmt":
+        yield from added_constraints(stmt, "CONSTR_CHECK")
+        for col in added_columns(stmt):
+            yield from (c for c in col.constraints if c.get("contype") == "CONSTR_CHECK")
+    elif stmt.kind == "CreateStmt":
+        for element in stmt.node.get("tableElts") or ():
+            kind, fields = unwrap(element)
+            if kind == "Constraint" and fields.get("contype") == "CONSTR_CHECK":
+                yield fields
+            elif kind == "ColumnDef":
+                for c in fields.get("constraints") or ():
+                    con = unwrap(c)[1]
+                    if con.get("contype") == "CONSTR_CHECK":
+                        yield con
+    elif stmt.kind == "CreateDomainStmt":
+        for c in stmt.node.get("constraints") or ():
+            con = unwrap(c)[1]
+            if con.get("contype") == "CONSTR_CHECK":
+                yield con
+
+
+@rule("SL119", "invalid-check-expression", Severity.ERROR,
+      "A CHECK with a subquery or aggregate (rejected at run time) or a non-immutable function.",
+      kinds=["AlterTableStmt", "CreateStmt", "CreateDomainStmt"])
+def invalid_check_expression(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    for con in _checks(stmt):
+        expr: Any = con.get("raw_expr")
+        where = ctx.statement.offset_of(con.get("location"))
+        if subquery_in(expr):
+            yield Hit("CHECK contains a subquery: PostgreSQL rejects it when the statement runs "
+                      "(\"cannot use subquery in check constraint\"), although it parses",
+                      "A CHECK sees only the row being written. Enforce cross-row rules with a trigger, "
+                      "or in the application.", where)
+            continue
+        aggregate = aggregate_in(expr)
+        if aggregate:
+            yield Hit(f"CHECK calls the aggregate {aggregate}(): PostgreSQL rejects aggregates in check constraints",
+                      "A CHECK sees only the row being written; use a trigger for rules over many rows.", where)
+            continue
+        volatility = expression_volatility(expr, ctx.model)
+        if volatility.level != IMMUTABLE and not volatility.unknown:
+            origin = "was created in this run without IMMUTABLE" if volatility.from_run else f"is {volatility.level}"
+            yield Hit(
+                f"CHECK calls {volatility.culprit}(), which {origin}: PostgreSQL assumes a CHECK gives the same "
+                f"answer forever, so rows can silently stop satisfying it, and dump/restore can fail",
+                f"Use only immutable expressions in a CHECK. If {volatility.culprit}() really depends only on its "
+                f"arguments, declare it IMMUTABLE (CREATE OR REPLACE FUNCTION … IMMUTABLE); otherwise enforce the "
+                f"rule with a trigger.", where)

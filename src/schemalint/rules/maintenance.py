@@ -1,0 +1,103 @@
+"""SL117 blocking-maintenance: VACUUM FULL, CLUSTER, REINDEX, REFRESH MATERIALIZED VIEW, SET
+TABLESPACE, SET LOGGED/UNLOGGED and LOCK … ACCESS EXCLUSIVE on existing objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from schemalint.context import Context
+from schemalint.findings import Hit, Severity
+from schemalint.locks import LockMode
+from schemalint.rules.alter import alter_commands
+from schemalint.rules.base import rule
+from schemalint.rules.recipes import add_keyword_after, lock_phrase
+from schemalint.sql.names import QName
+from schemalint.sql.nodes import unwrap
+from schemalint.sql.parse import Statement
+
+
+def _hit(ctx: Context, table: QName | None, what: str, mode: LockMode, help_text: str) -> Hit:
+    target = ctx.name(table) if table else "every table it touches"
+    return Hit(f"{what} {lock_phrase(mode, target, 'for its whole duration')}", help_text)
+
+
+@rule("SL117", "blocking-maintenance", Severity.ERROR,
+      "VACUUM FULL, CLUSTER, REINDEX, REFRESH MATERIALIZED VIEW and similar rewrites block the table.",
+      kinds=["VacuumStmt", "ClusterStmt", "ReindexStmt", "RefreshMatViewStmt", "AlterTableStmt", "LockStmt"])
+def blocking_maintenance(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    node = stmt.node
+    kind = stmt.kind
+    if kind == "VacuumStmt":
+        if not node.get("is_vacuumcmd") or not any(unwrap(o)[1].get("defname") == "full" for o in node.get("options") or ()):
+            return
+        rels = [ctx.rv(unwrap(r)[1].get("relation")) for r in node.get("rels") or ()]
+        help_text = ("Use pg_repack or pg_squeeze to reclaim space online, or run VACUUM FULL in a maintenance "
+                     "window; plain VACUUM does not block reads or writes.")
+        if not rels:
+            yield _hit(ctx, None, "VACUUM FULL of the whole database", LockMode.ACCESS_EXCLUSIVE, help_text)
+        for table in rels:
+            if ctx.is_existing(table):
+                yield _hit(ctx, table, f"VACUUM FULL {ctx.name(table)} rewrites the table and",
+                           LockMode.ACCESS_EXCLUSIVE, help_text)
+    elif kind == "ClusterStmt":
+        rel = node.get("relation")
+        table = ctx.rv(rel) if rel else None
+        if table is not None and ctx.is_new(table):
+            return
+        yield _hit(ctx, table, "CLUSTER rewrites the table in index order and", LockMode.ACCESS_EXCLUSIVE,
+                   "Use pg_repack (which can also order by an index) online, or run CLUSTER in a maintenance window.")
+    elif kind == "ReindexStmt":
+        if any(unwrap(p)[1].get("defname") == "concurrently" for p in node.get("params") or ()):
+            return
+        target = str(node.get("kind", "")).removeprefix("REINDEX_OBJECT_")
+        rel = node.get("relation")
+        if target == "SYSTEM":
+            yield Hit("REINDEX SYSTEM rebuilds every system catalog index, locking catalogs that every query needs; "
+                      "it has no CONCURRENTLY form",
+                      "Run it in a maintenance window, outside migrations.")
+            return
+        table = ctx.rv(rel) if rel else None
+        if table is not None and target == "INDEX":
+            owner = ctx.model.index_table(table)
+            if owner is not None and ctx.is_new(owner):
+                return
+        elif table is not None and ctx.is_new(table):
+            return
+        fixed = add_keyword_after(stmt.text, r"\bREINDEX\s+(?:\([^)]*\)\s*)?(?:INDEX|TABLE|SCHEMA|DATABASE)\b", "CONCURRENTLY")
+        what = f"REINDEX {target} without CONCURRENTLY"
+        yield Hit(f"{what} takes an ACCESS EXCLUSIVE lock on each index it rebuilds (blocking reads that use it) and "
+                  f"a SHARE lock on the table, blocking writes, for its whole duration",
+                  f"PG12+: rebuild without blocking, outside a transaction block:\n{fixed};")
+    elif kind == "RefreshMatViewStmt":
+        if node.get("concurrent"):
+            return
+        view = ctx.rv(node.get("relation"))
+        if ctx.is_new(view):
+            return
+        yield _hit(ctx, view, f"REFRESH MATERIALIZED VIEW {ctx.name(view)} without CONCURRENTLY",
+                   LockMode.ACCESS_EXCLUSIVE,
+                   f"REFRESH MATERIALIZED VIEW CONCURRENTLY {ctx.name(view)};  -- needs a unique index on the view; "
+                   f"reads continue during the refresh")
+    elif kind == "LockStmt":
+        if int(node.get("mode", 8)) != 8:
+            return
+        for r in node.get("relations") or ():
+            table = ctx.rv(r)
+            if ctx.is_existing(table):
+                yield _hit(ctx, table, f"LOCK TABLE {ctx.name(table)} IN ACCESS EXCLUSIVE MODE",
+                           LockMode.ACCESS_EXCLUSIVE,
+                           "Take the weakest lock that protects what you do (SHARE blocks only writes), keep the "
+                           "transaction short, and set a lock_timeout.")
+    elif kind == "AlterTableStmt":
+        table = ctx.rv(node.get("relation"))
+        if ctx.is_new(table):
+            return
+        name = ctx.name(table)
+        for cmd in alter_commands(stmt, "AT_SetTableSpace", "AT_SetLogged", "AT_SetUnLogged"):
+            sub = cmd.get("subtype")
+            what = {"AT_SetTableSpace": "SET TABLESPACE copies the whole table and",
+                    "AT_SetLogged": "SET LOGGED rewrites the whole table into the WAL and",
+                    "AT_SetUnLogged": "SET UNLOGGED rewrites the whole table and"}[str(sub)]
+            yield _hit(ctx, table, f"ALTER TABLE {name} {what}", LockMode.ACCESS_EXCLUSIVE,
+                       "Run it in a maintenance window, or move the data with a new table and a batched copy "
+                       "(or pg_repack --tablespace) while the application keeps running.")

@@ -1,0 +1,122 @@
+"""Transaction blocks: SL104 (statements PostgreSQL refuses inside one) and SL115 (work done while an
+ACCESS EXCLUSIVE lock is held)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from schemalint.context import Context
+from schemalint.findings import Hit, Severity
+from schemalint.locks import LockMode, dml_target
+from schemalint.rules.alter import alter_commands
+from schemalint.rules.base import rule
+from schemalint.sql.nodes import unwrap
+from schemalint.sql.parse import Statement
+
+_RUNNER_HINT = (
+    "Put it in a migration of its own that your runner does not wrap in a transaction "
+    "(Flyway: executeInTransaction=false; Django: atomic = False; Rails: disable_ddl_transaction!; "
+    "Alembic: autocommit_block(); golang-migrate/dbmate: a file without BEGIN/COMMIT), "
+    "or move it after the COMMIT."
+)
+
+
+def _refused_in_transaction(stmt: Statement, ctx: Context) -> str | None:
+    node = stmt.node
+    kind = stmt.kind
+    if kind == "IndexStmt" and node.get("concurrent"):
+        return "CREATE INDEX CONCURRENTLY"
+    if kind == "DropStmt" and node.get("concurrent"):
+        return "DROP INDEX CONCURRENTLY"
+    if kind == "ReindexStmt":
+        if any(unwrap(p)[1].get("defname") == "concurrently" for p in node.get("params") or ()):
+            return "REINDEX CONCURRENTLY"
+        target = str(node.get("kind", "")).removeprefix("REINDEX_OBJECT_")
+        if target in ("SCHEMA", "DATABASE", "SYSTEM"):
+            return f"REINDEX {target}"
+    if kind == "VacuumStmt" and node.get("is_vacuumcmd"):
+        return "VACUUM"
+    if kind == "CreatedbStmt":
+        return "CREATE DATABASE"
+    if kind == "DropdbStmt":
+        return "DROP DATABASE"
+    if kind == "AlterSystemStmt":
+        return "ALTER SYSTEM"
+    if kind == "CreateTableSpaceStmt":
+        return "CREATE TABLESPACE"
+    if kind == "DropTableSpaceStmt":
+        return "DROP TABLESPACE"
+    if kind == "AlterEnumStmt" and node.get("newVal") is not None and ctx.target_postgres < 12:
+        return f"ALTER TYPE … ADD VALUE (on PostgreSQL {ctx.target_postgres}; PG12+ allows it)"
+    for cmd in alter_commands(stmt, "AT_DetachPartition"):
+        if unwrap(cmd.get("def"))[1].get("concurrent"):
+            return "ALTER TABLE … DETACH PARTITION … CONCURRENTLY"
+    return None
+
+
+@rule("SL104", "concurrently-in-transaction", Severity.ERROR,
+      "A statement PostgreSQL refuses inside a transaction block (CONCURRENTLY, VACUUM, …) used in one.")
+def concurrently_in_transaction(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    if not ctx.in_transaction:
+        return
+    what = _refused_in_transaction(stmt, ctx)
+    if what is None:
+        return
+    why = ("inside the explicit BEGIN … COMMIT block" if ctx.explicit_transaction
+           else "in a file your runner wraps in a transaction (assume-in-transaction = true)")
+    yield Hit(f"{what} cannot run inside a transaction block, and this statement is {why}: PostgreSQL fails "
+              f"with \"{what.split(' (')[0]} cannot run inside a transaction block\"", _RUNNER_HINT)
+
+
+_SLOW = {
+    "IndexStmt": "builds an index",
+    "UpdateStmt": "rewrites rows",
+    "DeleteStmt": "deletes rows",
+    "InsertStmt": "copies rows",
+    "VacuumStmt": "vacuums",
+    "ClusterStmt": "rewrites a table",
+    "ReindexStmt": "rebuilds indexes",
+    "RefreshMatViewStmt": "refreshes a materialized view",
+    "CreateTableAsStmt": "runs a query to fill a table",
+}
+
+
+def _slow_reason(stmt: Statement) -> str | None:
+    if stmt.kind == "IndexStmt" and stmt.node.get("concurrent"):
+        return None
+    if stmt.kind in _SLOW:
+        return _SLOW[stmt.kind]
+    if any(True for _ in alter_commands(stmt, "AT_ValidateConstraint")):
+        return "validates a constraint (a full scan)"
+    if any(True for _ in alter_commands(stmt, "AT_AlterColumnType")):
+        return "changes a column type (may rewrite)"
+    if any(True for _ in alter_commands(stmt, "AT_SetNotNull")):
+        return "sets NOT NULL (a full scan)"
+    return None
+
+
+@rule("SL115", "statements-after-exclusive-lock", Severity.WARNING,
+      "In a transaction, slow work or other tables touched after an ACCESS EXCLUSIVE lock is taken.",
+      once_per="transaction")
+def statements_after_exclusive_lock(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    if not ctx.in_transaction or not ctx.exclusive_locks:
+        return
+    held = list(ctx.exclusive_locks)
+    held_names = ", ".join(ctx.name(t) for t in held)
+    slow = _slow_reason(stmt)
+    touched = {lock.table for lock in ctx.locks(stmt) if lock.mode > LockMode.ACCESS_SHARE}
+    target = dml_target(stmt.kind, stmt.node, ctx.settings.default_schema)
+    if target is not None:
+        touched.add(target)
+    others = sorted(t for t in touched if t not in ctx.exclusive_locks and ctx.is_existing(t))
+    if slow is None and not others:
+        return
+    first = ctx.statements[min(ctx.exclusive_locks.values())]
+    line = ctx.source.position(first.start)[0]
+    doing = slow if slow else f"locks {', '.join(ctx.name(t) for t in others)} too"
+    yield Hit(
+        f"This statement {doing} while the transaction still holds the ACCESS EXCLUSIVE lock taken on "
+        f"{held_names} at line {line}: every read and write of {held_names} waits until COMMIT",
+        "Keep the transaction that takes the ACCESS EXCLUSIVE lock short: commit right after the ALTER, and do "
+        "the rest (other tables, backfills, index builds, validations) in later transactions.",
+    )
