@@ -72,7 +72,7 @@ def check(
     ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Do not run these rules.")] = None,
     include: Annotated[list[str] | None, typer.Option("--include", help="Glob of files to check inside folders (default *.sql).")] = None,
     exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Glob of files or folders to skip.")] = None,
-    target_postgres: Annotated[int | None, typer.Option("--target-postgres", help="PostgreSQL major version (11-18).")] = None,
+    target_postgres: Annotated[int | None, typer.Option("--target-postgres", help="PostgreSQL major version (10-18).")] = None,
     assume_in_transaction: Annotated[bool | None, typer.Option("--assume-in-transaction/--no-assume-in-transaction", help="The runner wraps each file in a transaction.")] = None,
     fail_on: Annotated[str | None, typer.Option("--fail-on", help="error or warning.")] = None,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even with findings (2 still means an error).")] = False,
@@ -106,8 +106,8 @@ def check(
             settings.include = _split(include)
         settings.exclude += _split(exclude)
         if target_postgres is not None:
-            if not 11 <= target_postgres <= 18:
-                _fail(f"--target-postgres {target_postgres}: supported versions are 11 to 18")
+            if not 10 <= target_postgres <= 18:
+                _fail(f"--target-postgres {target_postgres}: supported versions are 10 to 18")
             settings.target_postgres = target_postgres
         if assume_in_transaction is not None:
             settings.assume_in_transaction = assume_in_transaction

@@ -14,7 +14,7 @@ class ConfigError(Exception):
     """A configuration problem; the message names the file and the key."""
 
 
-SUPPORTED_POSTGRES = range(11, 19)
+SUPPORTED_POSTGRES = range(10, 19)  # 10 is accepted for its pre-PG11 rewrite behaviour
 
 # Per-rule option tables: table → key → (type, default)
 OPTION_TABLES: dict[str, dict[str, tuple[type, Any]]] = {
@@ -161,7 +161,7 @@ def settings_from_table(table: dict[str, Any], path: Path | str, prefix: str = "
             settings.exclude = list(value)
         elif key == "target-postgres":
             if value not in SUPPORTED_POSTGRES:
-                raise fail(key, f"PostgreSQL {value} is not supported (use 11 to 18)")
+                raise fail(key, f"PostgreSQL {value} is not supported (use 10 to 18)")
             settings.target_postgres = value
         elif key == "assume-in-transaction":
             settings.assume_in_transaction = value
