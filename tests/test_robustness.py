@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from schemalint.cli import app
 from schemalint.rules import all_rules
 from schemalint.rules.base import REGISTRY
-from tests.conftest import quiet_config, codes, lint, lint_files
+from tests.conftest import codes, lint, lint_files, quiet_config
 
 runner = CliRunner()
 

@@ -10,9 +10,8 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import quiet_config
-
 from schemalint.cli import app
+from tests.conftest import quiet_config
 
 
 def _schema() -> dict[str, object]:

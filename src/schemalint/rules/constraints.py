@@ -18,7 +18,13 @@ from schemalint.schema import generated_constraint_name
 from schemalint.sql.names import QName, quote_ident, strings
 from schemalint.sql.nodes import Node, unwrap
 from schemalint.sql.parse import Statement
-from schemalint.volatility import IMMUTABLE, aggregate_in, expression_volatility, is_null_constant, subquery_in
+from schemalint.volatility import (
+    IMMUTABLE,
+    aggregate_in,
+    expression_volatility,
+    is_null_constant,
+    subquery_in,
+)
 
 
 def _constraint_sql(stmt: Statement, con: Node) -> str:

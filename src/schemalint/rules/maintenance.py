@@ -41,10 +41,10 @@ def blocking_maintenance(stmt: Statement, ctx: Context) -> Iterator[Hit]:
                            LockMode.ACCESS_EXCLUSIVE, help_text)
     elif kind == "ClusterStmt":
         rel = node.get("relation")
-        table = ctx.rv(rel) if rel else None
-        if table is not None and ctx.is_new(table):
+        clustered: QName | None = ctx.rv(rel) if rel else None
+        if clustered is not None and ctx.is_new(clustered):
             return
-        yield _hit(ctx, table, "CLUSTER rewrites the table in index order and", LockMode.ACCESS_EXCLUSIVE,
+        yield _hit(ctx, clustered, "CLUSTER rewrites the table in index order and", LockMode.ACCESS_EXCLUSIVE,
                    "Use pg_repack (which can also order by an index) online, or run CLUSTER in a maintenance window.")
     elif kind == "ReindexStmt":
         if any(unwrap(p)[1].get("defname") == "concurrently" for p in node.get("params") or ()):
@@ -56,12 +56,12 @@ def blocking_maintenance(stmt: Statement, ctx: Context) -> Iterator[Hit]:
                       "it has no CONCURRENTLY form",
                       "Run it in a maintenance window, outside migrations.")
             return
-        table = ctx.rv(rel) if rel else None
-        if table is not None and target == "INDEX":
-            owner = ctx.model.index_table(table)
+        reindexed: QName | None = ctx.rv(rel) if rel else None
+        if reindexed is not None and target == "INDEX":
+            owner = ctx.model.index_table(reindexed)
             if owner is not None and ctx.is_new(owner):
                 return
-        elif table is not None and ctx.is_new(table):
+        elif reindexed is not None and ctx.is_new(reindexed):
             return
         fixed = add_keyword_after(stmt.text, r"\bREINDEX\s+(?:\([^)]*\)\s*)?(?:INDEX|TABLE|SCHEMA|DATABASE)\b", "CONCURRENTLY")
         what = f"REINDEX {target} without CONCURRENTLY"
