@@ -22,6 +22,7 @@ class Column:
     type: ColumnType | None
     not_null: bool = False
     has_default: bool = False
+    created_file: str = ""  # "" when it existed before the run or came with its table
 
 
 @dataclass(slots=True)
@@ -93,6 +94,7 @@ class SchemaModel:
     indexes: dict[QName, Index] = field(default_factory=dict)
     functions: dict[QName, Function] = field(default_factory=dict)
     views_created: dict[QName, str] = field(default_factory=dict)  # view name → file
+    objects_created: dict[tuple[str, QName], str] = field(default_factory=dict)  # (kind, name) → file
 
     # --- questions rules ask -------------------------------------------------------------
     def table(self, name: QName) -> Table | None:
@@ -120,10 +122,17 @@ class SchemaModel:
         return range_var(node, self.default_schema)
 
     # --- applying statements -------------------------------------------------------------
+    def object_created_in(self, kind: str, name: QName) -> str | None:
+        """The file that created a schema, type, sequence, view or function, if the run did."""
+        return self.objects_created.get((kind, name))
+
     def apply(self, kind: str, node: Node, file: str, tx: int, location: int = 0) -> None:
         handler = getattr(self, f"_apply_{kind}", None)
         if handler is not None:
             handler(node, file, tx, location)
+        created = _created_object(kind, node, self.default_schema)
+        if created is not None:
+            self.objects_created.setdefault(created, file)
 
     def _apply_CreateStmt(self, node: Node, file: str, tx: int, location: int) -> None:
         name = self.rv(node.get("relation"))
@@ -272,6 +281,7 @@ class SchemaModel:
             if definition.get("colname") in table.columns and cmd.get("missing_ok"):
                 return
             self._add_column(table, definition, file, tx, validated=True)
+            table.columns[definition.get("colname", "")].created_file = file
         elif subtype == "AT_DropColumn":
             table.columns.pop(colname, None)
             for key in [k for k, c in table.constraints.items() if colname in c.columns]:
@@ -428,3 +438,36 @@ def generated_constraint_name(table: str, kind: str, columns: tuple[str, ...], c
         return f"{table}_pkey"[:63]
     cols = "_".join(columns) if columns else ""
     return (f"{table}_{cols}_{suffix}" if cols else f"{table}_{suffix}")[:63]
+
+
+_CREATED_KINDS = {
+    "CreateSchemaStmt": "schema",
+    "CreateEnumStmt": "type",
+    "CompositeTypeStmt": "type",
+    "CreateDomainStmt": "type",
+    "CreateRangeStmt": "type",
+    "CreateSeqStmt": "sequence",
+    "ViewStmt": "view",
+    "CreateFunctionStmt": "function",
+}
+
+
+def _created_object(kind: str, node: Node, default_schema: str) -> tuple[str, QName] | None:
+    label = _CREATED_KINDS.get(kind)
+    if kind == "CreateTableAsStmt" and node.get("objtype") == "OBJECT_MATVIEW":
+        return ("view", range_var((node.get("into") or {}).get("rel"), default_schema))
+    if label is None:
+        return None
+    if kind == "CreateSchemaStmt":
+        return (label, ("", node.get("schemaname", "")))
+    if kind in ("CreateEnumStmt", "CreateRangeStmt"):
+        return (label, qualify(strings(node.get("typeName")), default_schema))
+    if kind == "CreateDomainStmt":
+        return (label, qualify(strings(node.get("domainname")), default_schema))
+    if kind == "CompositeTypeStmt":
+        return (label, range_var(node.get("typevar"), default_schema))
+    if kind == "CreateSeqStmt":
+        return (label, range_var(node.get("sequence"), default_schema))
+    if kind == "ViewStmt":
+        return (label, range_var(node.get("view"), default_schema))
+    return (label, qualify(strings(node.get("funcname")), default_schema))

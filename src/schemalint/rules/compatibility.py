@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from schemalint.context import Context
 from schemalint.findings import Hit, Severity
 from schemalint.rules.base import rule
-from schemalint.sql.names import quote_ident
-from schemalint.sql.nodes import unwrap
+from schemalint.sql.names import QName, qualify, quote_ident, strings
+from schemalint.sql.nodes import Node, unwrap
 from schemalint.sql.parse import Statement
+from schemalint.types import ColumnType, column_type
 
 
 def _alter_commands(stmt: Statement, subtype: str) -> Iterator[dict[str, object]]:
@@ -30,6 +31,8 @@ def drop_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         return
     name = ctx.name(table)
     for cmd in _alter_commands(stmt, "AT_DropColumn"):
+        if _column_is_new(ctx, table, str(cmd.get("name", ""))):
+            continue
         column = quote_ident(str(cmd.get("name", "")))
         cascade = " CASCADE also drops every view, index and constraint that uses it;" if cmd.get("behavior") == "DROP_CASCADE" else ""
         yield Hit(
@@ -41,4 +44,273 @@ def drop_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             f"   SET lock_timeout = '5s';\n"
             f"   ALTER TABLE {name} DROP COLUMN {column};  -- schemalint: ignore drop-column\n"
             "   (a brief ACCESS EXCLUSIVE lock; no rewrite, the space is reclaimed by later updates)",
+        )
+
+
+def _expand_contract(name: str, old: str, new_column: str, new_type: str) -> str:
+    return (
+        "Expand and contract over several releases instead:\n"
+        f"1. ALTER TABLE {name} ADD COLUMN {new_column} {new_type};\n"
+        f"2. Write both columns from the application (or a trigger that copies {old} into {new_column}), and deploy.\n"
+        f"3. Backfill in batches: UPDATE {name} SET {new_column} = {old} WHERE <key> IN "
+        f"(SELECT <key> FROM {name} WHERE {new_column} IS NULL LIMIT 5000);\n"
+        f"4. Switch reads to {new_column}, and deploy.\n"
+        f"5. In a later migration, stop writing {old} and drop it."
+    )
+
+
+def _column_is_new(ctx: Context, table: QName, column: str) -> bool:
+    col = ctx.model.column(table, column)
+    return col is not None and col.created_file == ctx.file
+
+
+@rule("SL202", "rename-column", Severity.ERROR,
+      "RENAME COLUMN on an existing table breaks the code that still uses the old name.",
+      kinds=["RenameStmt"])
+def rename_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    node = stmt.node
+    if node.get("renameType") != "OBJECT_COLUMN" or node.get("relationType", "OBJECT_TABLE") not in ("OBJECT_TABLE", "OBJECT_ACCESS_METHOD"):
+        return
+    table = ctx.rv(node.get("relation"))
+    old = str(node.get("subname", ""))
+    if ctx.is_new(table) or _column_is_new(ctx, table, old):
+        return
+    name = ctx.name(table)
+    new = quote_ident(str(node.get("newname", "")))
+    col = ctx.model.column(table, old)
+    ctype = str(col.type) if col and col.type else "<same type>"
+    yield Hit(
+        f"RENAME COLUMN {name}.{quote_ident(old)} TO {new}: every query and deployed version of the application "
+        f"that still uses {quote_ident(old)} fails the moment this commits",
+        _expand_contract(name, quote_ident(old), new, ctype),
+    )
+
+
+@rule("SL203", "rename-table", Severity.ERROR,
+      "ALTER TABLE … RENAME TO on an existing table, unless a compatibility view keeps the old name.",
+      kinds=["RenameStmt"])
+def rename_table(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    node = stmt.node
+    if node.get("renameType") != "OBJECT_TABLE":
+        return
+    table = ctx.rv(node.get("relation"))
+    if ctx.is_new(table):
+        return
+    for later in ctx.later_statements():
+        if later.kind == "ViewStmt" and ctx.rv(later.node.get("view")) == table:
+            return  # the guide's Pattern 3: a view keeps the old name working
+    name = ctx.name(table)
+    new = quote_ident(str(node.get("newname", "")))
+    new_q = f"{quote_ident(table[0])}.{new}" if table[0] != ctx.settings.default_schema else new
+    yield Hit(
+        f"ALTER TABLE {name} RENAME TO {new}: every query of the running application that names {name} fails the "
+        f"moment this commits",
+        f"Keep the old name working with a view in the same migration, and drop the view once no code uses it:\n"
+        f"ALTER TABLE {name} RENAME TO {new};\n"
+        f"CREATE VIEW {name} AS SELECT * FROM {new_q};  -- simple views are updatable",
+    )
+
+
+# Changes PostgreSQL makes without a rewrite and that widen what the column accepts.
+def _no_rewrite_widening(old: ColumnType, new: ColumnType) -> bool:
+    if old.array_dims != new.array_dims:
+        return False
+    if old.name == "varchar" and new.name == "text":
+        return True
+    if old.name == new.name and old.name in ("varchar", "varbit"):
+        if not new.mods:
+            return True  # varchar(n) → varchar: unbounded, binary compatible (like → text)
+        return bool(old.mods) and _int(new.mods[0]) >= _int(old.mods[0])
+    if old.name == new.name == "numeric":
+        if not new.mods:
+            return True
+        if len(old.mods) >= 1 and len(new.mods) >= 1:
+            old_scale = old.mods[1] if len(old.mods) > 1 else "0"
+            new_scale = new.mods[1] if len(new.mods) > 1 else "0"
+            return old_scale == new_scale and _int(new.mods[0]) >= _int(old.mods[0])
+    return False
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        return -1
+
+
+@rule("SL204", "change-column-type", Severity.ERROR,
+      "ALTER COLUMN … TYPE on an existing table rewrites it and can break the application or lose data.",
+      kinds=["AlterTableStmt"])
+def change_column_type(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    table = ctx.rv(stmt.node.get("relation"))
+    if ctx.is_new(table):
+        return
+    name = ctx.name(table)
+    for cmd in _alter_commands(stmt, "AT_AlterColumnType"):
+        column = str(cmd.get("name", ""))
+        if _column_is_new(ctx, table, column):
+            continue
+        _, definition = unwrap(cmd.get("def"))
+        new_type = column_type(definition.get("typeName"))
+        known = ctx.model.column(table, column)
+        old_type = known.type if known else None
+        using = definition.get("raw_default")
+        if old_type is not None and new_type is not None and using is None and _no_rewrite_widening(old_type, new_type):
+            continue
+        col = quote_ident(column)
+        new_text = str(new_type) if new_type else "the new type"
+        if old_type is None:
+            change = f"{name}.{col} (old type unknown: not created by a migration of this run) → {new_text}"
+        else:
+            change = f"{name}.{col} {old_type} → {new_text}"
+        yield Hit(
+            f"{change}: rewrites the table and its indexes under an ACCESS EXCLUSIVE lock, blocking every read and "
+            f"write, and the running application may read or write values the new type rejects or changes "
+            f"(it can lose data)",
+            _expand_contract(name, col, quote_ident(f"{column}_new"), new_text),
+        )
+
+
+@rule("SL205", "drop-table", Severity.ERROR,
+      "DROP TABLE of an existing table, DROP SCHEMA or DROP DATABASE.",
+      kinds=["DropStmt", "DropdbStmt"])
+def drop_table(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    node = stmt.node
+    if stmt.kind == "DropdbStmt":
+        yield Hit(f"DROP DATABASE {quote_ident(str(node.get('dbname', '')))} destroys every table in it",
+                  "Databases are not dropped by application migrations: do it by hand, after a backup.")
+        return
+    rtype = node.get("removeType", "")
+    cascade = node.get("behavior") == "DROP_CASCADE"
+    also = "; CASCADE also drops every view, foreign key and other object that depends on it" if cascade else ""
+    if rtype == "OBJECT_SCHEMA":
+        for obj in node.get("objects") or ():
+            schema = unwrap(obj)[1].get("sval", "")
+            if ctx.model.object_created_in("schema", ("", schema)) == ctx.file:
+                continue
+            yield Hit(f"DROP SCHEMA {quote_ident(schema)} removes the schema{' and everything in it' if cascade else ''}"
+                      f"{also}: the running application's queries against it fail and the data is gone",
+                      "Stop using the schema in the application first, take a backup, then drop it in a later "
+                      "migration (mark the reviewed drop with `-- schemalint: ignore drop-table`).")
+        return
+    if rtype not in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
+        return
+    for obj in node.get("objects") or ():
+        parts = strings(unwrap(obj)[1].get("items"))
+        table = qualify(parts, ctx.settings.default_schema)
+        if ctx.is_new(table):
+            continue
+        name = ctx.name(table)
+        yield Hit(
+            f"DROP TABLE {name} deletes the table and its data{also}: every query of the running application that "
+            f"uses it fails, and a rollback cannot bring the rows back",
+            f"Contract in steps: stop reading and writing {name} in the application and deploy; optionally rename it "
+            f"to {quote_ident(table[1] + '_deprecated')} for a release to catch stragglers; then drop it in a later "
+            f"migration, after a backup (mark the reviewed drop with `-- schemalint: ignore drop-table`).",
+        )
+
+
+@rule("SL206", "drop-not-null", Severity.WARNING,
+      "ALTER COLUMN … DROP NOT NULL on an existing table: readers may assume the column is never NULL.",
+      kinds=["AlterTableStmt"])
+def drop_not_null(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    table = ctx.rv(stmt.node.get("relation"))
+    if ctx.is_new(table):
+        return
+    name = ctx.name(table)
+    for cmd in _alter_commands(stmt, "AT_DropNotNull"):
+        column = str(cmd.get("name", ""))
+        if _column_is_new(ctx, table, column):
+            continue
+        col = quote_ident(column)
+        yield Hit(
+            f"DROP NOT NULL on {name}.{col}: code that assumes {col} is never NULL (non-nullable fields in the "
+            f"application, NOT IN queries, aggregates) breaks once a NULL is written",
+            f"First make every reader handle NULL in {col}, and deploy; then drop the constraint.",
+        )
+
+
+_RENAMED_OBJECTS = {
+    "OBJECT_SCHEMA": "schema", "OBJECT_TYPE": "type", "OBJECT_DOMAIN": "type", "OBJECT_VIEW": "view",
+    "OBJECT_MATVIEW": "view", "OBJECT_SEQUENCE": "sequence", "OBJECT_FUNCTION": "function",
+    "OBJECT_PROCEDURE": "function",
+}
+
+
+def _renamed_name(node: Node, ctx: Context) -> QName:
+    rtype = node.get("renameType", "")
+    if rtype == "OBJECT_SCHEMA":
+        return ("", str(node.get("subname", "")))
+    if node.get("relation"):
+        return ctx.rv(node.get("relation"))
+    kind, obj = unwrap(node.get("object"))
+    if kind == "ObjectWithArgs":
+        return qualify(strings(obj.get("objname")), ctx.settings.default_schema)
+    if kind == "List":
+        return qualify(strings(obj.get("items")), ctx.settings.default_schema)
+    return ("", "")
+
+
+@rule("SL207", "rename-object", Severity.ERROR,
+      "Renaming an existing schema, type, enum value, view, materialized view, sequence or function.",
+      kinds=["RenameStmt", "AlterEnumStmt"])
+def rename_object(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    node = stmt.node
+    if stmt.kind == "AlterEnumStmt":
+        if node.get("oldVal") is None:
+            return
+        type_name = qualify(strings(node.get("typeName")), ctx.settings.default_schema)
+        if ctx.model.object_created_in("type", type_name) == ctx.file:
+            return
+        yield Hit(
+            f"RENAME VALUE '{node.get('oldVal')}' TO '{node.get('newVal')}' of enum {ctx.name(type_name)}: the running "
+            f"application still writes '{node.get('oldVal')}', which now fails",
+            f"Add the new value (ALTER TYPE {ctx.name(type_name)} ADD VALUE '{node.get('newVal')}'), migrate the "
+            f"application and the rows to it, and stop using the old value; enum values cannot be dropped cheaply.",
+        )
+        return
+    rtype = str(node.get("renameType", ""))
+    kind = _RENAMED_OBJECTS.get(rtype)
+    if kind is None:
+        return
+    name = _renamed_name(node, ctx)
+    if ctx.model.object_created_in(kind, name) == ctx.file or (kind == "view" and ctx.is_new(name)):
+        return
+    label = rtype.removeprefix("OBJECT_").lower().replace("matview", "materialized view")
+    old = quote_ident(name[1]) if kind == "schema" else ctx.name(name)
+    new = quote_ident(str(node.get("newname", "")))
+    yield Hit(
+        f"Renaming {label} {old} to {new}: everything that still refers to {old} (the running application, "
+        f"functions, other migrations' assumptions) fails the moment this commits",
+        f"Create the new {label} beside the old one (or keep a compatibility alias such as a view or a wrapper "
+        f"function named {old}), move the callers, and drop the old name in a later release.",
+    )
+
+
+@rule("SL208", "truncate-or-delete-all", Severity.ERROR,
+      "TRUNCATE, or DELETE with no WHERE, on an existing table.",
+      kinds=["TruncateStmt", "DeleteStmt"])
+def truncate_or_delete_all(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    node = stmt.node
+    if stmt.kind == "DeleteStmt":
+        if node.get("whereClause") is not None:
+            return
+        table = ctx.rv(node.get("relation"))
+        if ctx.is_new(table):
+            return
+        yield Hit(f"DELETE FROM {ctx.name(table)} without WHERE deletes every row of an existing table",
+                  "If the data must go, say which rows with a WHERE clause, delete in batches, and take a backup first.")
+        return
+    cascade = node.get("behavior") == "DROP_CASCADE"
+    for rel in node.get("relations") or ():
+        table = ctx.rv(rel)
+        if ctx.is_new(table):
+            continue
+        name = ctx.name(table)
+        also = "; CASCADE also empties every table with a foreign key to it" if cascade else ""
+        yield Hit(
+            f"TRUNCATE {name} deletes every row of an existing table under an ACCESS EXCLUSIVE lock{also}; it cannot "
+            f"be undone once committed",
+            "Application migrations should not destroy data: if it must go, delete the rows you mean with a WHERE "
+            "clause, in batches, after a backup.",
         )
