@@ -32,7 +32,7 @@ def _load() -> list[Any]:
 @pytest.mark.parametrize(("codes", "case"), _load())
 def test_rule_case(codes: list[str], case: dict[str, Any]) -> None:
     files = dict(case["files"]) if "files" in case else {"20240201_000000_case.sql": case["sql"]}
-    result = lint_files(files, case.get("settings"), quiet_timeouts=case.get("quiet_timeouts", True))
+    result = lint_files(files, case.get("settings"), quiet_timeouts=case.get("quiet_timeouts", True), core_only=False)
     assert not result.internal_errors, result.internal_errors
     last = list(files)[-1]
     got = [f"{f.code}@{f.span.line}" for f in result.findings if f.code in codes and f.file == last]

@@ -57,11 +57,13 @@ CASES = [
 @pytest.mark.parametrize(("page", "number", "kind", "opts", "sql", "history"), CASES)
 def test_page_example(page: Path, number: int, kind: str, opts: str, sql: str, history: str) -> None:
     code = page.name[:5]
+    settings = _settings(opts)
+    example = str(settings.pop("file", "20240201_000000_example.sql"))
     files = {"20240101_000000_history.sql": history} if history else {}
-    files["20240201_000000_example.sql"] = sql
-    result = lint_files(files, _settings(opts), quiet_timeouts=code != "SL114")
+    files[example] = sql
+    result = lint_files(files, settings, quiet_timeouts=code != "SL114", core_only=False)
     assert not result.internal_errors
-    raised = [f for f in result.findings if f.code == code and f.file.endswith("example.sql")]
+    raised = [f for f in result.findings if f.code == code and f.file == example]
     if kind == "bad":
         assert raised, f"{page.name} example {number} should raise {code}:\n{sql}"
     else:

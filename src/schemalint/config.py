@@ -23,7 +23,7 @@ OPTION_TABLES: dict[str, dict[str, tuple[type, Any]]] = {
     },
     "tenancy": {
         "column": (str, "tenant_id"),
-        "exempt-tables": (list, []),
+        "exempt-tables": (list, ["tenant_metadata"]),
         "exempt-schemas": (list, []),
         "setting": (str, "app.tenant_id"),
     },
@@ -38,6 +38,7 @@ OPTION_TABLES: dict[str, dict[str, tuple[type, Any]]] = {
     "migration-file": {
         "filename-pattern": (str, r"^\d{8}_\d{6}_[a-z0-9]+(_[a-z0-9]+)*\.sql$"),
         "required-header-fields": (list, ["MIGRATION", "Version", "Author", "Risk Assessment", "Estimated Duration"]),
+        "rollback-markers": (list, []),
     },
 }
 
@@ -246,7 +247,8 @@ runner-sets-lock-timeout = false
 
 [tenancy]
 # column = "tenant_id"
-# exempt-tables = ["schema_migrations", "tenant_metadata"]
+# Tables that need no tenant column: names or globs ("audit_*"), optionally schema-qualified.
+# exempt-tables = ["tenant_metadata"]
 # exempt-schemas = []
 # setting = "app.tenant_id"
 
@@ -261,4 +263,6 @@ runner-sets-lock-timeout = false
 [migration-file]
 # filename-pattern = '^\\d{8}_\\d{6}_[a-z0-9]+(_[a-z0-9]+)*\\.sql$'
 # required-header-fields = ["MIGRATION", "Version", "Author", "Risk Assessment", "Estimated Duration"]
+# Extra comment lines that start a rollback section (regular expressions), e.g. ["^--\\s*rollback\\b"]
+# rollback-markers = []
 """

@@ -16,6 +16,9 @@ RULE_MODULES = (
     "backfills",
     "maintenance",
     "compatibility",
+    "tenancy",
+    "conventions",
+    "migration_file",
 )
 
 

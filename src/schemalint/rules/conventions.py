@@ -1,0 +1,235 @@
+"""SL4xx: schema design conventions from the house guide (configurable in
+``[tool.schemalint.conventions]``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from schemalint.context import Context, FileContext
+from schemalint.findings import Hit, Severity
+from schemalint.rules.alter import added_columns, added_constraints, alter_commands
+from schemalint.rules.base import file_rule, rule
+from schemalint.rules.tables import (
+    create_columns,
+    has_primary_key,
+    is_partition,
+    is_temporary,
+    table_constraints,
+)
+from schemalint.sql.names import QName, quote_ident, strings
+from schemalint.sql.nodes import Node, unwrap
+from schemalint.sql.parse import Statement
+from schemalint.types import ColumnType, column_type
+
+
+@rule("SL401", "table-without-primary-key", Severity.WARNING,
+      "CREATE TABLE (or CREATE TABLE … AS) with no primary key.", kinds=["CreateStmt", "CreateTableAsStmt"])
+def table_without_primary_key(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    if stmt.kind == "CreateTableAsStmt":
+        if stmt.node.get("objtype") == "OBJECT_MATVIEW":
+            return
+        into = stmt.node.get("into") or {}
+        rel = into.get("rel") or {}
+        if rel.get("relpersistence") == "t":
+            return
+        name = ctx.name(ctx.rv(rel))
+        yield Hit(f"CREATE TABLE {name} AS … creates a table with no primary key",
+                  f"ALTER TABLE {name} ADD PRIMARY KEY (…);  -- right after creating it, while it is new")
+        return
+    if is_temporary(stmt) or is_partition(stmt) or stmt.node.get("inhRelations"):
+        return
+    if has_primary_key(stmt):
+        return
+    name = ctx.name(ctx.rv(stmt.node.get("relation")))
+    yield Hit(
+        f"CREATE TABLE {name} has no primary key: rows cannot be addressed reliably, logical replication cannot "
+        f"replicate UPDATEs and DELETEs, and duplicates creep in",
+        f"Add one, e.g. `{quote_ident(ctx.rv(stmt.node.get('relation'))[1] + '_id')} bigint GENERATED ALWAYS AS "
+        f"IDENTITY PRIMARY KEY` (or `uuid PRIMARY KEY DEFAULT gen_random_uuid()`).",
+    )
+
+
+@rule("SL402", "missing-audit-columns", Severity.WARNING,
+      "CREATE TABLE lacks the configured audit columns (created_at, updated_at).", kinds=["CreateStmt"])
+def missing_audit_columns(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    if is_temporary(stmt) or is_partition(stmt):
+        return
+    present = {c.name for c in create_columns(stmt)}
+    missing = [c for c in ctx.option("conventions", "audit-columns") if c not in present]
+    if not missing:
+        return
+    name = ctx.name(ctx.rv(stmt.node.get("relation")))
+    yield Hit(
+        f"CREATE TABLE {name} lacks the audit column{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
+        "Add:\n" + "\n".join(f"    {quote_ident(c)} TIMESTAMPTZ DEFAULT NOW() NOT NULL," for c in missing),
+    )
+
+
+def _new_column_types(stmt: Statement) -> Iterator[tuple[str, ColumnType, int | None]]:
+    if stmt.kind == "CreateStmt":
+        for col in create_columns(stmt):
+            if col.type is not None:
+                yield col.name, col.type, col.location
+    elif stmt.kind == "AlterTableStmt":
+        for added in added_columns(stmt):
+            if added.type is not None:
+                yield added.name, added.type, added.location
+        for cmd in alter_commands(stmt, "AT_AlterColumnType"):
+            _, definition = unwrap(cmd.get("def"))
+            ctype = column_type(definition.get("typeName"))
+            if ctype is not None:
+                yield str(cmd.get("name", "")), ctype, definition.get("location")
+
+
+def _table_of(stmt: Statement, ctx: Context) -> str:
+    return ctx.name(ctx.rv(stmt.node.get("relation")))
+
+
+@rule("SL403", "timestamp-without-time-zone", Severity.WARNING,
+      "A column of type timestamp (without time zone).", kinds=["CreateStmt", "AlterTableStmt"])
+def timestamp_without_time_zone(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    for name, ctype, location in _new_column_types(stmt):
+        if ctype.name != "timestamp":
+            continue
+        yield Hit(
+            f"{_table_of(stmt, ctx)}.{quote_ident(name)} is {ctype}: it stores wall-clock time with no zone, so "
+            f"values written from servers or sessions in different time zones silently disagree",
+            f"Use timestamptz{'[]' * ctype.array_dims} (timestamp with time zone): it stores an instant.",
+            ctx.statement.offset_of(location),
+        )
+
+
+@rule("SL404", "prefer-identity", Severity.WARNING,
+      "A new column of type serial/bigserial/smallserial.", kinds=["CreateStmt", "AlterTableStmt"])
+def prefer_identity(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    for name, ctype, location in _new_column_types(stmt):
+        if not ctype.is_serial:
+            continue
+        base = {"serial": "integer", "bigserial": "bigint", "smallserial": "smallint"}[ctype.name]
+        yield Hit(
+            f"{_table_of(stmt, ctx)}.{quote_ident(name)} is {ctype.name}: a sequence default with separate "
+            f"ownership and permissions, which INSERTs can bypass",
+            f"{quote_ident(name)} {base} GENERATED ALWAYS AS IDENTITY  -- the SQL-standard form (PG10+)",
+            ctx.statement.offset_of(location),
+        )
+
+
+_CONSTRAINT_PATTERN = {
+    "CONSTR_UNIQUE": ("unique-pattern", "unique constraint"),
+    "CONSTR_CHECK": ("check-pattern", "check constraint"),
+    "CONSTR_FOREIGN": ("foreign-key-pattern", "foreign key"),
+    "CONSTR_PRIMARY": ("primary-key-pattern", "primary key"),
+}
+
+
+def _constraint_name_hits(ctx: Context, con: Node, table: QName, existing: bool) -> Iterator[Hit]:
+    contype = con.get("contype")
+    if contype not in _CONSTRAINT_PATTERN:
+        return
+    key, label = _CONSTRAINT_PATTERN[str(contype)]
+    pattern = ctx.option("conventions", key)
+    name = con.get("conname")
+    where = ctx.statement.offset_of(con.get("location"))
+    if not name:
+        if existing:
+            yield Hit(f"Unnamed {label} on the existing table {ctx.name(table)}: PostgreSQL generates a name, "
+                      f"and later migrations (and rollbacks) must guess it",
+                      f"Name it: ADD CONSTRAINT <name matching {pattern}> …", where)
+        return
+    if not re.search(pattern, name):
+        yield Hit(f"{label.capitalize()} name {quote_ident(name)} does not match the convention {pattern!r}",
+                  f"Rename it to match {pattern!r} (e.g. with the guide's prefixes idx_, uk_, chk_, fk_, pk_).", where)
+
+
+@rule("SL405", "naming-convention", Severity.WARNING,
+      "Index and constraint names not matching the configured patterns; unnamed constraints on existing tables.",
+      kinds=["IndexStmt", "CreateStmt", "AlterTableStmt"])
+def naming_convention(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    if stmt.kind == "IndexStmt":
+        name = stmt.node.get("idxname")
+        patterns = [ctx.option("conventions", "index-pattern")]
+        if stmt.node.get("unique"):
+            patterns.append(ctx.option("conventions", "unique-pattern"))
+        if not name:
+            yield Hit("Unnamed index: PostgreSQL generates a name that later migrations must guess",
+                      f"Name it to match {patterns[0]!r}: CREATE INDEX idx_<table>_<columns> …")
+        elif not any(re.search(p, name) for p in patterns):
+            yield Hit(f"Index name {quote_ident(name)} does not match the convention {' or '.join(map(repr, patterns))}",
+                      "Name indexes idx_<table>_<columns> (unique ones may use uk_).")
+        return
+    table = ctx.rv(stmt.node.get("relation"))
+    if stmt.kind == "CreateStmt":
+        for con in table_constraints(stmt):
+            yield from _constraint_name_hits(ctx, con, table, existing=False)
+        for col in create_columns(stmt):
+            for con in col.constraints:
+                if con.get("conname"):
+                    yield from _constraint_name_hits(ctx, con, table, existing=False)
+        return
+    existing = not ctx.is_new(table)
+    for con in added_constraints(stmt):
+        yield from _constraint_name_hits(ctx, con, table, existing)
+
+
+@file_rule("SL406", "foreign-key-without-index", Severity.WARNING,
+           "A foreign key whose columns are not the leading columns of any index.")
+def foreign_key_without_index(ctx: FileContext) -> Iterator[Hit]:
+    for stmt in ctx.statements:
+        fks: list[tuple[QName, tuple[str, ...], int | None]] = []
+        if stmt.kind == "CreateStmt":
+            table = ctx.rv(stmt.node.get("relation"))
+            for con in table_constraints(stmt):
+                if con.get("contype") == "CONSTR_FOREIGN":
+                    fks.append((table, tuple(strings(con.get("fk_attrs"))), con.get("location")))
+            for col in create_columns(stmt):
+                for con in col.constraints:
+                    if con.get("contype") == "CONSTR_FOREIGN":
+                        fks.append((table, (col.name,), con.get("location")))
+        elif stmt.kind == "AlterTableStmt":
+            table = ctx.rv(stmt.node.get("relation"))
+            for con in added_constraints(stmt, "CONSTR_FOREIGN"):
+                fks.append((table, tuple(strings(con.get("fk_attrs"))), con.get("location")))
+            for added in added_columns(stmt):
+                fk = added.constraint("CONSTR_FOREIGN")
+                if fk is not None:
+                    fks.append((table, (added.name,), fk.get("location")))
+        for table, columns, location in fks:
+            known = ctx.model.table(table)
+            if known is None or not columns:
+                continue
+            lists = known.indexed_column_lists(ctx.model)
+            if any(tuple(cols[: len(columns)]) == columns for cols in lists):
+                continue
+            name = ctx.name(table)
+            cols = ", ".join(quote_ident(c) for c in columns)
+            idx = quote_ident(f"idx_{table[1]}_{'_'.join(columns)}"[:63])
+            yield Hit(
+                f"Foreign key ({cols}) on {name} has no index starting with those columns: every DELETE or key "
+                f"UPDATE on the referenced table scans {name}, and joins on the key are slow",
+                f"CREATE INDEX CONCURRENTLY {idx} ON {name} ({cols});",
+                stmt.offset_of(location),
+            )
+
+
+@rule("SL407", "json-instead-of-jsonb", Severity.WARNING,
+      "A column of type json.", kinds=["CreateStmt", "AlterTableStmt"])
+def json_instead_of_jsonb(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    for name, ctype, location in _new_column_types(stmt):
+        if ctype.name == "json":
+            yield Hit(
+                f"{_table_of(stmt, ctx)}.{quote_ident(name)} is json: stored as text, re-parsed on every access, "
+                f"no equality operator and no GIN indexing",
+                f"Use jsonb{'[]' * ctype.array_dims}.", ctx.statement.offset_of(location))
+
+
+@rule("SL408", "char-column", Severity.WARNING,
+      "A column of type char / char(n) / character(n).", kinds=["CreateStmt", "AlterTableStmt"])
+def char_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    for name, ctype, location in _new_column_types(stmt):
+        if ctype.name == "bpchar":
+            yield Hit(
+                f"{_table_of(stmt, ctx)}.{quote_ident(name)} is {ctype}: values are blank-padded to the length, "
+                f"trailing spaces are ignored in comparisons, and it is no faster than text",
+                "Use text (or varchar(n) if the length limit is a business rule), with a CHECK for fixed-length codes.",
+                ctx.statement.offset_of(location))
