@@ -174,7 +174,8 @@ def rls_without_policy(ctx: FileContext) -> Iterator[Hit]:
         if table is None or column not in table.columns or _exempt(ctx, table_name):
             continue
         comparison = f"{quote_ident(column)} = current_setting('{setting}')"
-        if not any(_using_isolates(p, column, setting) for p in policies):
+        reads_isolated = any(_using_isolates(p, column, setting) for p in policies)
+        if not reads_isolated:
             yield Hit(
                 f"No policy on {name} compares {comparison} in USING: tenants can read each other's rows",
                 f"CREATE POLICY {quote_ident(f'tenant_isolation_{table_name[1]}'[:63])} ON {name}\n"
@@ -182,6 +183,8 @@ def rls_without_policy(ctx: FileContext) -> Iterator[Hit]:
                 stmt.start,
             )
         for policy in policies:
+            if not reads_isolated and policy.with_check is None:
+                continue  # its check is its USING, already reported above
             if not _check_isolates(policy, column, setting):
                 yield Hit(
                     f"Policy {quote_ident(policy.name)} (FOR {policy.command.upper()}) on {name} does not check "
