@@ -25,7 +25,7 @@ def _load() -> list[Any]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         codes = data.get("rules") or [data["rule"]]
         for case in data["cases"]:
-            params.append(pytest.param(codes, case, id=f"{path.stem}:{case['name']}"))
+            params.append(pytest.param(case.get("rules", codes), case, id=f"{path.stem}:{case['name']}"))
     return params
 
 

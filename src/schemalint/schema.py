@@ -352,6 +352,15 @@ class SchemaModel:
                 con = holder.constraints.pop(old_con)
                 con.name = new
                 holder.constraints[new] = con
+        elif rtype in ("OBJECT_TYPE", "OBJECT_DOMAIN"):
+            # columns keep pointing at the renamed type (PostgreSQL stores its OID, not its name)
+            old_parts = strings(unwrap(node.get("object"))[1].get("items"))
+            old_type = qualify(old_parts, self.default_schema)
+            for table in self.tables.values():
+                for col in table.columns.values():
+                    if col.type is not None and qualify(col.type.name.split("."), self.default_schema) == old_type:
+                        renamed = ".".join([*old_parts[:-1], new])
+                        col.type = ColumnType(renamed, col.type.mods, col.type.array_dims)
         elif rtype == "OBJECT_INDEX":
             old_ix = self.rv(node.get("relation"))
             index = self.indexes.pop(old_ix, None)

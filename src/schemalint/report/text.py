@@ -65,11 +65,11 @@ def _finding(console: Console, f: Finding, lines: list[str], options: ReportOpti
             start = f.span.column - 1 if number == f.span.line else 0
             end = f.span.end_column if number == f.span.end_line else len(content)
             line_text.stylize(_STYLE[f.severity].replace("bold ", ""), start, max(start, end))
-            console.print(gutter + line_text)
+            console.print(Text.assemble(gutter, line_text))
             if number == f.span.line:
                 caret_end = end if f.span.end_line == number else len(content)
                 marks = " " * start + "^" * max(1, caret_end - start)
-                console.print(Text(f"  {'':>{width}} │ ", style="blue") + Text(marks, style=_STYLE[f.severity]))
+                console.print(Text.assemble(Text(f"  {'':>{width}} │ ", style="blue"), Text(marks, style=_STYLE[f.severity])))
         if f.span.end_line > last:
             console.print(Text(f"  {'':>{width}} ┆ … ({f.span.end_line - last} more lines)", style="blue"))
     if options.show_help and f.help:

@@ -155,8 +155,10 @@ def change_column_type(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         known = ctx.model.column(table, column)
         old_type = known.type if known else None
         using = definition.get("raw_default")
-        if old_type is not None and new_type is not None and using is None and _no_rewrite_widening(old_type, new_type):
-            continue
+        if old_type is not None and new_type is not None and using is None and (
+            old_type == new_type or _no_rewrite_widening(old_type, new_type)
+        ):
+            continue  # same type, or a widening PostgreSQL does without a rewrite
         col = quote_ident(column)
         new_text = str(new_type) if new_type else "the new type"
         if old_type is None:
