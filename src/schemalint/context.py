@@ -46,11 +46,13 @@ class Context:
     ddl_tables: set[QName] = field(default_factory=set)  # tables altered by DDL in this transaction
     transaction_problems: list[TransactionProblem] = field(default_factory=list)
     open_begin: int | None = None
+    current: Statement | None = None  # a statement inside a DO block or called function, when judging one
+    in_block: bool = False  # judging the statements of a DO block / function: one transaction
 
     # --- what rules ask -------------------------------------------------------------------
     @property
     def in_transaction(self) -> bool:
-        return self.explicit_transaction or self.settings.assume_in_transaction
+        return self.explicit_transaction or self.settings.assume_in_transaction or self.in_block
 
     @property
     def lock_timeout(self) -> bool:
@@ -62,7 +64,7 @@ class Context:
 
     @property
     def statement(self) -> Statement:
-        return self.statements[self.index]
+        return self.current if self.current is not None else self.statements[self.index]
 
     def option(self, table: str, key: str) -> Any:
         return self.settings.option(table, key)

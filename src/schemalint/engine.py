@@ -4,6 +4,7 @@ rule judges it against what is true before it; then the schema model takes it in
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fnmatch
 import traceback
 from collections.abc import Iterable
@@ -12,11 +13,15 @@ from dataclasses import dataclass, field
 from schemalint.config import Settings
 from schemalint.context import Context
 from schemalint.findings import Finding, Hit, Severity, Span
+from schemalint.plpgsql import analyse_body, called_routines, do_block_body, embedded_sql
 from schemalint.rules import all_rules, resolve
 from schemalint.rules.base import Rule
+from schemalint.rules.recipes import one_line
 from schemalint.schema import SchemaModel
 from schemalint.sources import SourceFile, read
-from schemalint.sql.parse import ParsedSql, Statement, parse
+from schemalint.sql.identifiers import long_defined_names, truncate_identifier
+from schemalint.sql.names import strings
+from schemalint.sql.parse import ParsedSql, ParseError, Statement, parse, parse_embedded
 from schemalint.sql.sections import Sections, find_sections
 from schemalint.sql.suppress import Suppressions, find_suppressions
 from schemalint.sql.text import SourceText
@@ -167,6 +172,20 @@ class Engine:
                         hits = hits[:1]
                     for hit in hits:
                         raw.append((self._from_hit(rule, file, text, stmt, hit), number))
+                embedded, opaque = self._embedded(stmt, ctx)
+                if embedded:
+                    ctx.in_block = True
+                    for inner in embedded:
+                        ctx.current = inner
+                        for rule in (*self.by_kind.get(inner.kind, ()), *self.any_kind):
+                            for hit in self._call(rule, inner, ctx, errors):
+                                raw.append((self._from_hit(rule, file, text, inner, hit), number))
+                        ctx.advance(inner)
+                        self._apply(inner, ctx)
+                    ctx.current = None
+                    ctx.in_block = False
+                if opaque:
+                    raw = [(_with_note(f, opaque, text, stmt) if n == number else f, n) for f, n in raw]
                 ctx.advance(stmt)
                 self._apply(stmt, ctx)
             for rule in self.finishers:
@@ -180,6 +199,44 @@ class Engine:
         # the model must never stop a run: a statement it cannot take in is just not recorded
         with contextlib.suppress(Exception):
             self.model.apply(stmt.kind, stmt.node, ctx.file, ctx.tx_serial)
+            for _, name, _ in long_defined_names(stmt.kind, stmt.node, stmt.text):
+                self.model.long_names.setdefault(truncate_identifier(name), (name, ctx.file))
+            if stmt.kind == "CreateFunctionStmt":
+                created = self.model.function(strings(stmt.node.get("funcname")))
+                if created is not None and created.body and created.created_file == ctx.file:
+                    found = stmt.text.find(created.body)
+                    created.body_offset = stmt.start + found if found >= 0 else None
+
+    def _embedded(self, stmt: Statement, ctx: Context) -> tuple[list[Statement], list[tuple[int, str]]]:
+        """Statements run by a DO block, or by a function/procedure created in this file and called here."""
+        bodies: list[tuple[str, str, int | None]] = []  # (body, language, file offset)
+        if stmt.kind == "DoStmt":
+            body, language = do_block_body(stmt.node)
+            if body is not None:
+                found = stmt.text.find(body)
+                bodies.append((body, language.lower(), stmt.start + found if found >= 0 else None))
+        elif stmt.kind in ("SelectStmt", "CallStmt"):
+            for parts in called_routines(stmt.kind, stmt.node):
+                routine = self.model.function(parts)
+                if routine is not None and routine.body and routine.created_file == ctx.file:
+                    bodies.append((routine.body, routine.language.lower(), routine.body_offset))
+        statements: list[Statement] = []
+        opaque: list[tuple[int, str]] = []
+        for body, language, offset in bodies:
+            if language == "sql":
+                statements.extend(_parse_at(body, offset, stmt, ctx.source))
+                continue
+            if language != "plpgsql":
+                continue
+            facts = analyse_body(body)
+            if facts is None:
+                continue
+            snippets, dynamic = embedded_sql(body, facts, offset)
+            for snippet in snippets:
+                statements.extend(_parse_at(snippet.text, snippet.offset, stmt, ctx.source))
+            base_line = ctx.source.position(offset)[0] if offset is not None else ctx.source.position(stmt.start)[0]
+            opaque.extend((base_line + lineno - 1, expr) for lineno, expr in dynamic)
+        return statements, opaque
 
     def _call(self, rule: Rule, stmt: Statement, ctx: Context, errors: list[InternalError]) -> list[Hit]:
         assert rule.check is not None
@@ -226,6 +283,27 @@ class Engine:
         else:
             span = Span(1, 1, 1, 1)
         return Finding(rule.code, rule.name, self._severity(rule.code), file, span, hit.message, hit.help)
+
+
+def _parse_at(snippet: str, offset: int | None, enclosing: Statement, source: SourceText) -> list[Statement]:
+    try:
+        if offset is not None and source.text.startswith(snippet, offset):
+            return parse_embedded(snippet, offset, source)
+        # not verbatim in the file (quoted body, blanked INTO): judge it at the enclosing statement
+        moved = parse_embedded(snippet, 0, SourceText(snippet))
+    except (ParseError, ValueError, RecursionError):
+        return []
+    for inner in moved:
+        inner.start, inner.end, inner.source = enclosing.start, enclosing.end, source
+        inner.byte_base = -(10**12)  # node locations then fall outside the statement: the engine uses its start
+    return moved
+
+
+def _with_note(finding: Finding, opaque: list[tuple[int, str]], text: SourceText, stmt: Statement) -> Finding:
+    line, expr = opaque[0]
+    note = (f" (this block also runs dynamic SQL that schemalint cannot analyse: EXECUTE {one_line(expr, 60)} "
+            f"at line {line})")
+    return dataclasses.replace(finding, message=finding.message + note)
 
 
 def _feeds_others(rule: Rule) -> bool:

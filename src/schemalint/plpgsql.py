@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,13 @@ class LoopFacts:
     sleeps: bool = False
     commits: bool = False
     lineno: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddedSql:
+    text: str
+    offset: int | None  # character offset in the file where ``text`` starts, when it could be mapped
+    dynamic: bool = False  # from EXECUTE '…'
 
 
 @dataclass(slots=True)
@@ -132,3 +140,50 @@ def called_routines(kind: str, node: Node) -> Iterator[list[str]]:
         for k, fields in walk(node):
             if k == "FuncCall":
                 yield strings(fields.get("funcname"))
+
+
+_DDL_WORDS = re.compile(r"\b(ALTER|CREATE|DROP|TRUNCATE|RENAME|VACUUM|REINDEX|CLUSTER|GRANT|REVOKE)\b", re.I)
+
+
+def _line_offset(body: str, lineno: int) -> int:
+    pos = 0
+    for _ in range(max(lineno - 1, 0)):
+        nxt = body.find("\n", pos)
+        if nxt < 0:
+            return pos
+        pos = nxt + 1
+    return pos
+
+
+def _locate(body: str, text: str, lineno: int) -> int | None:
+    start = _line_offset(body, lineno)
+    found = body.find(text, start)
+    if found >= 0:
+        return found
+    head = text.split(None, 1)[0] if text.strip() else ""
+    if head:
+        match = re.compile(re.escape(head), re.I).search(body, start)
+        if match:
+            return match.start()
+    return None
+
+
+def embedded_sql(body: str, facts: BodyFacts, body_offset: int | None) -> tuple[list[EmbeddedSql], list[tuple[int, str]]]:
+    """SQL statements a PL/pgSQL body runs (constant EXECUTE strings included), located in the file,
+    and the dynamic statements that cannot be analysed because they are built at run time."""
+    found: list[EmbeddedSql] = []
+    opaque: list[tuple[int, str]] = []
+    for lineno, sql in facts.statements:
+        local = _locate(body, sql, lineno)
+        offset = body_offset + local if body_offset is not None and local is not None else None
+        found.append(EmbeddedSql(sql, offset))
+    for lineno, expr in facts.dynamic:
+        literal = expr.strip()
+        if len(literal) >= 2 and literal[0] == "'" and literal[-1] == "'" and "'" not in literal[1:-1].replace("''", ""):
+            text = literal[1:-1].replace("''", "'")
+            local = _locate(body, literal, lineno)
+            offset = body_offset + local + 1 if body_offset is not None and local is not None and "''" not in literal[1:-1] else None
+            found.append(EmbeddedSql(text, offset, dynamic=True))
+        elif _DDL_WORDS.search(expr):
+            opaque.append((lineno, expr))
+    return found, opaque

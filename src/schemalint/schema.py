@@ -95,6 +95,7 @@ class SchemaModel:
     functions: dict[QName, Function] = field(default_factory=dict)
     views_created: dict[QName, str] = field(default_factory=dict)  # view name → file
     objects_created: dict[tuple[str, QName], str] = field(default_factory=dict)  # (kind, name) → file
+    long_names: dict[str, tuple[str, str]] = field(default_factory=dict)  # truncated → (full name, file)
 
     # --- questions rules ask -------------------------------------------------------------
     def table(self, name: QName) -> Table | None:
@@ -185,7 +186,7 @@ class SchemaModel:
     def _add_column(self, table: Table, col: Node, file: str, tx: int, validated: bool) -> None:
         name = col.get("colname", "")
         ctype = column_type(col.get("typeName"))
-        column = Column(name, ctype)
+        column = Column(name, ctype.storage if ctype is not None else None)
         if ctype is not None and ctype.is_serial:
             column.not_null = True
             column.has_default = True

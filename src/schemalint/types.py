@@ -42,6 +42,16 @@ class ColumnType:
     def is_serial(self) -> bool:
         return self.name in ("serial", "bigserial", "smallserial") and not self.array_dims
 
+    @property
+    def storage(self) -> ColumnType:
+        """The type the column really has: serial is integer, bigserial bigint, smallserial smallint."""
+        if self.is_serial:
+            return ColumnType(_SERIAL_STORAGE[self.name])
+        return self
+
+
+_SERIAL_STORAGE = {"serial": "int4", "bigserial": "int8", "smallserial": "int2"}
+
 
 def column_type(type_name: dict[str, Any] | None) -> ColumnType | None:
     """Normalise a ``TypeName`` from the tree."""

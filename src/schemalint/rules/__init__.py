@@ -18,6 +18,8 @@ RULE_MODULES = (
     "compatibility",
     "tenancy",
     "conventions",
+    "foreign_keys",
+    "identifiers",
     "migration_file",
 )
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from schemalint.context import Context, FileContext
+from schemalint.context import Context
 from schemalint.findings import Hit, Severity
 from schemalint.rules.alter import added_columns, added_constraints, alter_commands
-from schemalint.rules.base import file_rule, rule
+from schemalint.rules.base import rule
 from schemalint.rules.tables import (
     create_columns,
     has_primary_key,
@@ -17,7 +17,7 @@ from schemalint.rules.tables import (
     is_temporary,
     table_constraints,
 )
-from schemalint.sql.names import QName, quote_ident, strings
+from schemalint.sql.names import QName, quote_ident
 from schemalint.sql.nodes import Node, unwrap
 from schemalint.sql.parse import Statement
 from schemalint.types import ColumnType, column_type
@@ -170,46 +170,6 @@ def naming_convention(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     existing = not ctx.is_new(table)
     for con in added_constraints(stmt):
         yield from _constraint_name_hits(ctx, con, table, existing)
-
-
-@file_rule("SL406", "foreign-key-without-index", Severity.WARNING,
-           "A foreign key whose columns are not the leading columns of any index.")
-def foreign_key_without_index(ctx: FileContext) -> Iterator[Hit]:
-    for stmt in ctx.statements:
-        fks: list[tuple[QName, tuple[str, ...], int | None]] = []
-        if stmt.kind == "CreateStmt":
-            table = ctx.rv(stmt.node.get("relation"))
-            for con in table_constraints(stmt):
-                if con.get("contype") == "CONSTR_FOREIGN":
-                    fks.append((table, tuple(strings(con.get("fk_attrs"))), con.get("location")))
-            for col in create_columns(stmt):
-                for con in col.constraints:
-                    if con.get("contype") == "CONSTR_FOREIGN":
-                        fks.append((table, (col.name,), con.get("location")))
-        elif stmt.kind == "AlterTableStmt":
-            table = ctx.rv(stmt.node.get("relation"))
-            for con in added_constraints(stmt, "CONSTR_FOREIGN"):
-                fks.append((table, tuple(strings(con.get("fk_attrs"))), con.get("location")))
-            for added in added_columns(stmt):
-                fk = added.constraint("CONSTR_FOREIGN")
-                if fk is not None:
-                    fks.append((table, (added.name,), fk.get("location")))
-        for table, columns, location in fks:
-            known = ctx.model.table(table)
-            if known is None or not columns:
-                continue
-            lists = known.indexed_column_lists(ctx.model)
-            if any(tuple(cols[: len(columns)]) == columns for cols in lists):
-                continue
-            name = ctx.name(table)
-            cols = ", ".join(quote_ident(c) for c in columns)
-            idx = quote_ident(f"idx_{table[1]}_{'_'.join(columns)}"[:63])
-            yield Hit(
-                f"Foreign key ({cols}) on {name} has no index starting with those columns: every DELETE or key "
-                f"UPDATE on the referenced table scans {name}, and joins on the key are slow",
-                f"CREATE INDEX CONCURRENTLY {idx} ON {name} ({cols});",
-                stmt.offset_of(location),
-            )
 
 
 @rule("SL407", "json-instead-of-jsonb", Severity.WARNING,

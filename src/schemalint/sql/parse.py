@@ -203,3 +203,15 @@ def split_offsets(text: str) -> list[tuple[int, int]]:
     if start is not None:
         ranges.append((start, len(text)))
     return ranges
+
+
+def parse_embedded(snippet: str, offset: int, source: SourceText) -> list[Statement]:
+    """Statements of SQL that sits verbatim at character ``offset`` of ``source`` (a PL/pgSQL body's
+    statement, an EXECUTE'd string). Raises ParseError when it does not parse."""
+    payload = json.loads(_pg.parse_sql_json(snippet))
+    out = ParsedSql(source)
+    _collect(payload, offset, offset + len(snippet), source, out)
+    return out.statements
+
+
+ParseError = _pg.ParseError

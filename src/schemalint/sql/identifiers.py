@@ -1,0 +1,88 @@
+"""Identifiers a statement defines, for the 63-byte limit (NAMEDATALEN - 1)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pglast import parser as _pg
+
+from schemalint.sql.names import strings
+from schemalint.sql.nodes import Node, unwrap, walk
+
+MAX_IDENTIFIER_BYTES = 63
+
+
+def truncate_identifier(name: str) -> str:
+    """The name PostgreSQL actually uses: cut to 63 bytes at a character boundary (pg_mbcliplen)."""
+    encoded = name.encode("utf-8")
+    if len(encoded) <= MAX_IDENTIFIER_BYTES:
+        return name
+    return encoded[:MAX_IDENTIFIER_BYTES].decode("utf-8", errors="ignore")
+
+
+def defined_identifiers(kind: str, node: Node) -> Iterator[tuple[str, str, int | None]]:
+    """(what, name, location) for every name a statement gives to a new or renamed object."""
+    if kind == "CreateStmt":
+        rel = node.get("relation") or {}
+        yield "table", rel.get("relname", ""), rel.get("location")
+    elif kind == "CreateTableAsStmt":
+        rel = (node.get("into") or {}).get("rel") or {}
+        yield "table", rel.get("relname", ""), rel.get("location")
+    elif kind == "ViewStmt":
+        rel = node.get("view") or {}
+        yield "view", rel.get("relname", ""), rel.get("location")
+    elif kind == "IndexStmt" and node.get("idxname"):
+        yield "index", node["idxname"], None
+    elif kind == "CreatePolicyStmt":
+        yield "policy", node.get("policy_name", ""), None
+    elif kind == "CreateFunctionStmt":
+        names = strings(node.get("funcname"))
+        yield ("procedure" if node.get("is_procedure") else "function"), names[-1] if names else "", None
+    elif kind == "RenameStmt":
+        yield "new name", node.get("newname", ""), None
+    elif kind == "CreateSeqStmt":
+        rel = node.get("sequence") or {}
+        yield "sequence", rel.get("relname", ""), rel.get("location")
+    if kind in ("CreateStmt", "AlterTableStmt"):
+        for sub_kind, fields in walk(node.get("tableElts") or node.get("cmds") or []):
+            if sub_kind == "ColumnDef" and fields.get("colname"):
+                yield "column", fields["colname"], fields.get("location")
+            elif sub_kind == "Constraint" and fields.get("conname"):
+                yield "constraint", fields["conname"], fields.get("location")
+
+
+def _identifier_tokens(text: str) -> Iterator[tuple[int, str]]:
+    """(offset, name as PostgreSQL folds it, before truncation) of every identifier token."""
+    try:
+        tokens = _pg.scan(text)
+    except _pg.ParseError:
+        return
+    for token in tokens:
+        if token.name not in ("IDENT",) and token.kind == "NO_KEYWORD":
+            continue
+        raw = text[token.start : token.end + 1]
+        if raw.startswith('"') and raw.endswith('"') and len(raw) >= 2:
+            yield token.start, raw[1:-1].replace('""', '"')
+        elif token.name == "IDENT":
+            yield token.start, raw.lower()
+
+
+def long_defined_names(kind: str, node: Node, text: str) -> list[tuple[str, str, int]]:
+    """(what, full name, offset in ``text``) of every defined name over 63 bytes.
+
+    PostgreSQL's lexer truncates identifiers before the parser sees them, so the tree only holds the
+    63-byte version; the full name is recovered from the scanner's tokens."""
+    truncated = {name: what for what, name, _ in defined_identifiers(kind, node)
+                 if len(name.encode("utf-8")) >= MAX_IDENTIFIER_BYTES - 3}
+    if not truncated:
+        return []
+    out: list[tuple[str, str, int]] = []
+    for offset, name in _identifier_tokens(text):
+        if len(name.encode("utf-8")) > MAX_IDENTIFIER_BYTES:
+            short = truncate_identifier(name)
+            if short in truncated:
+                out.append((truncated[short], name, offset))
+    return out
+
+
+__all__ = ["MAX_IDENTIFIER_BYTES", "defined_identifiers", "long_defined_names", "truncate_identifier", "unwrap"]
