@@ -122,8 +122,12 @@ class Engine:
         result.findings.sort(key=Finding.sort_key)
         return result
 
+    def replay(self, prepared: PreparedFile) -> None:
+        """Take a file into the schema model without judging it (its findings come from the cache)."""
+        self.lint_file(prepared, judge=False)
+
     # ------------------------------------------------------------------------------------
-    def lint_file(self, prepared: PreparedFile) -> tuple[list[Finding], list[InternalError]]:
+    def lint_file(self, prepared: PreparedFile, judge: bool = True) -> tuple[list[Finding], list[InternalError]]:
         source = prepared.source
         file = source.display
         if prepared.text is None or prepared.parsed is None:
@@ -161,7 +165,7 @@ class Engine:
             for index, stmt in enumerate(forward):
                 ctx.index = index
                 number = statement_numbers[id(stmt)]
-                for rule in (*self.by_kind.get(stmt.kind, ()), *self.any_kind):
+                for rule in (*self.by_kind.get(stmt.kind, ()), *self.any_kind) if judge else ():
                     if rule.once_per is not None:
                         key = (rule.code, 0 if rule.once_per == "file" else ctx.tx_serial)
                         if key in reported_once:
@@ -177,7 +181,7 @@ class Engine:
                     ctx.in_block = True
                     for inner in embedded:
                         ctx.current = inner
-                        for rule in (*self.by_kind.get(inner.kind, ()), *self.any_kind):
+                        for rule in (*self.by_kind.get(inner.kind, ()), *self.any_kind) if judge else ():
                             for hit in self._call(rule, inner, ctx, errors):
                                 raw.append((self._from_hit(rule, file, text, inner, hit), number))
                         ctx.advance(inner)
@@ -188,7 +192,7 @@ class Engine:
                     raw = [(_with_note(f, opaque, text, stmt) if n == number else f, n) for f, n in raw]
                 ctx.advance(stmt)
                 self._apply(stmt, ctx)
-            for rule in self.finishers:
+            for rule in self.finishers if judge else ():
                 for hit in self._finish(rule, ctx, errors):
                     raw.append((self._from_hit(rule, file, text, None, hit), _statement_at(parsed.statements, hit.location)))
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from schemalint.cache import ResultCache, chain_keys, settings_fingerprint
 from schemalint.config import ConfigError, Settings
 from schemalint.engine import Engine, PreparedFile, RunResult, prepare
+from schemalint.findings import Finding
 from schemalint.rules import all_rules, resolve, select_codes
-from schemalint.sources import SourceFile, changed_since, collect
+from schemalint.sources import SourceFile, changed_since, collect, decode
 
 
 @dataclass(slots=True)
@@ -58,6 +59,8 @@ def prepare_all(files: list[SourceFile], jobs: int | None) -> list[PreparedFile]
     total = sum(len(f.data) if f.data is not None else _size(f.path) for f in files)
     if workers <= 1 or len(files) < 64 or total < 2_000_000:
         return [prepare(f) for f in files]
+    from concurrent.futures import ProcessPoolExecutor
+
     with ProcessPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(prepare, files, chunksize=32))
 
@@ -69,11 +72,66 @@ def _size(path: Path | None) -> int:
         return 0
 
 
+def _cache_dir(settings: Settings) -> Path:
+    base = settings.source.parent if settings.source is not None else Path.cwd()
+    return base / settings.cache_dir
+
+
+def _read_all(files: list[SourceFile]) -> None:
+    for f in files:
+        if f.data is None and f.path is not None:
+            try:
+                f.data = f.path.read_bytes()
+            except OSError:
+                f.data = None  # reported as SL002 when the file is prepared
+
+
 def execute(request: RunRequest) -> tuple[RunResult, dict[str, str]]:
     enabled = enabled_codes(request.settings)
     files = gather(request)
-    prepared = prepare_all(files, request.jobs)
     engine = Engine(request.settings, enabled)
-    result = engine.run(prepared)
-    sources = {p.source.display: p.text.text for p in prepared if p.text is not None and p.source.judged}
+    if not request.use_cache:
+        prepared = prepare_all(files, request.jobs)
+        result = engine.run(prepared)
+        sources = {p.source.display: p.text.text for p in prepared if p.text is not None and p.source.judged}
+        return result, sources
+
+    _read_all(files)
+    cache = ResultCache(_cache_dir(request.settings), settings_fingerprint(request.settings, enabled))
+    cache.load()
+    keys = chain_keys([(f.display, f.role, f.judged, f.data) for f in files])
+    cached = [cache.get(f.display, key) if f.path is not None else None for f, key in zip(files, keys, strict=True)]
+    first_miss = next((i for i, hit in enumerate(cached) if hit is None), len(files))
+    result = RunResult(files=len(files))
+    # files before the first miss: findings from the cache; parsed and replayed only if a later file needs
+    # the schema model they build
+    needs_model = first_miss < len(files)
+    to_prepare = files if needs_model else []
+    prepared = prepare_all(to_prepare, request.jobs) if to_prepare else []
+    for index, source in enumerate(files):
+        if index < first_miss:
+            findings = cached[index] or []
+            if needs_model:
+                engine.replay(prepared[index])
+        else:
+            findings, errors = engine.lint_file(prepared[index])
+            if errors:
+                result.internal_errors.extend(e for e in errors if source.judged)
+            elif source.path is not None:
+                cache.put(source.display, keys[index], findings)
+        if source.judged:
+            result.findings.extend(findings)
+    result.findings.sort(key=Finding.sort_key)
+    cache.save()
+    sources = _texts(files, {f.file for f in result.findings})
     return result, sources
+
+
+def _texts(files: list[SourceFile], wanted: set[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for f in files:
+        if f.display in wanted and f.data is not None:
+            decoded = decode(f.data)
+            if decoded.text is not None:
+                out[f.display] = decoded.text
+    return out

@@ -106,9 +106,13 @@ def _excluded(directory: Path, base: Path, exclude: list[str]) -> bool:
     return _matches(rel, exclude) or _matches(rel + "/", exclude)
 
 
+def _key_path(path: Path) -> str:
+    return os.path.normpath(os.path.abspath(path))
+
+
 def order(files: list[SourceFile]) -> list[SourceFile]:
     """Natural sort of the path; a rollback file sorts right after its forward file."""
-    by_path = {f.path.resolve() if f.path else None: f for f in files}
+    by_path = {_key_path(f.path): f for f in files if f.path is not None}
     for f in files:
         if f.path is None:
             continue
@@ -116,12 +120,12 @@ def order(files: list[SourceFile]) -> list[SourceFile]:
         if partner is not None:
             f.role = "down"
             f.up_sibling = partner
-            up = by_path.get(partner.resolve())
+            up = by_path.get(_key_path(partner))
             if up is not None:
                 up.down_sibling = f.path
-        else:
+        elif f.down_sibling is None:
             for candidate in forward_partner_candidates(f.path):
-                if candidate.exists():
+                if _key_path(candidate) in by_path or candidate.exists():
                     f.down_sibling = candidate
 
     def key(f: SourceFile) -> tuple[tuple[tuple[int, int | str], ...], int]:

@@ -43,4 +43,16 @@ def render(result: RunResult) -> str:
             {"file": e.file, "line": e.line, "column": e.column, "rule": e.rule, "message": e.message}
             for e in result.internal_errors
         ]
-    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+    # One finding per line: readable, and fast (json's indent= falls back to the pure-Python encoder).
+    summary = json.dumps(payload["summary"], ensure_ascii=False)
+    parts = [f'{{\n  "version": {JSON_VERSION},\n  "findings": [']
+    parts.append(",\n".join("    " + json.dumps(f, ensure_ascii=False) for f in payload["findings"]))
+    parts.append(f'  ],\n  "summary": {summary}')
+    if "internal_errors" in payload:
+        errors = ",\n".join("    " + json.dumps(e, ensure_ascii=False) for e in payload["internal_errors"])
+        parts.append(f',\n  "internal_errors": [\n{errors}\n  ]')
+    if payload["findings"]:
+        text = parts[0] + "\n" + parts[1] + "\n" + "".join(parts[2:])
+    else:
+        text = parts[0] + "]" + "".join(parts[2:])[3:]
+    return text + "\n}\n"

@@ -21,6 +21,13 @@ class NewColumn:
 
 
 def create_columns(stmt: Statement) -> list[NewColumn]:
+    cached = stmt.memo.get("create_columns")
+    if cached is None:
+        cached = stmt.memo["create_columns"] = _create_columns(stmt)
+    return cached  # type: ignore[no-any-return]
+
+
+def _create_columns(stmt: Statement) -> list[NewColumn]:
     out: list[NewColumn] = []
     table_pk: set[str] = set()
     for element in stmt.node.get("tableElts") or ():

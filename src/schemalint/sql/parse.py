@@ -35,6 +35,7 @@ class Statement:
     byte_base: int  # byte offset of the text pglast saw; node locations are relative to it
     source: SourceText
     section: str = "up"  # "up" (runs forward) or "down" (rollback)
+    memo: dict[str, Any] = field(default_factory=dict)  # per-statement facts several rules share
 
     @property
     def text(self) -> str:

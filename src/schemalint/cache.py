@@ -1,0 +1,109 @@
+"""The result cache (like ruff's): ``.schemalint_cache/`` keyed on what a file's findings depend on.
+
+A file's findings depend on its content, the settings, the schemalint version — and, because rules
+read the schema model, on every file before it in migration order. So each file's key chains the
+hashes of all earlier files: change one file and it and every later file are linted again; the files
+before it are only replayed into the schema model (no rules run on them).
+
+The cache file is written to a temporary file and renamed into place, so concurrent runs never
+leave a torn file behind (the last writer wins).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from schemalint import __version__
+from schemalint.config import Settings
+from schemalint.findings import Finding, Severity, Span
+
+CACHE_FORMAT = 1
+
+
+def settings_fingerprint(settings: Settings, enabled: set[str]) -> str:
+    data = {
+        "version": __version__,
+        "format": CACHE_FORMAT,
+        "enabled": sorted(enabled),
+        "target": settings.target_postgres,
+        "assume": settings.assume_in_transaction,
+        "severity": {k: int(v) for k, v in sorted(settings.severity.items())},
+        "per_file_ignores": settings.per_file_ignores,
+        "default_schema": settings.default_schema,
+        "options": settings.options,
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def chain_keys(entries: list[tuple[str, str, bool, bytes | None]]) -> list[str]:
+    """Per file, a key over (display path, role, judged, content) of it and every file before it."""
+    keys: list[str] = []
+    running = hashlib.sha256()
+    for display, role, judged, data in entries:
+        running.update(display.encode() + b"\0" + role.encode() + (b"\1" if judged else b"\0"))
+        running.update(hashlib.sha256(data if data is not None else b"\xff<unreadable>").digest())
+        keys.append(running.copy().hexdigest())
+    return keys
+
+
+def finding_to_json(f: Finding) -> list[Any]:
+    return [f.code, f.name, int(f.severity), f.file, list(asdict(f.span).values()), f.message, f.help]
+
+
+def finding_from_json(raw: list[Any]) -> Finding:
+    code, name, severity, file, span, message, help_text = raw
+    return Finding(code, name, Severity(severity), file, Span(*span), message, help_text)
+
+
+class ResultCache:
+    def __init__(self, directory: Path, fingerprint: str) -> None:
+        self.directory = directory
+        self.path = directory / f"results-{fingerprint}.json"
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.dirty = False
+
+    def load(self) -> None:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        if isinstance(data, dict) and data.get("format") == CACHE_FORMAT and isinstance(data.get("files"), dict):
+            self.entries = data["files"]
+
+    def get(self, display: str, key: str) -> list[Finding] | None:
+        entry = self.entries.get(display)
+        if not entry or entry.get("key") != key:
+            return None
+        try:
+            return [finding_from_json(raw) for raw in entry["findings"]]
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def put(self, display: str, key: str, findings: list[Finding]) -> None:
+        self.entries[display] = {"key": key, "findings": [finding_to_json(f) for f in findings]}
+        self.dirty = True
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            gitignore = self.directory / ".gitignore"
+            if not gitignore.exists():
+                gitignore.write_text("# created by schemalint\n*\n", encoding="utf-8")
+            import tempfile
+
+            payload = json.dumps({"format": CACHE_FORMAT, "files": self.entries}, separators=(",", ":"))
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".results-", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(payload)
+            os.replace(tmp, self.path)
+        except OSError:
+            with contextlib.suppress(OSError, UnboundLocalError):
+                os.unlink(tmp)  # a cache that cannot be written is not an error
