@@ -28,31 +28,19 @@ def finding_dict(f: Finding) -> dict[str, Any]:
 
 
 def render(result: RunResult) -> str:
-    errors = sum(1 for f in result.findings if f.severity.label == "error")
-    payload = {
-        "version": JSON_VERSION,
-        "findings": [finding_dict(f) for f in result.findings],
-        "summary": {
-            "files": result.files,
-            "errors": errors,
-            "warnings": len(result.findings) - errors,
-        },
-    }
-    if result.internal_errors:
-        payload["internal_errors"] = [
-            {"file": e.file, "line": e.line, "column": e.column, "rule": e.rule, "message": e.message}
-            for e in result.internal_errors
-        ]
+    error_count = sum(1 for f in result.findings if f.severity.label == "error")
+    summary = {"files": result.files, "errors": error_count, "warnings": len(result.findings) - error_count}
+    findings = [finding_dict(f) for f in result.findings]
+    internal = [
+        {"file": e.file, "line": e.line, "column": e.column, "rule": e.rule, "message": e.message}
+        for e in result.internal_errors
+    ]
     # One finding per line: readable, and fast (json's indent= falls back to the pure-Python encoder).
-    summary = json.dumps(payload["summary"], ensure_ascii=False)
-    parts = [f'{{\n  "version": {JSON_VERSION},\n  "findings": [']
-    parts.append(",\n".join("    " + json.dumps(f, ensure_ascii=False) for f in payload["findings"]))
-    parts.append(f'  ],\n  "summary": {summary}')
-    if "internal_errors" in payload:
-        errors = ",\n".join("    " + json.dumps(e, ensure_ascii=False) for e in payload["internal_errors"])
-        parts.append(f',\n  "internal_errors": [\n{errors}\n  ]')
-    if payload["findings"]:
-        text = parts[0] + "\n" + parts[1] + "\n" + "".join(parts[2:])
-    else:
-        text = parts[0] + "]" + "".join(parts[2:])[3:]
+    text = f'{{\n  "version": {JSON_VERSION},\n  "findings": ['
+    if findings:
+        text += "\n" + ",\n".join("    " + json.dumps(f, ensure_ascii=False) for f in findings) + "\n  "
+    text += f'],\n  "summary": {json.dumps(summary)}'
+    if internal:
+        text += ',\n  "internal_errors": [\n' + ",\n".join("    " + json.dumps(e, ensure_ascii=False) for e in internal)
+        text += "\n  ]"
     return text + "\n}\n"

@@ -24,7 +24,7 @@ def create_columns(stmt: Statement) -> list[NewColumn]:
     cached = stmt.memo.get("create_columns")
     if cached is None:
         cached = stmt.memo["create_columns"] = _create_columns(stmt)
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def _create_columns(stmt: Statement) -> list[NewColumn]:
