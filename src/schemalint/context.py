@@ -86,8 +86,12 @@ class Context:
         return self.statements[self.index + 1 :]
 
     def locks(self, stmt: Statement) -> list[LockTaken]:
-        index_tables = {name: ix.table for name, ix in self.model.indexes.items()}
-        return locks_taken(stmt.kind, stmt.node, self.settings.default_schema, index_tables)
+        """The locks ``stmt`` takes (computed once per statement, before the model takes it in)."""
+        memo = stmt.facts()
+        if "locks" not in memo:
+            memo["locks"] = locks_taken(stmt.kind, stmt.node, self.settings.default_schema, self.model.index_table)
+        result: list[LockTaken] = memo["locks"]
+        return result
 
     # --- the engine advances it -----------------------------------------------------------
     def advance(self, stmt: Statement) -> None:

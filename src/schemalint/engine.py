@@ -203,7 +203,7 @@ class Engine:
         # the model must never stop a run: a statement it cannot take in is just not recorded
         with contextlib.suppress(Exception):
             self.model.apply(stmt.kind, stmt.node, ctx.file, ctx.tx_serial)
-            for _, name, _ in long_defined_names(stmt.kind, stmt.node, stmt.text):
+            for _, name, _ in long_defined_names(stmt.kind, stmt.node, lambda: stmt.text):
                 self.model.long_names.setdefault(truncate_identifier(name), (name, ctx.file))
             if stmt.kind == "CreateFunctionStmt":
                 created = self.model.function(strings(stmt.node.get("funcname")))
@@ -219,7 +219,7 @@ class Engine:
             if body is not None:
                 found = stmt.text.find(body)
                 bodies.append((body, language.lower(), stmt.start + found if found >= 0 else None))
-        elif stmt.kind in ("SelectStmt", "CallStmt"):
+        elif stmt.kind in ("SelectStmt", "CallStmt") and self.model.has_functions_from(ctx.file):
             for parts in called_routines(stmt.kind, stmt.node):
                 routine = self.model.function(parts)
                 if routine is not None and routine.body and routine.created_file == ctx.file:

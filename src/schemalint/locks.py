@@ -7,6 +7,7 @@ documentation, "Explicit Locking" (13.3) and the ALTER TABLE / CREATE INDEX refe
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from schemalint.sql.names import QName, qualify, range_var, strings
@@ -101,11 +102,12 @@ def alter_table_lock(cmd: Node) -> tuple[LockMode, str]:
     return mode, "ALTER TABLE"
 
 
-def locks_taken(kind: str, node: Node, default_schema: str, index_table: dict[QName, QName]) -> list[LockTaken]:
-    """Locks on tables (not counting locks on brand-new objects) a statement takes.
-
-    ``index_table`` maps known index names to their tables, for DROP INDEX / REINDEX INDEX.
-    """
+def locks_taken(
+    kind: str, node: Node, default_schema: str, index_table: Callable[[QName], QName | None]
+) -> list[LockTaken]:
+    """Locks on tables a statement takes. ``index_table`` finds an index's table (DROP/REINDEX INDEX)."""
+    if kind not in _LOCKING_KINDS:
+        return []
     def rv(n: object) -> QName:
         return range_var(n, default_schema)
 
@@ -139,7 +141,7 @@ def locks_taken(kind: str, node: Node, default_schema: str, index_table: dict[QN
             if rtype in ("OBJECT_TABLE", "OBJECT_MATVIEW"):
                 out.append(LockTaken(name, LockMode.ACCESS_EXCLUSIVE, "DROP TABLE"))
             elif rtype == "OBJECT_INDEX":
-                owner = index_table.get(name)
+                owner = index_table(name)
                 mode = LockMode.SHARE_UPDATE_EXCLUSIVE if node.get("concurrent") else LockMode.ACCESS_EXCLUSIVE
                 if owner:
                     out.append(LockTaken(owner, mode, "DROP INDEX"))
@@ -168,7 +170,7 @@ def locks_taken(kind: str, node: Node, default_schema: str, index_table: dict[QN
             return []
         name = rv(rel)
         if node.get("kind") == "REINDEX_OBJECT_INDEX":
-            owner = index_table.get(name)
+            owner = index_table(name)
             if owner is None:
                 return []
             name = owner
@@ -198,6 +200,13 @@ def locks_taken(kind: str, node: Node, default_schema: str, index_table: dict[QN
     if kind == "CreatePolicyStmt" or kind == "AlterPolicyStmt":
         return [LockTaken(rv(node.get("table")), LockMode.ACCESS_EXCLUSIVE, "CREATE POLICY")]
     return []
+
+
+_LOCKING_KINDS = frozenset((
+    "AlterTableStmt", "IndexStmt", "DropStmt", "TruncateStmt", "VacuumStmt", "ClusterStmt", "ReindexStmt",
+    "RefreshMatViewStmt", "LockStmt", "CreateTrigStmt", "CreateStmt", "RenameStmt", "CreatePolicyStmt",
+    "AlterPolicyStmt",
+))
 
 
 def _fk_targets(cmd: Node, default_schema: str) -> list[QName]:

@@ -96,6 +96,7 @@ class SchemaModel:
     views_created: dict[QName, str] = field(default_factory=dict)  # view name → file
     objects_created: dict[tuple[str, QName], str] = field(default_factory=dict)  # (kind, name) → file
     long_names: dict[str, tuple[str, str]] = field(default_factory=dict)  # truncated → (full name, file)
+    _function_files: set[str] = field(default_factory=set)
 
     # --- questions rules ask -------------------------------------------------------------
     def table(self, name: QName) -> Table | None:
@@ -114,6 +115,10 @@ class SchemaModel:
         if len(parts) >= 2:
             return self.functions.get((parts[-2], parts[-1]))
         return self.functions.get((self.default_schema, parts[0])) if parts else None
+
+    def has_functions_from(self, file: str) -> bool:
+        """Did this file create a function or procedure (that a later statement may call)?"""
+        return file in self._function_files
 
     def index_table(self, index: QName) -> QName | None:
         ix = self.indexes.get(index)
@@ -420,6 +425,7 @@ class SchemaModel:
                 body = items[0] if items else None
         kind = "procedure" if node.get("is_procedure") else "function"
         self.functions[name] = Function(name, volatility, language, body, file, None, kind)
+        self._function_files.add(file)
 
     def _apply_CreatePolicyStmt(self, node: Node, file: str, tx: int, location: int) -> None:
         table = self.tables.get(self.rv(node.get("table")))

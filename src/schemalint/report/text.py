@@ -15,6 +15,7 @@ from schemalint.report import ReportOptions, counts
 from schemalint.report.statistics import statistics_lines
 
 MAX_FRAME_LINES = 6
+MAX_FRAME_WIDTH = 160  # characters of a long line shown around the span
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow"}
 
 
@@ -61,9 +62,14 @@ def _finding(console: Console, f: Finding, lines: list[str], options: ReportOpti
         for number in range(f.span.line, last + 1):
             content = lines[number - 1].rstrip("\r").expandtabs(1)
             gutter = Text(f"  {number:>{width}} │ ", style="blue")
-            line_text = Text(content)
             start = f.span.column - 1 if number == f.span.line else 0
             end = f.span.end_column if number == f.span.end_line else len(content)
+            if len(content) > MAX_FRAME_WIDTH:  # show a window around the span, not a 5 MB line
+                left = max(0, min(start - 20, len(content) - MAX_FRAME_WIDTH))
+                content = ("…" if left else "") + content[left : left + MAX_FRAME_WIDTH] + "…"
+                shift = left - (1 if left else 0)
+                start, end = max(0, start - shift), min(len(content) - 1, max(0, end - shift))
+            line_text = Text(content)
             line_text.stylize(_STYLE[f.severity].replace("bold ", ""), start, max(start, end))
             console.print(Text.assemble(gutter, line_text))
             if number == f.span.line:

@@ -77,6 +77,8 @@ def unbatched_backfill(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         if facts is not None:
             yield from _loop_hits(facts, "This DO block", ctx, can_commit=not ctx.in_transaction)
         return
+    if not ctx.model.has_functions_from(ctx.file):
+        return
     for parts in called_routines(stmt.kind, stmt.node):
         routine = ctx.model.function(parts)
         if routine is None or routine.created_file != ctx.file or routine.language.lower() != "plpgsql" or not routine.body:

@@ -14,7 +14,7 @@ from schemalint.sql.parse import Statement
 @rule("SL409", "identifier-too-long", Severity.ERROR,
       "An identifier longer than 63 bytes: PostgreSQL silently truncates it.")
 def identifier_too_long(stmt: Statement, ctx: Context) -> Iterator[Hit]:
-    for what, name, offset in long_defined_names(stmt.kind, stmt.node, stmt.text):
+    for what, name, offset in long_defined_names(stmt.kind, stmt.node, lambda: stmt.text):
         short = truncate_identifier(name)
         size = len(name.encode("utf-8"))
         earlier = ctx.model.long_names.get(short)

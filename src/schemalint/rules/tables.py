@@ -21,9 +21,10 @@ class NewColumn:
 
 
 def create_columns(stmt: Statement) -> list[NewColumn]:
-    cached = stmt.memo.get("create_columns")
+    memo = stmt.facts()
+    cached: list[NewColumn] | None = memo.get("create_columns")
     if cached is None:
-        cached = stmt.memo["create_columns"] = _create_columns(stmt)
+        cached = memo["create_columns"] = _create_columns(stmt)
     return cached
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from pglast import parser as _pg
 
@@ -67,7 +67,7 @@ def _identifier_tokens(text: str) -> Iterator[tuple[int, str]]:
             yield token.start, raw.lower()
 
 
-def long_defined_names(kind: str, node: Node, text: str) -> list[tuple[str, str, int]]:
+def long_defined_names(kind: str, node: Node, text: str | Callable[[], str]) -> list[tuple[str, str, int]]:
     """(what, full name, offset in ``text``) of every defined name over 63 bytes.
 
     PostgreSQL's lexer truncates identifiers before the parser sees them, so the tree only holds the
@@ -76,6 +76,8 @@ def long_defined_names(kind: str, node: Node, text: str) -> list[tuple[str, str,
                  if len(name.encode("utf-8")) >= MAX_IDENTIFIER_BYTES - 3}
     if not truncated:
         return []
+    if callable(text):
+        text = text()
     out: list[tuple[str, str, int]] = []
     for offset, name in _identifier_tokens(text):
         if len(name.encode("utf-8")) > MAX_IDENTIFIER_BYTES:

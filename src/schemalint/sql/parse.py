@@ -35,11 +35,16 @@ class Statement:
     byte_base: int  # byte offset of the text pglast saw; node locations are relative to it
     source: SourceText
     section: str = "up"  # "up" (runs forward) or "down" (rollback)
-    memo: dict[str, Any] = field(default_factory=dict)  # per-statement facts several rules share
+    memo: dict[str, Any] | None = None  # per-statement facts several rules share (see facts())
 
     @property
     def text(self) -> str:
         return self.source.text[self.start : self.end]
+
+    def facts(self) -> dict[str, Any]:
+        if self.memo is None:
+            self.memo = {}
+        return self.memo
 
     @property
     def span(self) -> Span:
