@@ -12,7 +12,8 @@ from schemalint.sql.parse import blank_meta_commands
 from tests.conftest import CORPUS, lint_files
 
 SQLISH = st.lists(
-    st.sampled_from(list("abcdefgh ();,'\"$-*/\n\t\\0123456789_.:=<>[]{}é日") + [
+    st.sampled_from([
+        *"abcdefgh ();,'\"$-*/\n\t\\0123456789_.:=<>[]{}é日",
         "CREATE ", "TABLE ", "INDEX ", "ALTER ", "DROP ", "COLUMN ", "BEGIN;", "COMMIT;", "DO $$", "$$",
         "SELECT ", "NOT NULL ", "DEFAULT ", "CHECK (", "REFERENCES ", "CONCURRENTLY ", "-- schemalint: ignore ",
         "/*", "*/", "E'", "$tag$", "UPDATE ", "SET ", "WHERE ", "LOOP ", "END ", "LANGUAGE plpgsql ", "::",
