@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -145,6 +146,75 @@ def check(
         raise typer.Exit(EXIT_OK)
     failing = any(f.severity >= settings.fail_on for f in result.findings)
     raise typer.Exit(EXIT_FINDINGS if failing else EXIT_OK)
+
+
+@app.command()
+def verify(
+    paths: Annotated[list[str] | None, typer.Argument(help="Migration files or folders, applied in migration order.")] = None,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="text, concise, json, github or sarif.")] = "text",
+    config: Annotated[Path | None, typer.Option("--config", help="Use this config file instead of searching for one.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Judge only files added or changed since this git ref (the rest is applied as history).")] = None,
+    select: Annotated[list[str] | None, typer.Option("--select", help="Report only these codes (SL501-SL506).")] = None,
+    ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Do not report these codes.")] = None,
+    dsn: Annotated[str | None, typer.Option("--dsn", help="Use this existing server: a scratch database is created and dropped.")] = None,
+    pg_bin: Annotated[str | None, typer.Option("--pg-bin", help="Folder with initdb and postgres.")] = None,
+    pg_user: Annotated[str | None, typer.Option("--pg-user", help="When run as root: the system user to run PostgreSQL as (default postgres).")] = None,
+    statement_timeout: Annotated[str, typer.Option("--statement-timeout", help="Per-statement timeout, e.g. 60s.")] = "60s",
+    assume_in_transaction: Annotated[bool | None, typer.Option("--assume-in-transaction/--no-assume-in-transaction", help="Apply each file as one transaction, as your runner does.")] = None,
+    fail_on: Annotated[str | None, typer.Option("--fail-on", help="error or warning.")] = None,
+    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even with findings (2 still means an error).")] = False,
+    output_file: Annotated[Path | None, typer.Option("--output-file", "-o", help="Write the report to this file.")] = None,
+    color: Annotated[bool | None, typer.Option("--color/--no-color", help="Force colour on or off.")] = None,
+) -> None:
+    """Replay migrations on a throwaway PostgreSQL: observe locks, rewrites and scans, and prove the rollback."""
+    from schemalint.config import ConfigError, find_config, load_settings
+    from schemalint.findings import Severity
+    from schemalint.report import FORMATS, ReportOptions, render
+    from schemalint.run import RunRequest
+    from schemalint.sources import SourceError
+    from schemalint.verify.command import VerifyOptions, render_tables
+    from schemalint.verify.command import verify as run_verify
+    from schemalint.verify.server import ServerError
+
+    if output_format not in FORMATS:
+        _fail(f"unknown format {output_format!r} (choose from {', '.join(FORMATS)})")
+    if not re.fullmatch(r"\d+(ms|s|min)?", statement_timeout):
+        _fail(f"--statement-timeout {statement_timeout!r}: use a number with ms, s or min")
+    try:
+        if config is not None and not config.is_file():
+            _fail(f"{config}: config file not found")
+        settings = load_settings(config if config is not None else find_config(Path.cwd()))
+        if select:
+            settings.select = _split(select)
+        settings.ignore += _split(ignore)
+        if assume_in_transaction is not None:
+            settings.assume_in_transaction = assume_in_transaction
+        if fail_on is not None:
+            try:
+                settings.fail_on = Severity.parse(fail_on)
+            except ValueError as exc:
+                _fail(f"--fail-on: {exc}")
+        request = RunRequest(paths or ["."], settings, None, since, use_cache=False)
+        options = VerifyOptions(dsn, pg_bin, pg_user, statement_timeout)
+        result, reports, sources = run_verify(request, options)
+    except (ConfigError, SourceError, ServerError) as exc:
+        _fail(str(exc))
+    except ImportError as exc:
+        _fail(f"verify needs psycopg 3: pip install 'schemalint[verify]' ({exc})")
+    report = render(output_format, result, ReportOptions(
+        color=_use_color(color, output_file), sources=sources))
+    if output_format == "text":
+        report = render_tables(reports) + report
+    if output_file is not None:
+        try:
+            output_file.write_text(report, encoding="utf-8")
+        except OSError as exc:
+            _fail(f"{output_file}: cannot write report: {exc.strerror or exc}")
+    else:
+        sys.stdout.write(report)
+    if exit_zero:
+        raise typer.Exit(EXIT_OK)
+    raise typer.Exit(EXIT_FINDINGS if any(f.severity >= settings.fail_on for f in result.findings) else EXIT_OK)
 
 
 @app.command("rules")

@@ -21,6 +21,7 @@ RULE_MODULES = (
     "foreign_keys",
     "identifiers",
     "migration_file",
+    "observed",
 )
 
 

@@ -1,0 +1,1 @@
+"""``schemalint verify``: replay migrations on a throwaway PostgreSQL and observe what really happens."""

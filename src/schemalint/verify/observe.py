@@ -1,0 +1,89 @@
+"""What one statement did on the server: locks on pre-existing relations, rewrites, full scans, time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemalint.locks import LockMode
+from schemalint.verify.catalog import USER_SCHEMAS
+
+_MODES = {
+    "AccessShareLock": LockMode.ACCESS_SHARE,
+    "RowShareLock": LockMode.ROW_SHARE,
+    "RowExclusiveLock": LockMode.ROW_EXCLUSIVE,
+    "ShareUpdateExclusiveLock": LockMode.SHARE_UPDATE_EXCLUSIVE,
+    "ShareLock": LockMode.SHARE,
+    "ShareRowExclusiveLock": LockMode.SHARE_ROW_EXCLUSIVE,
+    "ExclusiveLock": LockMode.EXCLUSIVE,
+    "AccessExclusiveLock": LockMode.ACCESS_EXCLUSIVE,
+}
+
+RELATIONS = f"""
+    SELECT c.oid, format('%I.%I', n.nspname, c.relname), c.relkind::text, c.relfilenode
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'i', 'I', 'm', 't') AND {USER_SCHEMAS}"""
+
+LOCKS = """
+    SELECT l.relation, l.mode FROM pg_locks l
+    WHERE l.pid = pg_backend_pid() AND l.granted AND l.locktype = 'relation' AND l.relation IS NOT NULL"""
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    oid: int
+    name: str
+    kind: str  # pg_class.relkind
+    relfilenode: int
+
+    @property
+    def is_index(self) -> bool:
+        return self.kind in ("i", "I")
+
+
+@dataclass(slots=True)
+class Observation:
+    """One statement's effect on relations that existed before the migration."""
+
+    locks: dict[str, LockMode] = field(default_factory=dict)  # relation → strongest new lock
+    rewritten: list[str] = field(default_factory=list)
+    scanned: list[str] = field(default_factory=list)
+    lock_timeout: str = "0"
+    milliseconds: float = 0.0
+    observed: bool = True  # False for statements that cannot run inside our observing transaction
+
+    @property
+    def strongest(self) -> tuple[str, LockMode] | None:
+        if not self.locks:
+            return None
+        name = max(self.locks, key=lambda n: self.locks[n])
+        return name, self.locks[name]
+
+
+def relations(conn: Any) -> dict[int, Relation]:
+    return {int(oid): Relation(int(oid), str(name), str(kind), int(node)) for oid, name, kind, node in conn.execute(RELATIONS)}
+
+
+def held_locks(conn: Any, watched: dict[int, Relation]) -> dict[int, LockMode]:
+    held: dict[int, LockMode] = {}
+    for oid, mode in conn.execute(LOCKS):
+        if int(oid) in watched and mode in _MODES:
+            held[int(oid)] = max(held.get(int(oid), LockMode.ACCESS_SHARE), _MODES[mode])
+    return held
+
+
+def scan_counts(conn: Any, watched: dict[int, Relation]) -> dict[int, int]:
+    """Sequential scans of each watched table in this transaction (pg_stat_get_xact_numscans reads the
+    backend's own pending counters, so it is exact inside the transaction)."""
+    tables = [oid for oid, rel in watched.items() if not rel.is_index]
+    if not tables:
+        return {}
+    rows = conn.execute("SELECT oid, pg_stat_get_xact_numscans(oid) FROM unnest(%s::oid[]) AS oid", (tables,))
+    return {int(oid): int(n) for oid, n in rows}
+
+
+def relfilenodes(conn: Any, watched: dict[int, Relation]) -> dict[int, int]:
+    if not watched:
+        return {}
+    rows = conn.execute("SELECT oid, relfilenode FROM pg_class WHERE oid = ANY(%s::oid[])", (list(watched),))
+    return {int(oid): int(node) for oid, node in rows}

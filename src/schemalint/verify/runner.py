@@ -1,0 +1,265 @@
+"""Apply migrations in order on a real server and turn what it observes into SL501-SL506 findings."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemalint.config import Settings
+from schemalint.engine import PreparedFile, RunResult
+from schemalint.findings import Finding, Severity, Span
+from schemalint.locks import LockMode
+from schemalint.rules import all_rules
+from schemalint.rules.recipes import one_line
+from schemalint.sql.parse import Statement
+from schemalint.verify import catalog, observe
+from schemalint.verify.server import ServerError
+
+# PostgreSQL refuses these inside a transaction block, so they run in autocommit, unobserved by pg_locks.
+_AUTOCOMMIT_ONLY = ("VacuumStmt", "CreatedbStmt", "DropdbStmt", "AlterSystemStmt", "CreateTableSpaceStmt",
+                    "DropTableSpaceStmt")
+
+
+def needs_autocommit(stmt: Statement) -> bool:
+    node = stmt.node
+    if stmt.kind in _AUTOCOMMIT_ONLY:
+        return stmt.kind != "VacuumStmt" or bool(node.get("is_vacuumcmd"))
+    if stmt.kind in ("IndexStmt", "DropStmt") and node.get("concurrent"):
+        return True
+    if stmt.kind == "ReindexStmt":
+        params = [p.get("DefElem", {}).get("defname") for p in node.get("params") or ()]
+        return "concurrently" in params or node.get("kind") in ("REINDEX_OBJECT_SCHEMA", "REINDEX_OBJECT_DATABASE",
+                                                                 "REINDEX_OBJECT_SYSTEM")
+    if stmt.kind == "AlterTableStmt":
+        for cmd in node.get("cmds") or ():
+            sub = cmd.get("AlterTableCmd", {})
+            if sub.get("subtype") == "AT_DetachPartition" and sub.get("def", {}).get("PartitionCmd", {}).get("concurrent"):
+                return True
+    return False
+
+
+@dataclass(slots=True)
+class StatementRow:
+    line: int
+    text: str
+    observation: observe.Observation | None
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class FileReport:
+    file: str
+    rows: list[StatementRow] = field(default_factory=list)
+    rollback: str = "none"  # none, restored, differs, failed, skipped
+
+
+class Verifier:
+    def __init__(self, conn: Any, settings: Settings, enabled: set[str], statement_timeout: str) -> None:
+        self.conn = conn
+        self.settings = settings
+        self.enabled = enabled
+        self.rules = all_rules()
+        self.statement_timeout = statement_timeout
+        self.reports: list[FileReport] = []
+        self._configure()
+
+    def _configure(self) -> None:
+        self.conn.execute(f"SET statement_timeout = '{self.statement_timeout}'")
+
+    # --- findings --------------------------------------------------------------------------
+    def _finding(self, code: str, file: str, stmt: Statement | None, message: str, help_text: str) -> Finding | None:
+        if code not in self.enabled:
+            return None
+        rule = self.rules[code]
+        severity = self.settings.severity.get(code, rule.severity)
+        span = stmt.span if stmt is not None else Span(1, 1, 1, 1)
+        return Finding(code, rule.name, Severity(severity), file, span, message, help_text)
+
+    # --- applying ------------------------------------------------------------------------
+    def _execute(self, sql: str) -> str | None:
+        """Run one statement; PostgreSQL's message when it fails (the session is left usable)."""
+        import psycopg
+
+        try:
+            self.conn.execute(sql)
+        except psycopg.Error as exc:
+            if self.conn.closed or self.conn.broken:
+                raise ServerError(f"lost the connection to PostgreSQL: {str(exc).strip().splitlines()[0]}") from None
+            message = (exc.diag.message_primary or str(exc)).strip()
+            if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                self.conn.execute("ROLLBACK")
+            self._configure()
+            return message
+        return None
+
+    def apply_plain(self, statements: list[Statement]) -> str | None:
+        """Apply statements the way a runner would, without observing; the first error, if any."""
+        for stmt in statements:
+            error = self._execute(stmt.text)
+            if error is not None:
+                return f"{error} (at line {stmt.span.line})"
+        return None
+
+    def run(self, files: list[PreparedFile], rollback_files: dict[str, PreparedFile]) -> RunResult:
+        result = RunResult()
+        for prepared in files:
+            if prepared.source.role != "up":
+                continue
+            result.files += 1
+            if prepared.parsed is None:
+                continue
+            forward = [s for s in prepared.parsed.statements if s.section == "up"]
+            if not prepared.source.judged:
+                self.apply_plain(forward)
+                continue
+            result.findings.extend(self.verify_file(prepared, forward, rollback_files))
+        result.findings.sort(key=Finding.sort_key)
+        return result
+
+    def verify_file(self, prepared: PreparedFile, forward: list[Statement],
+                    rollback_files: dict[str, PreparedFile]) -> list[Finding]:
+        file = prepared.source.display
+        report = FileReport(file)
+        self.reports.append(report)
+        findings: list[Finding | None] = []
+        before = catalog.snapshot(self.conn)
+        watched = observe.relations(self.conn)
+        # a runner that wraps each file in a transaction (assume-in-transaction), unless it cannot
+        one_transaction = self.settings.assume_in_transaction and not any(
+            needs_autocommit(s) or s.kind == "TransactionStmt" for s in forward)
+        if one_transaction:
+            self.conn.execute("BEGIN")
+        in_user_tx = one_transaction
+        failed = False
+        for stmt in forward:
+            row = StatementRow(stmt.span.line, one_line(stmt.text, 70), None)
+            report.rows.append(row)
+            if stmt.kind == "TransactionStmt":
+                kind = stmt.node.get("kind", "")
+                error = self._execute(stmt.text)
+                in_user_tx = kind in ("TRANS_STMT_BEGIN", "TRANS_STMT_START") or (
+                    in_user_tx and kind not in ("TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK"))
+                if error is None:
+                    continue
+                row.error = error
+            else:
+                row.observation, row.error = self._observe(stmt, watched, in_user_tx)
+            if row.error is not None:
+                findings.append(self._finding(
+                    "SL501", file, stmt, f"PostgreSQL rejects this statement: {row.error}",
+                    "Fix the statement: this migration fails when it runs (the statements after it were not applied)."))
+                if in_user_tx:
+                    in_user_tx = False
+                failed = True
+                break
+            findings.extend(self._judge(file, stmt, row.observation))
+        if in_user_tx:
+            self._execute("COMMIT")
+        rollback = self._rollback_statements(prepared, rollback_files)
+        if failed or rollback is None:
+            report.rollback = "skipped" if failed else "none"
+            return [f for f in findings if f is not None]
+        down_file, statements = rollback
+        error_at: Statement | None = None
+        rollback_error: str | None = None
+        for stmt in statements:
+            rollback_error = self._execute(stmt.text)
+            if rollback_error is not None:
+                error_at = stmt
+                break
+        if rollback_error is not None:
+            report.rollback = "failed"
+            findings.append(self._finding(
+                "SL506", down_file, error_at, f"The rollback fails after the migration: {rollback_error}",
+                "Fix the rollback so it undoes exactly what the migration did, in reverse order."))
+        else:
+            diffs = catalog.differences(before, catalog.snapshot(self.conn))
+            report.rollback = "differs" if diffs else "restored"
+            if diffs:
+                where = statements[0] if statements else None
+                findings.append(self._finding(
+                    "SL505", down_file, where,
+                    "Applying the migration and then its rollback leaves the schema different from before: "
+                    + "; ".join(diffs[:20]) + (f"; and {len(diffs) - 20} more" if len(diffs) > 20 else ""),
+                    "Make the rollback undo every change of the migration (and nothing else)."))
+        # put the migration back, so the files after it see the schema they expect
+        self.apply_plain(forward)
+        return [f for f in findings if f is not None]
+
+    def _rollback_statements(self, prepared: PreparedFile,
+                             rollback_files: dict[str, PreparedFile]) -> tuple[str, list[Statement]] | None:
+        file = prepared.source.display
+        if prepared.rollback is not None and prepared.rollback.statements:
+            return file, prepared.rollback.statements
+        if prepared.parsed is not None:
+            down = [s for s in prepared.parsed.statements if s.section == "down"]
+            if down:
+                return file, down
+        sibling = rollback_files.get(file)
+        if sibling is not None and sibling.parsed is not None:
+            return sibling.source.display, sibling.parsed.statements
+        return None
+
+    def _observe(self, stmt: Statement, watched: dict[int, observe.Relation],
+                 in_user_tx: bool) -> tuple[observe.Observation, str | None]:
+        result = observe.Observation()
+        autocommit = needs_autocommit(stmt)
+        wrap = not in_user_tx and not autocommit
+        if wrap:
+            self.conn.execute("BEGIN")
+        nodes_before = observe.relfilenodes(self.conn, watched)
+        if not autocommit:
+            locks_before = observe.held_locks(self.conn, watched)
+            scans_before = observe.scan_counts(self.conn, watched)
+        started = time.perf_counter()
+        error = self._execute(stmt.text)
+        result.milliseconds = (time.perf_counter() - started) * 1000
+        if error is not None:
+            return result, error
+        nodes_after = observe.relfilenodes(self.conn, watched)
+        result.rewritten = [watched[oid].name for oid, node in nodes_after.items() if nodes_before.get(oid) != node]
+        if autocommit:
+            result.observed = False
+        else:
+            locks_after = observe.held_locks(self.conn, watched)
+            scans_after = observe.scan_counts(self.conn, watched)
+            for oid, mode in locks_after.items():
+                if mode > locks_before.get(oid, LockMode.ACCESS_SHARE) or oid not in locks_before:
+                    result.locks[watched[oid].name] = mode
+            result.scanned = [watched[oid].name for oid, n in scans_after.items() if n > scans_before.get(oid, 0)]
+            row = self.conn.execute("SELECT current_setting('lock_timeout')").fetchone()
+            result.lock_timeout = str(row[0]) if row else "0"
+        if wrap:
+            commit_error = self._execute("COMMIT")
+            if commit_error is not None:
+                return result, commit_error
+        return result, None
+
+    def _judge(self, file: str, stmt: Statement, seen: observe.Observation | None) -> list[Finding | None]:
+        if seen is None:
+            return []
+        out: list[Finding | None] = []
+        if seen.rewritten:
+            out.append(self._finding(
+                "SL502", file, stmt,
+                f"Observed a rewrite: {', '.join(seen.rewritten)} got a new relfilenode (rewritten, or truncated) — "
+                f"every row was copied while the statement held its lock",
+                "See the static finding on this statement for the no-rewrite recipe."))
+        no_timeout = seen.lock_timeout in ("0", "", "0ms")
+        blocking = {name: mode for name, mode in seen.locks.items() if mode >= LockMode.SHARE}
+        if blocking and no_timeout:
+            listed = ", ".join(f"{mode.label} on {name} (blocks {mode.blocks})" for name, mode in blocking.items())
+            out.append(self._finding(
+                "SL503", file, stmt, f"Observed lock with no lock_timeout in effect: {listed}",
+                "SET lock_timeout = '5s'; before the statement, so it gives up instead of queueing every query "
+                "behind it."))
+        scanned_blocking = [t for t in seen.scanned if seen.locks.get(t, LockMode.ACCESS_SHARE) >= LockMode.SHARE]
+        if scanned_blocking:
+            out.append(self._finding(
+                "SL504", file, stmt,
+                f"Observed a full scan of {', '.join(scanned_blocking)} while holding a lock that blocks writes "
+                f"({', '.join(seen.locks[t].label for t in scanned_blocking)})",
+                "Split the change so the scan runs under a weaker lock (NOT VALID + VALIDATE CONSTRAINT, "
+                "CREATE INDEX CONCURRENTLY, a CHECK before SET NOT NULL)."))
+        return out
