@@ -192,6 +192,7 @@ class Engine:
                     raw = [(_with_note(f, opaque, text, stmt) if n == number else f, n) for f, n in raw]
                 ctx.advance(stmt)
                 self._apply(stmt, ctx)
+                stmt.release()
             for rule in self.finishers if judge else ():
                 for hit in self._finish(rule, ctx, errors):
                     raw.append((self._from_hit(rule, file, text, None, hit), _statement_at(parsed.statements, hit.location)))

@@ -26,20 +26,49 @@ _TEMPLATE_MARK = re.compile(r"\{\{|\{%|\$\{")
 
 @dataclass(slots=True)
 class Statement:
-    """One top-level SQL statement: its node kind, the node's fields and where it is."""
+    """One top-level SQL statement: its node kind, the node's fields and where it is.
+
+    For very large files the tree is not kept: ``node`` parses the statement's text again when asked,
+    and the engine releases it once every rule has seen the statement (see :func:`parse`)."""
 
     kind: str
-    node: Node
+    raw: Node | None
     start: int  # character offset of the first token
     end: int  # character offset just past the last character (the ';' excluded)
     byte_base: int  # byte offset of the text pglast saw; node locations are relative to it
     source: SourceText
     section: str = "up"  # "up" (runs forward) or "down" (rollback)
     memo: dict[str, Any] | None = None  # per-statement facts several rules share (see facts())
+    lazy: bool = False  # the tree may be released and parsed again (large files)
 
     @property
     def text(self) -> str:
         return self.source.text[self.start : self.end]
+
+    @property
+    def node(self) -> Node:
+        if self.raw is None:
+            self.raw = self._reparse()
+        return self.raw
+
+    def _reparse(self) -> Node:
+        try:
+            payload = json.loads(_pg.parse_sql_json(self.text))
+        except (_pg.ParseError, ValueError, RecursionError):
+            return {}
+        # node locations are now relative to the statement's own text
+        self.byte_base = self.source.byte_of_char(self.start)
+        for raw in payload.get("stmts", ()):
+            for kind, node in (raw.get("stmt") or {}).items():
+                if kind == self.kind and isinstance(node, dict):
+                    return node
+        return {}
+
+    def release(self) -> None:
+        """Drop the tree (it is parsed again if a later rule asks): keeps memory flat on huge files."""
+        if self.lazy:
+            self.raw = None
+            self.memo = None
 
     def facts(self) -> dict[str, Any]:
         if self.memo is None:
@@ -77,18 +106,83 @@ def blank_meta_commands(text: str) -> str:
     return _META_COMMAND.sub(lambda m: " " * len(m.group()), text)
 
 
+LARGE_FILE = 2_000_000  # characters; above this, parse in chunks and keep no trees (flat memory)
+CHUNK = 256_000
+
+
 def parse(text: str, source: SourceText | None = None) -> ParsedSql:
     """Parse a whole file. On a syntax error, every other statement is still returned."""
     source = source or SourceText(text)
     cleaned = blank_meta_commands(text)
     result = ParsedSql(source)
-    try:
-        payload = _pg.parse_sql_json(cleaned)
-    except _pg.ParseError:
+    if len(cleaned) > LARGE_FILE:
+        _parse_in_chunks(cleaned, source, result)
+        return result
+    if not _parse_region(cleaned, 0, len(cleaned), source, result, keep=True):
         _recover(cleaned, source, result)
-    else:
-        _collect(json.loads(payload), 0, len(cleaned), source, result)
     return result
+
+
+def _parse_region(text: str, start: int, end: int, source: SourceText, out: ParsedSql, keep: bool) -> bool:
+    """Parse ``text[start:end]``; False (and nothing added) when it does not parse as a whole."""
+    region = text if (start == 0 and end == len(text)) else text[start:end]
+    try:
+        payload = _pg.parse_sql_json(region)
+    except _pg.ParseError:
+        return False
+    before = len(out.statements)
+    _collect(json.loads(payload), start, end, source, out)
+    if not keep:
+        for stmt in out.statements[before:]:
+            stmt.raw = None
+            stmt.lazy = True
+    return True
+
+
+def _parse_in_chunks(text: str, source: SourceText, out: ParsedSql) -> None:
+    """Cut at ';' + newline about every CHUNK characters. A chunk that does not parse is scanned: if the
+    scanner ends inside a string, comment or dollar-quoted body, the cut was bad and the chunk grows to
+    the next cut; otherwise the chunk holds a real syntax error and is recovered statement by statement."""
+    position = 0
+    length = len(text)
+    while position < length:
+        end = _next_cut(text, position + CHUNK)
+        while not _parse_region(text, position, end, source, out, keep=False):
+            if end < length and not _lexically_complete(text[position:end]):
+                end = _next_cut(text, end + CHUNK)
+                continue
+            recovered = ParsedSql(source)
+            _recover(text[position:end], SourceText(text[position:end]), recovered)
+            _rehome(recovered, position, source, out)
+            break
+        position = end
+
+
+def _lexically_complete(chunk: str) -> bool:
+    try:
+        _pg.scan(chunk)
+    except _pg.ParseError:
+        return False
+    return True
+
+
+def _next_cut(text: str, at: int) -> int:
+    if at >= len(text):
+        return len(text)
+    cut = text.find(";\n", at)
+    return len(text) if cut < 0 else cut + 2
+
+
+def _rehome(local: ParsedSql, offset: int, source: SourceText, out: ParsedSql) -> None:
+    """Move statements and errors parsed from a slice starting at ``offset`` into the file's coordinates."""
+    for stmt in local.statements:
+        stmt.start += offset
+        stmt.end += offset
+        stmt.source = source
+        stmt.raw = None
+        stmt.lazy = True
+        out.statements.append(stmt)
+    out.errors.extend(SyntaxProblem(e.message, e.offset + offset) for e in local.errors)
 
 
 def _collect(payload: Node, chunk_start: int, chunk_end: int, source: SourceText, out: ParsedSql) -> None:

@@ -1,0 +1,45 @@
+"""Large files are parsed in chunks and keep no trees; the findings are the same as a whole-file parse."""
+
+from __future__ import annotations
+
+import pytest
+
+import schemalint.sql.parse as parse_module
+from tests.conftest import lint
+
+SQL = (
+    "CREATE TABLE t (a int, b text);\n"
+    "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $body$\nBEGIN\n  PERFORM 1;\n  PERFORM 2;\nEND $body$;\n"
+    "SELECT 'a string;\nwith a cut point inside';\n"
+    "/* a comment;\n with one too */ CREATE INDEX idx_t_a ON t (a);\n"
+    "ALTER TABLE accounts ADD COLUMN x int NOT NUL;\n"  # a syntax error in the middle
+    "CREATE INDEX idx_acc ON accounts (a);\n"
+    "ALTER TABLE accounts DROP COLUMN legacy;\n"
+    "DO $$ BEGIN ALTER TABLE accounts DROP COLUMN other; END $$;\n"
+) * 20
+
+
+def findings(sql: str) -> list[tuple[str, int, int, str]]:
+    return [(f.code, f.span.line, f.span.column, f.message) for f in lint(sql, {"select": ["ALL"]}, core_only=False)]
+
+
+@pytest.mark.parametrize("chunk", [40, 150, 1000])
+def test_chunked_parse_gives_the_same_findings(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    whole = findings(SQL)
+    monkeypatch.setattr(parse_module, "LARGE_FILE", 100)
+    monkeypatch.setattr(parse_module, "CHUNK", chunk)
+    chunked = findings(SQL)
+    assert chunked == whole
+    assert sum(1 for f in whole if f[0] == "SL001") == 20
+
+
+def test_large_file_statements_release_their_trees(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parse_module, "LARGE_FILE", 100)
+    result = parse_module.parse(SQL)
+    assert result.statements and all(s.raw is None and s.lazy for s in result.statements)
+    index = next(s for s in result.statements if s.kind == "IndexStmt")
+    assert index.node["relation"]["relname"] == "t"  # parsed again on demand
+    loc = index.node["relation"]["location"]
+    assert SQL[index.offset_of(loc)] == "t"
+    index.release()
+    assert index.raw is None
