@@ -65,6 +65,8 @@ def prepare(source: SourceFile) -> PreparedFile:
         return prepared
     text = SourceText(decoded.text)
     prepared.text = text
+    if source.path is not None:
+        source.data = None  # the decoded text is kept instead (a large file is not held twice)
     prepared.parsed = parse(decoded.text, text)
     sections = find_sections(decoded.text)
     prepared.sections = sections
@@ -159,12 +161,13 @@ class Engine:
             has_rollback_file=source.down_sibling is not None,
         )
         errors: list[InternalError] = []
-        statement_numbers = {id(s): i for i, s in enumerate(parsed.statements)}
+        for number, stmt in enumerate(parsed.statements):
+            stmt.number = number
         if source.role == "up":
             reported_once: set[tuple[str, int]] = set()
             for index, stmt in enumerate(forward):
                 ctx.index = index
-                number = statement_numbers[id(stmt)]
+                number = stmt.number
                 for rule in (*self.by_kind.get(stmt.kind, ()), *self.any_kind) if judge else ():
                     if rule.once_per is not None:
                         key = (rule.code, 0 if rule.once_per == "file" else ctx.tx_serial)

@@ -123,14 +123,19 @@ def execute(request: RunRequest) -> tuple[RunResult, dict[str, str]]:
             result.findings.extend(findings)
     result.findings.sort(key=Finding.sort_key)
     cache.save()
-    sources = _texts(files, {f.file for f in result.findings})
+    texts = {p.source.display: p.text.text for p in prepared if p.text is not None}
+    sources = _texts(files, {f.file for f in result.findings}, texts)
     return result, sources
 
 
-def _texts(files: list[SourceFile], wanted: set[str]) -> dict[str, str]:
+def _texts(files: list[SourceFile], wanted: set[str], known: dict[str, str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for f in files:
-        if f.display in wanted and f.data is not None:
+        if f.display not in wanted:
+            continue
+        if f.display in known:
+            out[f.display] = known[f.display]
+        elif f.data is not None:
             decoded = decode(f.data)
             if decoded.text is not None:
                 out[f.display] = decoded.text

@@ -40,6 +40,8 @@ class Statement:
     section: str = "up"  # "up" (runs forward) or "down" (rollback)
     memo: dict[str, Any] | None = None  # per-statement facts several rules share (see facts())
     lazy: bool = False  # the tree may be released and parsed again (large files)
+    number: int = 0  # position among the file's statements (set by the engine)
+    released: bool = False  # judged, tree dropped: later looks parse it again without keeping it
 
     @property
     def text(self) -> str:
@@ -47,9 +49,12 @@ class Statement:
 
     @property
     def node(self) -> Node:
-        if self.raw is None:
-            self.raw = self._reparse()
-        return self.raw
+        if self.raw is not None:
+            return self.raw
+        node = self._reparse()
+        if not self.released:
+            self.raw = node  # kept until the engine is done with the statement
+        return node
 
     def _reparse(self) -> Node:
         try:
@@ -69,8 +74,11 @@ class Statement:
         if self.lazy:
             self.raw = None
             self.memo = None
+            self.released = True
 
     def facts(self) -> dict[str, Any]:
+        if self.released:
+            return {}  # nothing is kept for a statement already judged in a huge file
         if self.memo is None:
             self.memo = {}
         return self.memo

@@ -22,12 +22,15 @@ _BLOCK_COMMENT = re.compile(r"/\*(.*?)\*/", re.S)
 class Sections:
     style: str | None  # which layout marked the rollback, if any
     down_start: int | None  # character offset where the rollback section begins
-    rollback_sql: str | None  # the rollback SQL text (for the guide's layout, inside /* … */)
+    rollback_sql: str | None  # the rollback SQL kept in a /* … */ comment (the guide's layout), else None
     rollback_offset: int | None  # where ``rollback_sql`` starts in the file
 
 
+_DOWN_WORD = re.compile("down", re.I)
+
+
 def find_sections(text: str) -> Sections:
-    if "down" not in text.lower():
+    if not _DOWN_WORD.search(text):
         return Sections(None, None, None, None)
     for style, pattern in _DOWN_MARKERS:
         match = pattern.search(text)
@@ -39,6 +42,7 @@ def find_sections(text: str) -> Sections:
             block = _BLOCK_COMMENT.search(text, after)
             if block:
                 return Sections(style, match.start(), block.group(1), block.start(1))
-            return Sections(style, match.start(), text[after:], after)
-        return Sections(style, match.start(), text[match.end() :], match.end())
+            return Sections(style, match.start(), None, after)
+        # dbmate/goose: the rollback is the statements after the marker (no copy of the text is kept)
+        return Sections(style, match.start(), None, match.end())
     return Sections(None, None, None, None)
