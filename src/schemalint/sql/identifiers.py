@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from pglast import parser as _pg
 
 from schemalint.sql.names import strings
-from schemalint.sql.nodes import Node, unwrap, walk
+from schemalint.sql.nodes import Node, unwrap
 
 MAX_IDENTIFIER_BYTES = 63
 
@@ -43,12 +43,25 @@ def defined_identifiers(kind: str, node: Node) -> Iterator[tuple[str, str, int |
     elif kind == "CreateSeqStmt":
         rel = node.get("sequence") or {}
         yield "sequence", rel.get("relname", ""), rel.get("location")
-    if kind in ("CreateStmt", "AlterTableStmt"):
-        for sub_kind, fields in walk(node.get("tableElts") or node.get("cmds") or []):
-            if sub_kind == "ColumnDef" and fields.get("colname"):
-                yield "column", fields["colname"], fields.get("location")
-            elif sub_kind == "Constraint" and fields.get("conname"):
-                yield "constraint", fields["conname"], fields.get("location")
+    if kind == "CreateStmt":
+        for element in node.get("tableElts") or ():
+            yield from _element_names(element)
+    elif kind == "AlterTableStmt":
+        for cmd in node.get("cmds") or ():
+            definition = (cmd.get("AlterTableCmd") or {}).get("def")
+            if definition:
+                yield from _element_names(definition)
+
+
+def _element_names(element: Node) -> Iterator[tuple[str, str, int | None]]:
+    kind, fields = unwrap(element)
+    if kind == "ColumnDef":
+        if fields.get("colname"):
+            yield "column", fields["colname"], fields.get("location")
+        for con in fields.get("constraints") or ():
+            yield from _element_names(con)
+    elif kind == "Constraint" and fields.get("conname"):
+        yield "constraint", fields["conname"], fields.get("location")
 
 
 def _identifier_tokens(text: str) -> Iterator[tuple[int, str]]:
@@ -68,6 +81,19 @@ def _identifier_tokens(text: str) -> Iterator[tuple[int, str]]:
 
 
 def long_defined_names(kind: str, node: Node, text: str | Callable[[], str]) -> list[tuple[str, str, int]]:
+    """(what, full name, offset in ``text``) of every defined name over 63 bytes."""
+    if kind not in _DEFINING:
+        return []
+    return _long_defined_names(kind, node, text)
+
+
+_DEFINING = frozenset((
+    "CreateStmt", "CreateTableAsStmt", "ViewStmt", "IndexStmt", "CreatePolicyStmt", "CreateFunctionStmt",
+    "RenameStmt", "CreateSeqStmt", "AlterTableStmt",
+))
+
+
+def _long_defined_names(kind: str, node: Node, text: str | Callable[[], str]) -> list[tuple[str, str, int]]:
     """(what, full name, offset in ``text``) of every defined name over 63 bytes.
 
     PostgreSQL's lexer truncates identifiers before the parser sees them, so the tree only holds the
