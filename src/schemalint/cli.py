@@ -7,11 +7,14 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from schemalint import __version__
+
+if TYPE_CHECKING:
+    from schemalint.config import Settings
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -63,6 +66,33 @@ def _use_color(color: bool | None, output_file: Path | None) -> bool:
     return sys.stdout.isatty()
 
 
+def _settings(
+    config: Path | None,
+    select: list[str] | None = None,
+    ignore: list[str] | None = None,
+    assume_in_transaction: bool | None = None,
+    fail_on: str | None = None,
+) -> Settings:
+    """The config file (given or found upwards from the current folder) with the shared flags applied."""
+    from schemalint.config import find_config, load_settings
+    from schemalint.findings import Severity
+
+    if config is not None and not config.is_file():
+        _fail(f"{config}: config file not found")
+    settings = load_settings(config if config is not None else find_config(Path.cwd()))
+    if select:
+        settings.select = _split(select)
+    settings.ignore += _split(ignore)
+    if assume_in_transaction is not None:
+        settings.assume_in_transaction = assume_in_transaction
+    if fail_on is not None:
+        try:
+            settings.fail_on = Severity.parse(fail_on)
+        except ValueError as exc:
+            _fail(f"--fail-on: {exc}")
+    return settings
+
+
 @app.command()
 def check(
     paths: Annotated[list[str] | None, typer.Argument(help="Files or folders to check; '-' reads standard input.")] = None,
@@ -87,8 +117,7 @@ def check(
     no_help: Annotated[bool, typer.Option("--no-help", help="Text format: leave out the help under each finding.")] = False,
 ) -> None:
     """Check migration files and report unsafe changes."""
-    from schemalint.config import ConfigError, find_config, load_settings
-    from schemalint.findings import Severity
+    from schemalint.config import ConfigError
     from schemalint.report import FORMATS, ReportOptions, render
     from schemalint.run import RunRequest, execute
     from schemalint.sources import SourceError
@@ -96,13 +125,8 @@ def check(
     if output_format not in FORMATS:
         _fail(f"unknown format {output_format!r} (choose from {', '.join(FORMATS)})")
     try:
-        if config is not None and not config.is_file():
-            _fail(f"{config}: config file not found")
-        settings = load_settings(config if config is not None else find_config(Path.cwd()))
-        if select:
-            settings.select = _split(select)
+        settings = _settings(config, select, ignore, assume_in_transaction, fail_on)
         settings.extend_select += _split(extend_select)
-        settings.ignore += _split(ignore)
         if include:
             settings.include = _split(include)
         settings.exclude += _split(exclude)
@@ -110,13 +134,6 @@ def check(
             if not 10 <= target_postgres <= 18:
                 _fail(f"--target-postgres {target_postgres}: supported versions are 10 to 18")
             settings.target_postgres = target_postgres
-        if assume_in_transaction is not None:
-            settings.assume_in_transaction = assume_in_transaction
-        if fail_on is not None:
-            try:
-                settings.fail_on = Severity.parse(fail_on)
-            except ValueError as exc:
-                _fail(f"--fail-on: {exc}")
         if cache_dir is not None:
             settings.cache_dir = str(cache_dir)
         request = RunRequest(paths or ["."], settings, stdin_filename, since, use_cache=not no_cache)
@@ -167,8 +184,7 @@ def verify(
     color: Annotated[bool | None, typer.Option("--color/--no-color", help="Force colour on or off.")] = None,
 ) -> None:
     """Replay migrations on a throwaway PostgreSQL: observe locks, rewrites and scans, and prove the rollback."""
-    from schemalint.config import ConfigError, find_config, load_settings
-    from schemalint.findings import Severity
+    from schemalint.config import ConfigError
     from schemalint.report import FORMATS, ReportOptions, render
     from schemalint.run import RunRequest
     from schemalint.sources import SourceError
@@ -181,19 +197,7 @@ def verify(
     if not re.fullmatch(r"\d+(ms|s|min)?", statement_timeout):
         _fail(f"--statement-timeout {statement_timeout!r}: use a number with ms, s or min")
     try:
-        if config is not None and not config.is_file():
-            _fail(f"{config}: config file not found")
-        settings = load_settings(config if config is not None else find_config(Path.cwd()))
-        if select:
-            settings.select = _split(select)
-        settings.ignore += _split(ignore)
-        if assume_in_transaction is not None:
-            settings.assume_in_transaction = assume_in_transaction
-        if fail_on is not None:
-            try:
-                settings.fail_on = Severity.parse(fail_on)
-            except ValueError as exc:
-                _fail(f"--fail-on: {exc}")
+        settings = _settings(config, select, ignore, assume_in_transaction, fail_on)
         request = RunRequest(paths or ["."], settings, None, since, use_cache=False)
         options = VerifyOptions(dsn, pg_bin, pg_user, statement_timeout)
         result, reports, sources = run_verify(request, options)

@@ -6,20 +6,12 @@ from collections.abc import Iterator
 
 from schemalint.context import Context
 from schemalint.findings import Hit, Severity
+from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
 from schemalint.sql.names import QName, qualify, quote_ident, strings
 from schemalint.sql.nodes import Node, unwrap
 from schemalint.sql.parse import Statement
 from schemalint.types import ColumnType, column_type
-
-
-def _alter_commands(stmt: Statement, subtype: str) -> Iterator[dict[str, object]]:
-    if stmt.node.get("objtype", "OBJECT_TABLE") not in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
-        return
-    for item in stmt.node.get("cmds") or ():
-        _, cmd = unwrap(item)
-        if cmd.get("subtype") == subtype:
-            yield cmd
 
 
 @rule("SL201", "drop-column", Severity.ERROR,
@@ -30,7 +22,7 @@ def drop_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     if ctx.is_new(table):
         return
     name = ctx.name(table)
-    for cmd in _alter_commands(stmt, "AT_DropColumn"):
+    for cmd in alter_commands(stmt, "AT_DropColumn"):
         if _column_is_new(ctx, table, str(cmd.get("name", ""))):
             continue
         column = quote_ident(str(cmd.get("name", "")))
@@ -146,7 +138,7 @@ def change_column_type(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     if ctx.is_new(table):
         return
     name = ctx.name(table)
-    for cmd in _alter_commands(stmt, "AT_AlterColumnType"):
+    for cmd in alter_commands(stmt, "AT_AlterColumnType"):
         column = str(cmd.get("name", ""))
         if _column_is_new(ctx, table, column):
             continue
@@ -220,7 +212,7 @@ def drop_not_null(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     if ctx.is_new(table):
         return
     name = ctx.name(table)
-    for cmd in _alter_commands(stmt, "AT_DropNotNull"):
+    for cmd in alter_commands(stmt, "AT_DropNotNull"):
         column = str(cmd.get("name", ""))
         if _column_is_new(ctx, table, column):
             continue
