@@ -80,3 +80,9 @@ def test_cache_dir_option_and_no_cache(project: Path, tmp_path: Path) -> None:
     assert not (project / ".schemalint_cache").exists()
     run(project, "--no-cache", "migrations")
     assert not (project / ".schemalint_cache").exists()
+
+
+def test_parallel_parse_gives_the_same_report(project: Path) -> None:
+    serial = run(project, "--format", "json", "--no-cache", "migrations")
+    parallel = run(project, "--format", "json", "--no-cache", "--jobs", "2", "migrations")
+    assert parallel.stdout == serial.stdout and parallel.returncode == serial.returncode
