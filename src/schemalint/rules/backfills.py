@@ -61,8 +61,10 @@ def unbatched_backfill(stmt: Statement, ctx: Context) -> Iterator[Hit]:
                  f"WHERE <key> IN (SELECT <key> FROM {name} WHERE <not yet done> LIMIT 5000);  "
                  f"-- repeat, one transaction per batch")
         if stmt.node.get("whereClause") is None:
-            yield Hit(f"{verb} of every row of {name} in one statement locks each row it touches until the "
-                      f"transaction ends, bloats the table and its indexes, and can run for a long time",
+            yield Hit(f"{verb} of every row of {name} in one statement takes a ROW EXCLUSIVE lock on {name} "
+                      f"(blocking index builds and most DDL) and a row lock on every row it touches, blocking "
+                      f"concurrent writers of those rows until the transaction ends; it also bloats the table and "
+                      f"its indexes, and can run for a long time",
                       f"Work in batches, each in its own transaction:\n{batch}")
         elif ctx.in_transaction and table in ctx.ddl_tables:
             yield Hit(f"{verb} on {name} in the same transaction as DDL on it: the DDL's lock on {name} is held "

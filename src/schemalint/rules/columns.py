@@ -7,10 +7,9 @@ from collections.abc import Iterator
 
 from schemalint.context import Context
 from schemalint.findings import Hit, Severity
-from schemalint.locks import LockMode
 from schemalint.rules.alter import added_columns, type_sql
 from schemalint.rules.base import rule
-from schemalint.rules.recipes import lock_phrase, lock_timeout_prefix
+from schemalint.rules.recipes import lock_of, lock_phrase, lock_timeout_prefix
 from schemalint.sql.names import quote_ident
 from schemalint.sql.parse import Statement
 from schemalint.volatility import VOLATILE, expression_volatility, is_null_constant
@@ -37,7 +36,7 @@ def add_column_not_null_without_default(stmt: Statement, ctx: Context) -> Iterat
         yield Hit(
             f"ADD COLUMN {name}.{column} {ctype} NOT NULL without a DEFAULT fails with \"column contains null "
             f"values\" as soon as {name} has a row, and every INSERT from the running application that does not "
-            f"set {column} fails after it",
+            f"set {column} fails after it (the ALTER {lock_phrase(lock_of(ctx, stmt, table), name)})",
             f"{lock_timeout_prefix(ctx)}"
             f"ALTER TABLE {name} ADD COLUMN {column} {ctype} DEFAULT <value>;  -- PG11+: no rewrite\n"
             f"-- backfill existing rows in batches, each in its own transaction, if they need other values\n"
@@ -64,7 +63,7 @@ def volatile_default_rewrites_table(stmt: Statement, ctx: Context) -> Iterator[H
             continue
         column = quote_ident(col.name)
         ctype = type_sql(col, stmt)
-        rewrite = lock_phrase(LockMode.ACCESS_EXCLUSIVE, name, "while it rewrites every row")
+        rewrite = lock_phrase(lock_of(ctx, stmt, table), name, "while it rewrites every row")
         backfill_help = (
             f"{lock_timeout_prefix(ctx)}"
             f"ALTER TABLE {name} ADD COLUMN {column} {ctype};\n"
@@ -116,7 +115,7 @@ def stored_generated_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
                    f"ALTER TABLE {name} ADD COLUMN {column} {ctype} GENERATED ALWAYS AS (…) VIRTUAL;")
         yield Hit(
             f"ADD COLUMN {name}.{column} GENERATED ALWAYS AS (…) STORED computes the value for every existing row: "
-            f"it {lock_phrase(LockMode.ACCESS_EXCLUSIVE, name, 'while it rewrites the table')}",
+            f"it {lock_phrase(lock_of(ctx, stmt, table), name, 'while it rewrites the table')}",
             f"Add a plain nullable column, keep it up to date from the application or a BEFORE INSERT OR UPDATE "
             f"trigger, and backfill existing rows in batches:\n"
             f"ALTER TABLE {name} ADD COLUMN {column} {ctype};\n"
@@ -147,7 +146,7 @@ def serial_or_identity_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         seq = quote_ident(f"{table[1]}_{col.name}_seq"[:63])
         yield Hit(
             f"ADD COLUMN {name}.{column} {what} fills every existing row from a sequence: it "
-            f"{lock_phrase(LockMode.ACCESS_EXCLUSIVE, name, 'while it rewrites the table')}",
+            f"{lock_phrase(lock_of(ctx, stmt, table), name, 'while it rewrites the table')}",
             f"{lock_timeout_prefix(ctx)}"
             f"CREATE SEQUENCE {seq} AS {base};\n"
             f"ALTER TABLE {name} ADD COLUMN {column} {base};\n"

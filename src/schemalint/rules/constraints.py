@@ -10,10 +10,9 @@ from typing import Any
 
 from schemalint.context import Context
 from schemalint.findings import Hit, Severity
-from schemalint.locks import LockMode
 from schemalint.rules.alter import added_columns, added_constraints, alter_commands
 from schemalint.rules.base import rule
-from schemalint.rules.recipes import lock_phrase, lock_timeout_prefix
+from schemalint.rules.recipes import lock_of, lock_phrase, lock_timeout_prefix
 from schemalint.schema import generated_constraint_name
 from schemalint.sql.names import QName, quote_ident, strings
 from schemalint.sql.nodes import Node, unwrap
@@ -68,7 +67,7 @@ def foreign_key_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit
         both = f"{name} and {ctx.name(ref)}" if ref != table else name
         yield Hit(
             f"ADD FOREIGN KEY {cname} on {name} checks every existing row while it "
-            f"{lock_phrase(LockMode.SHARE_ROW_EXCLUSIVE, both, 'for the whole scan')}",
+            f"{lock_phrase(lock_of(ctx, stmt, ref), both, 'for the whole scan')}",
             f"{lock_timeout_prefix(ctx)}ALTER TABLE {name} ADD {body} NOT VALID;\n"
             f"-- then, in a separate transaction (takes only SHARE UPDATE EXCLUSIVE, reads and writes continue):\n"
             f"ALTER TABLE {name} VALIDATE CONSTRAINT {cname};",
@@ -83,7 +82,7 @@ def foreign_key_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit
         ref = ctx.rv(fk.get("pktable"))
         yield Hit(
             f"ADD COLUMN {name}.{column} REFERENCES {ctx.name(ref)} with a non-null DEFAULT validates the key for "
-            f"every existing row while it {lock_phrase(LockMode.SHARE_ROW_EXCLUSIVE, f'{name} and {ctx.name(ref)}')}",
+            f"every existing row while it {lock_phrase(lock_of(ctx, stmt, ref), f'{name} and {ctx.name(ref)}')}",
             f"Add the column first, then the key as NOT VALID, and validate it separately:\n"
             f"ALTER TABLE {name} ADD COLUMN {column} … DEFAULT …;\n"
             f"ALTER TABLE {name} ADD CONSTRAINT {quote_ident(f'fk_{table[1]}_{col.name}'[:63])} FOREIGN KEY ({column}) "
@@ -101,7 +100,7 @@ def check_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     if ctx.is_new(table):
         return
     name = ctx.name(table)
-    scan = lock_phrase(LockMode.ACCESS_EXCLUSIVE, name, "while it scans every row")
+    scan = lock_phrase(lock_of(ctx, stmt, table), name, "while it scans every row")
     for con in added_constraints(stmt, "CONSTR_CHECK"):
         if con.get("skip_validation"):
             continue
@@ -192,7 +191,7 @@ def set_not_null_scans_table(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             help_text = (f"PostgreSQL {ctx.target_postgres} always scans for SET NOT NULL; keep the validated "
                          f"CHECK ({col} IS NOT NULL) NOT VALID constraint instead, or upgrade to PG12+ and use:\n" + help_text)
         yield Hit(
-            f"SET NOT NULL on {name}.{col} {lock_phrase(LockMode.ACCESS_EXCLUSIVE, name, 'while it scans every row')}",
+            f"SET NOT NULL on {name}.{col} {lock_phrase(lock_of(ctx, stmt, table), name, 'while it scans every row')}",
             help_text,
         )
 
@@ -205,7 +204,7 @@ def constraint_builds_index(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     if ctx.is_new(table):
         return
     name = ctx.name(table)
-    build = lock_phrase(LockMode.ACCESS_EXCLUSIVE, name, "for the whole index build")
+    build = lock_phrase(lock_of(ctx, stmt, table), name, "for the whole index build")
     for con in added_constraints(stmt, "CONSTR_UNIQUE", "CONSTR_PRIMARY", "CONSTR_EXCLUSION"):
         if con.get("indexname"):
             continue

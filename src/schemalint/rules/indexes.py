@@ -8,7 +8,7 @@ from schemalint.context import Context
 from schemalint.findings import Hit, Severity
 from schemalint.locks import LockMode
 from schemalint.rules.base import rule
-from schemalint.rules.recipes import add_keyword_after, lock_phrase
+from schemalint.rules.recipes import add_keyword_after, lock_of, lock_phrase
 from schemalint.sql.names import qualify, quote_ident, strings
 from schemalint.sql.nodes import unwrap
 from schemalint.sql.parse import Statement
@@ -43,7 +43,7 @@ def create_index_non_concurrently(stmt: Statement, ctx: Context) -> Iterator[Hit
             "If the build fails it leaves an INVALID index: DROP INDEX CONCURRENTLY it and retry."
         )
     yield Hit(
-        f"{what} on {name} without CONCURRENTLY {lock_phrase(LockMode.SHARE, name, 'for the whole build')}",
+        f"{what} on {name} without CONCURRENTLY {lock_phrase(lock_of(ctx, stmt, table), name, 'for the whole build')}",
         help_text,
     )
 
@@ -62,9 +62,10 @@ def drop_index_non_concurrently(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         if known is not None and ctx.is_new(known.table):
             continue
         on = f"its table {ctx.name(known.table)}" if known else "its table"
+        mode = lock_of(ctx, stmt, known.table) if known else LockMode.ACCESS_EXCLUSIVE
         fixed = add_keyword_after(stmt.text, r"\bINDEX\b", "CONCURRENTLY")
         yield Hit(
-            f"DROP INDEX {ctx.name(index)} without CONCURRENTLY {lock_phrase(LockMode.ACCESS_EXCLUSIVE, on)}; "
+            f"DROP INDEX {ctx.name(index)} without CONCURRENTLY {lock_phrase(mode, on)}; "
             f"it first waits for every running query on the table, and all new queries queue behind it",
             f"Drop it without blocking, outside any transaction block (one index per statement):\n{fixed};",
         )

@@ -10,13 +10,15 @@ from schemalint.findings import Hit, Severity
 from schemalint.locks import LockMode
 from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
-from schemalint.rules.recipes import add_keyword_after, lock_phrase
+from schemalint.rules.recipes import add_keyword_after, lock_of, lock_phrase
 from schemalint.sql.names import QName
 from schemalint.sql.nodes import unwrap
 from schemalint.sql.parse import Statement
 
 
 def _hit(ctx: Context, table: QName | None, what: str, mode: LockMode, help_text: str) -> Hit:
+    if table is not None:
+        mode = lock_of(ctx, ctx.statement, table, mode)  # the one statement → lock table, where it knows
     target = ctx.name(table) if table else "every table it touches"
     return Hit(f"{what} {lock_phrase(mode, target, 'for its whole duration')}", help_text)
 

@@ -7,12 +7,22 @@ import re
 from schemalint.context import Context
 from schemalint.locks import LockMode
 from schemalint.sql.names import QName, quote_ident
+from schemalint.sql.parse import Statement
 
 
 def lock_phrase(mode: LockMode, table: str, duration: str = "") -> str:
     """"takes a SHARE lock on accounts for the whole build, blocking writes … but not reads"."""
     during = f" {duration}" if duration else ""
     return f"takes {mode.article} {mode.label} lock on {table}{during}, blocking {mode.blocks}"
+
+
+def lock_of(ctx: Context, stmt: Statement, table: QName | None = None,
+            default: LockMode = LockMode.ACCESS_EXCLUSIVE) -> LockMode:
+    """The lock ``stmt`` takes on ``table``, from the one statement → lock table in locks.py."""
+    for lock in ctx.locks(stmt):
+        if table is None or lock.table == table:
+            return lock.mode
+    return default
 
 
 def lock_timeout_prefix(ctx: Context) -> str:
