@@ -211,3 +211,27 @@ def test_demo_fixtures_show_findings() -> None:
     payload = json.loads(proc.stdout)
     assert proc.returncode == 1
     assert payload["summary"]["errors"] >= 3
+
+
+def test_github_step_summary_is_compact_and_folded(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    summary = project / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    write(project / "m.sql", BAD + "ALTER TABLE accounts DROP COLUMN x;\n")
+    runner.invoke(app, ["check", "--format", "github", "m.sql"])
+    text = summary.read_text()
+    assert text.startswith("### schemalint: 2 error(s), 0 warning(s) in 1 file(s)")
+    assert "| SL102 create-index-non-concurrently | 1 |" in text
+    assert "<details><summary>m.sql — 2 finding(s)</summary>" in text
+
+
+def test_config_found_from_the_checked_path_and_stdin_filename(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = tmp_path / "repo"
+    (repo / "db").mkdir(parents=True)
+    (repo / "pyproject.toml").write_text('[tool.schemalint]\nignore = ["SL102", "SL01", "SL3", "SL4", "SL114"]\n')
+    (repo / "db" / "m.sql").write_text(BAD)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert runner.invoke(app, ["check", str(repo / "db" / "m.sql")]).exit_code == 0
+    result = runner.invoke(app, ["check", "-", "--stdin-filename", str(repo / "db" / "x.sql")], input=BAD)
+    assert result.exit_code == 0

@@ -72,14 +72,22 @@ def _settings(
     ignore: list[str] | None = None,
     assume_in_transaction: bool | None = None,
     fail_on: str | None = None,
+    near: str | None = None,
 ) -> Settings:
-    """The config file (given or found upwards from the current folder) with the shared flags applied."""
+    """The config file with the shared flags applied. Without --config it is searched upwards from the
+    current folder, then from ``near`` (the checked path, or --stdin-filename: editors run the linter from
+    anywhere, and must still get the project's config)."""
     from schemalint.config import find_config, load_settings
     from schemalint.findings import Severity
 
     if config is not None and not config.is_file():
         _fail(f"{config}: config file not found")
-    settings = load_settings(config if config is not None else find_config(Path.cwd()))
+    if config is None:
+        config = find_config(Path.cwd())
+        if config is None and near and near != "-":
+            start = Path(near).parent if not Path(near).is_dir() else Path(near)
+            config = find_config(start) if start.exists() else None
+    settings = load_settings(config)
     if select:
         settings.select = _split(select)
     settings.ignore += _split(ignore)
@@ -126,7 +134,8 @@ def check(
     if output_format not in FORMATS:
         _fail(f"unknown format {output_format!r} (choose from {', '.join(FORMATS)})")
     try:
-        settings = _settings(config, select, ignore, assume_in_transaction, fail_on)
+        near = stdin_filename if (paths == ["-"] and stdin_filename) else (paths[0] if paths else None)
+        settings = _settings(config, select, ignore, assume_in_transaction, fail_on, near)
         settings.extend_select += _split(extend_select)
         if include:
             settings.include = _split(include)
@@ -144,6 +153,14 @@ def check(
 
     report = render(output_format, result, ReportOptions(
         color=_use_color(color, output_file), statistics=statistics, show_help=not no_help, sources=sources))
+    if output_format == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
+        from schemalint.report.github import step_summary
+
+        try:
+            with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as handle:
+                handle.write(step_summary(result))
+        except OSError as exc:
+            sys.stderr.write(f"schemalint: warning: cannot write the job summary: {exc.strerror or exc}\n")
     if output_file is not None:
         try:
             output_file.write_text(report, encoding="utf-8")

@@ -31,3 +31,31 @@ def render(result: RunResult) -> str:
         props = f"file={_property(e.file)},line={e.line},col={e.column},title={_property('schemalint internal error')}"
         lines.append(f"::error {props}::{_data(e.rule + ': ' + e.message)}")
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def step_summary(result: RunResult) -> str:
+    """A compact Markdown summary for $GITHUB_STEP_SUMMARY: counts first, details folded per file."""
+    from collections import Counter
+    from itertools import groupby
+
+    errors = sum(1 for f in result.findings if f.severity.label == "error")
+    warnings = len(result.findings) - errors
+    lines = [f"### schemalint: {errors} error(s), {warnings} warning(s) in {result.files} file(s)", ""]
+    if not result.findings:
+        return "\n".join([*lines, "No findings.", ""]) + "\n"
+    by_rule = Counter((f.code, f.name) for f in result.findings)
+    lines.append("| rule | count |")
+    lines.append("|---|---|")
+    lines.extend(f"| {code} {name} | {count} |" for (code, name), count in by_rule.most_common())
+    lines.append("")
+    for file, group in groupby(sorted(result.findings, key=lambda f: f.sort_key()), key=lambda f: f.file):
+        items = list(group)
+        lines.append(f"<details><summary>{file} — {len(items)} finding(s)</summary>")
+        lines.append("")
+        for f in items:
+            message = f.message.replace("|", "\\|")
+            lines.append(f"- `{f.code}` line {f.span.line}: {message}")
+        lines.append("")
+        lines.append("</details>")
+        lines.append("")
+    return "\n".join(lines) + "\n"
