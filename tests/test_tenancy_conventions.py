@@ -112,3 +112,22 @@ def test_down_sections_and_sibling_files_satisfy_sl012() -> None:
     assert result.findings == []
     goose = "-- +goose Up\nSELECT 1;\n-- +goose Down\nSELECT 0;\n"
     assert lint(goose, {"select": ["SL012"]}) == []
+
+
+def test_every_naming_pattern_option() -> None:
+    sql = ("CREATE TABLE t (id int, code text, p int, CONSTRAINT key_t PRIMARY KEY (id),"
+           " CONSTRAINT unique_code UNIQUE (code), CONSTRAINT check_p CHECK (p > 0),"
+           " CONSTRAINT ref_p FOREIGN KEY (p) REFERENCES t (id));\n")
+    defaults = [f.message for f in lint(sql, {"select": ["SL405"]})]
+    assert len(defaults) == 4
+    conventions = {"primary-key-pattern": "^key_", "unique-pattern": "^unique_", "check-pattern": "^check_",
+                   "foreign-key-pattern": "^ref_"}
+    assert lint(sql, {"select": ["SL405"], "conventions": conventions}) == []
+
+
+def test_unnamed_constraint_on_existing_table_only() -> None:
+    new_table = "CREATE TABLE t (id int PRIMARY KEY, code text UNIQUE);\nALTER TABLE t ADD UNIQUE (code);\n"
+    assert lint(new_table, {"select": ["SL405"]}) == []
+    existing = "ALTER TABLE accounts ADD UNIQUE (code);\n"
+    (finding,) = lint(existing, {"select": ["SL405"]})
+    assert "Unnamed unique constraint on the existing table accounts" in finding.message

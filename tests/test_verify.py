@@ -160,3 +160,31 @@ def test_missing_binaries_is_one_clear_line(tmp_path: Path) -> None:
     code, _, stderr = verify(root, "migrations", "--pg-bin", str(tmp_path / "nowhere"))
     assert code == 2
     assert stderr.count("\n") == 1 and "apt-get install postgresql" in stderr
+
+
+@pytest.mark.slow
+def test_assume_in_transaction_applies_the_file_as_one_transaction(tmp_path: Path, pg_server: Any) -> None:
+    root = project(tmp_path, {
+        "1.sql": HISTORY,
+        "2.sql": "ALTER TABLE accounts ADD COLUMN a int;\nCREATE INDEX idx_a ON accounts (a);\n",
+    })
+    _code, payload, _stderr = verify(root, "migrations", "--assume-in-transaction")
+    # one transaction: the second statement's SHARE lock is new, the ACCESS EXCLUSIVE one is still held
+    got = found(payload)
+    assert ("2.sql", "SL503", 1) in got and ("2.sql", "SL503", 2) not in got, got
+    _code2, payload2, _ = verify(root, "migrations")
+    assert ("2.sql", "SL503", 2) in found(payload2)
+
+
+@pytest.mark.slow
+def test_since_applies_history_and_judges_only_changed_files(tmp_path: Path, pg_server: Any) -> None:
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x.invalid", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@x.invalid"}
+    root = project(tmp_path, {"1.sql": HISTORY + "CREATE INDEX idx_n ON accounts (name);\n"})
+    for args in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-q", "-m", "base"]):
+        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, env={**os.environ, **env})
+    (root / "migrations" / "2.sql").write_text("ALTER TABLE accounts ALTER COLUMN score TYPE bigint;\n")
+    code, payload, stderr = verify(root, "migrations", "--since", "main")
+    assert code == 1, stderr
+    assert {g[0] for g in found(payload)} == {"2.sql"}  # 1.sql was applied, not judged
+    assert ("2.sql", "SL502", 1) in found(payload)
