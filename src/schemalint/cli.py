@@ -316,6 +316,11 @@ def init(
 
 
 def main() -> None:
+    import gc
+
+    # Parse trees are millions of small dicts and lists that die by reference counting; the cyclic
+    # collector's default thresholds make it rescan them over and over (measured: 25% of a cold run).
+    gc.set_threshold(200_000, 50, 50)
     try:
         app()
     except KeyboardInterrupt:

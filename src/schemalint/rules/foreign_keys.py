@@ -65,8 +65,18 @@ def _comparable(ctype: ColumnType) -> tuple[str, int]:
     return _SAME_FAMILY.get(ctype.name, ctype.name), ctype.array_dims
 
 
+def _has_foreign_key(stmt: Statement) -> bool:
+    if stmt.kind == "CreateStmt":
+        return any(c.get("contype") == "CONSTR_FOREIGN" for c in table_constraints(stmt)) or any(
+            c.get("contype") == "CONSTR_FOREIGN" for col in create_columns(stmt) for c in col.constraints)
+    return any(True for _ in added_constraints(stmt, "CONSTR_FOREIGN")) or any(
+        col.constraint("CONSTR_FOREIGN") is not None for col in added_columns(stmt))
+
+
 def _foreign_keys(stmt: Statement, ctx: Context) -> Iterator[tuple[QName, list[tuple[str, ColumnType | None]], Node]]:
     """(table, [(column, type)], constraint) for every foreign key the statement adds."""
+    if not _has_foreign_key(stmt):
+        return
     table = ctx.rv(stmt.node.get("relation"))
     if stmt.kind == "CreateStmt":
         types = {c.name: c.type for c in create_columns(stmt)}
@@ -100,6 +110,8 @@ def _foreign_keys(stmt: Statement, ctx: Context) -> Iterator[tuple[QName, list[t
       "A foreign key column whose type differs from the referenced column's type (e.g. integer → bigint).",
       kinds=["CreateStmt", "AlterTableStmt"])
 def foreign_key_type_mismatch(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    if not _has_foreign_key(stmt):
+        return
     own_types = {c.name: c.type for c in create_columns(stmt)} if stmt.kind == "CreateStmt" else {}
     this_table = ctx.rv(stmt.node.get("relation"))
     for table, columns, con in _foreign_keys(stmt, ctx):
