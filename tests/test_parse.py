@@ -73,3 +73,10 @@ def test_dollar_quoted_bodies_with_semicolons_and_comments() -> None:
 
 def test_statement_without_trailing_semicolon() -> None:
     assert spans("SELECT 1;\nSELECT 2") == [("SelectStmt", 1, 1, 1, 8), ("SelectStmt", 2, 1, 2, 8)]
+
+
+def test_copy_from_stdin_data_is_not_sql() -> None:
+    sql = "CREATE TABLE t (a int, b text);\nCOPY t (a, b) FROM stdin;\n1\thello; world\n2\t\\N\n\\.\nCREATE INDEX i ON t (a);\n"
+    result = parse(sql)
+    assert not result.errors
+    assert [(s.kind, s.span.line) for s in result.statements] == [("CreateStmt", 1), ("CopyStmt", 2), ("IndexStmt", 6)]

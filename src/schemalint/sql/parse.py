@@ -107,11 +107,22 @@ class ParsedSql:
     errors: list[SyntaxProblem] = field(default_factory=list)
 
 
+_COPY_DATA = re.compile(r"(?im)^[ \t]*COPY\b[^;]*?\bFROM\s+STDIN\b[^;]*;[^\n]*\n(?P<data>.*?)^\\\.[ \t]*$", re.S)
+
+
 def blank_meta_commands(text: str) -> str:
-    """Replace psql meta-command lines with spaces, keeping every offset where it was."""
+    """Replace psql meta-command lines, and the data rows after COPY … FROM stdin up to the ``\\.``
+    line (psql sends them, they are not SQL), with spaces, keeping every offset where it was."""
     if "\\" not in text:
         return text
+    if "stdin" in text.lower():
+        text = _COPY_DATA.sub(lambda m: m.group()[: m.start("data") - m.start()]
+                              + _blank(m.group("data")) + m.group()[m.end("data") - m.start():], text)
     return _META_COMMAND.sub(lambda m: " " * len(m.group()), text)
+
+
+def _blank(part: str) -> str:
+    return re.sub(r"[^\n]", " ", part)
 
 
 LARGE_FILE = 2_000_000  # characters; above this, parse in chunks and keep no trees (flat memory)
