@@ -9,7 +9,7 @@ from schemalint.context import Context
 from schemalint.findings import Hit, Severity
 from schemalint.rules.alter import added_columns, type_sql
 from schemalint.rules.base import rule
-from schemalint.rules.recipes import lock_of, lock_phrase, lock_timeout_prefix
+from schemalint.rules.recipes import lock_of, lock_phrase, lock_timeout_prefix, parenthesized_after
 from schemalint.sql.names import quote_ident
 from schemalint.sql.parse import Statement
 from schemalint.volatility import VOLATILE, expression_volatility, is_null_constant
@@ -111,15 +111,17 @@ def stored_generated_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             continue  # PG18+: VIRTUAL generated columns are computed on read, no rewrite
         column = quote_ident(col.name)
         ctype = type_sql(col, stmt)
+        start = ctx.statement.offset_of(generated.get("location"))
+        expression = parenthesized_after(stmt.source.text, start, stmt.end) or "<expression>"
         virtual = (f"\nOn PostgreSQL 18+ a VIRTUAL generated column is computed on read and adds no rewrite:\n"
-                   f"ALTER TABLE {name} ADD COLUMN {column} {ctype} GENERATED ALWAYS AS (…) VIRTUAL;")
+                   f"ALTER TABLE {name} ADD COLUMN {column} {ctype} GENERATED ALWAYS AS ({expression}) VIRTUAL;")
         yield Hit(
             f"ADD COLUMN {name}.{column} GENERATED ALWAYS AS (…) STORED computes the value for every existing row: "
             f"it {lock_phrase(lock_of(ctx, stmt, table), name, 'while it rewrites the table')}",
             f"Add a plain nullable column, keep it up to date from the application or a BEFORE INSERT OR UPDATE "
             f"trigger, and backfill existing rows in batches:\n"
             f"ALTER TABLE {name} ADD COLUMN {column} {ctype};\n"
-            f"UPDATE {name} SET {column} = <expression> WHERE <key> IN (SELECT <key> FROM {name} "
+            f"UPDATE {name} SET {column} = {expression} WHERE <key> IN (SELECT <key> FROM {name} "
             f"WHERE {column} IS NULL LIMIT 5000);  -- repeat, one transaction per batch"
             + (virtual if ctx.target_postgres < 18 else ""),
             ctx.statement.offset_of(col.location),

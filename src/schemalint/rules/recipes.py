@@ -47,3 +47,20 @@ def ident(name: str) -> str:
 
 def table_and_column(ctx: Context, table: QName, column: str) -> str:
     return f"{ctx.name(table)}.{quote_ident(column)}"
+
+
+def parenthesized_after(text: str, start: int, end: int) -> str | None:
+    """The first balanced ``( … )`` group in ``text[start:end]``, without its outer parentheses."""
+    open_at = text.find("(", start, end)
+    if open_at < 0:
+        return None
+    depth = 0
+    for i in range(open_at, end):
+        ch = text[i]
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return re.sub(r"\s+", " ", text[open_at + 1 : i]).strip()
+    return None
