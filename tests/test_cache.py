@@ -86,3 +86,16 @@ def test_parallel_parse_gives_the_same_report(project: Path) -> None:
     serial = run(project, "--format", "json", "--no-cache", "migrations")
     parallel = run(project, "--format", "json", "--no-cache", "--jobs", "2", "migrations")
     assert parallel.stdout == serial.stdout and parallel.returncode == serial.returncode
+
+
+def test_editing_schemalint_itself_invalidates_the_cache(project: Path) -> None:
+    import schemalint.cache as cache_module
+
+    first = cache_module._code_fingerprint()
+    target = Path(cache_module.__file__).parent / "rules" / "indexes.py"
+    stat = target.stat()
+    try:
+        os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+        assert cache_module._code_fingerprint() != first
+    finally:
+        os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))

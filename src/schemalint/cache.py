@@ -26,9 +26,22 @@ from schemalint.findings import Finding, Severity, Span
 CACHE_FORMAT = 1
 
 
+def _code_fingerprint() -> str:
+    """The installed rules' own files (size and mtime): an edited rule invalidates the cache even
+    without a version bump (editable installs, local patches)."""
+    package = Path(__file__).parent
+    parts = []
+    for path in sorted(package.rglob("*.py")):
+        with contextlib.suppress(OSError):
+            stat = path.stat()
+            parts.append(f"{path.relative_to(package)}:{stat.st_size}:{stat.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
 def settings_fingerprint(settings: Settings, enabled: set[str]) -> str:
     data = {
         "version": __version__,
+        "code": _code_fingerprint(),
         "format": CACHE_FORMAT,
         "enabled": sorted(enabled),
         "target": settings.target_postgres,
