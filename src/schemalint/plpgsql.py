@@ -7,11 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pglast import parser as _pg
-
 from schemalint.sql.names import strings
 from schemalint.sql.nodes import Node, unwrap, walk
-from schemalint.sql.parse import parse_plpgsql
+from schemalint.sql.parse import ParseError, parse_plpgsql
 
 LOOPS = frozenset((
     "PLpgSQL_stmt_loop", "PLpgSQL_stmt_while", "PLpgSQL_stmt_fori", "PLpgSQL_stmt_fors",
@@ -63,7 +61,7 @@ def analyse_body(body: str) -> BodyFacts | None:
     source = f"CREATE FUNCTION schemalint_probe() RETURNS void LANGUAGE plpgsql AS {_TAG}{body}{_TAG}"
     try:
         trees = parse_plpgsql(source)
-    except (_pg.ParseError, ValueError, RecursionError):
+    except (ParseError, ValueError, RecursionError):
         return None
     facts = BodyFacts()
     for tree in trees:

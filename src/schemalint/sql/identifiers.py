@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from pglast import parser as _pg
-
 from schemalint.sql.names import strings
 from schemalint.sql.nodes import Node, unwrap
+from schemalint.sql.parse import identifier_tokens
 
 MAX_IDENTIFIER_BYTES = 63
 
@@ -64,22 +63,6 @@ def _element_names(element: Node) -> Iterator[tuple[str, str, int | None]]:
         yield "constraint", fields["conname"], fields.get("location")
 
 
-def _identifier_tokens(text: str) -> Iterator[tuple[int, str]]:
-    """(offset, name as PostgreSQL folds it, before truncation) of every identifier token."""
-    try:
-        tokens = _pg.scan(text)
-    except _pg.ParseError:
-        return
-    for token in tokens:
-        if token.name not in ("IDENT",) and token.kind == "NO_KEYWORD":
-            continue
-        raw = text[token.start : token.end + 1]
-        if raw.startswith('"') and raw.endswith('"') and len(raw) >= 2:
-            yield token.start, raw[1:-1].replace('""', '"')
-        elif token.name == "IDENT":
-            yield token.start, raw.lower()
-
-
 def long_defined_names(kind: str, node: Node, text: str | Callable[[], str]) -> list[tuple[str, str, int]]:
     """(what, full name, offset in ``text``) of every defined name over 63 bytes."""
     if kind not in _DEFINING:
@@ -105,7 +88,7 @@ def _long_defined_names(kind: str, node: Node, text: str | Callable[[], str]) ->
     if callable(text):
         text = text()
     out: list[tuple[str, str, int]] = []
-    for offset, name in _identifier_tokens(text):
+    for offset, name in identifier_tokens(text):
         if len(name.encode("utf-8")) > MAX_IDENTIFIER_BYTES:
             short = truncate_identifier(name)
             if short in truncated:

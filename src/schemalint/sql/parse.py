@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -296,6 +297,22 @@ def scan_comments(text: str) -> list[tuple[int, int, str]]:
         for t in tokens
         if t.name in ("SQL_COMMENT", "C_COMMENT")
     ]
+
+
+def identifier_tokens(text: str) -> Iterator[tuple[int, str]]:
+    """(offset, name as PostgreSQL folds it, before its lexer truncates it) of every identifier token."""
+    try:
+        tokens = _pg.scan(text)
+    except _pg.ParseError:
+        return
+    for token in tokens:
+        if token.name != "IDENT" and token.kind == "NO_KEYWORD":
+            continue
+        raw = text[token.start : token.end + 1]
+        if raw.startswith('"') and raw.endswith('"') and len(raw) >= 2:
+            yield token.start, raw[1:-1].replace('""', '"')
+        elif token.name == "IDENT":
+            yield token.start, raw.lower()
 
 
 def parse_plpgsql(function_sql: str) -> list[Node]:
