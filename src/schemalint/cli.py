@@ -266,13 +266,22 @@ def list_rules(
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
+    console = Console()
+    if console.width < 140:  # narrow terminal: the summary on its own line reads better than a squeezed column
+        for r in rules.values():
+            style = "bold red" if r.severity.label == "error" else "bold yellow"
+            console.print(Text.assemble((r.code, "bold"), "  ", (f"{r.severity.label:<7}", style), "  ",
+                                        ("on " if r.enabled_by_default else "off"), "  ", (r.name, "cyan")))
+            console.print(Text(f"       {r.summary}", style="dim"))
+        return
     table = Table(show_lines=False, box=None, pad_edge=False)
     for column in ("code", "name", "severity", "default", "summary"):
         table.add_column(column, no_wrap=column != "summary")
     for r in rules.values():
         table.add_row(r.code, r.name, r.severity.label, "on" if r.enabled_by_default else "off", r.summary)
-    Console().print(table)
+    console.print(table)
 
 
 @app.command()
