@@ -57,6 +57,14 @@ class PreparedFile:
 
 
 def prepare(source: SourceFile) -> PreparedFile:
+    try:
+        return _prepare(source)
+    except (RecursionError, MemoryError, ValueError) as exc:
+        # the parser's own limits (e.g. extreme nesting): one clear error for the file, never a traceback
+        return PreparedFile(source, error=f"cannot be parsed: {type(exc).__name__}: {exc}")
+
+
+def _prepare(source: SourceFile) -> PreparedFile:
     decoded = read(source)
     prepared = PreparedFile(source)
     if decoded.text is None:
@@ -117,16 +125,24 @@ class Engine:
         result = RunResult()
         for prepared in prepared_files:
             result.files += 1
-            findings, errors = self.lint_file(prepared)
+            findings, errors = self.lint_file_safely(prepared)
             if prepared.source.judged:
                 result.findings.extend(findings)
                 result.internal_errors.extend(errors)
         result.findings.sort(key=Finding.sort_key)
         return result
 
+    def lint_file_safely(self, prepared: PreparedFile) -> tuple[list[Finding], list[InternalError]]:
+        """lint_file, but a bug outside the rules becomes an internal error for this file, not a crash."""
+        try:
+            return self.lint_file(prepared)
+        except Exception as exc:
+            return [], [InternalError(prepared.source.display, 1, 1, "engine", _describe(exc))]
+
     def replay(self, prepared: PreparedFile) -> None:
         """Take a file into the schema model without judging it (its findings come from the cache)."""
-        self.lint_file(prepared, judge=False)
+        with contextlib.suppress(Exception):
+            self.lint_file(prepared, judge=False)
 
     # ------------------------------------------------------------------------------------
     def lint_file(self, prepared: PreparedFile, judge: bool = True) -> tuple[list[Finding], list[InternalError]]:

@@ -107,7 +107,7 @@ def execute(request: RunRequest) -> tuple[RunResult, dict[str, str]]:
             if needs_model:
                 engine.replay(prepared[index])
         else:
-            findings, errors = engine.lint_file(prepared[index])
+            findings, errors = engine.lint_file_safely(prepared[index])
             if errors:
                 result.internal_errors.extend(e for e in errors if source.judged)
             elif source.path is not None:
