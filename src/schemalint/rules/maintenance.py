@@ -40,7 +40,10 @@ def blocking_maintenance(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         for table in rels:
             if ctx.is_existing(table):
                 yield _hit(ctx, table, f"VACUUM FULL {ctx.name(table)} rewrites the table and",
-                           LockMode.ACCESS_EXCLUSIVE, help_text)
+                           LockMode.ACCESS_EXCLUSIVE,
+                           f"Reclaim the space online, outside the migration: pg_repack --table={table[0]}.{table[1]} "
+                           f"(or pg_squeeze); or plain VACUUM {ctx.name(table)}; which blocks neither reads nor "
+                           f"writes; or VACUUM FULL in a maintenance window.")
     elif kind == "ClusterStmt":
         rel = node.get("relation")
         clustered: QName | None = ctx.rv(rel) if rel else None

@@ -10,6 +10,7 @@ from schemalint.findings import Hit, Severity
 from schemalint.locks import LockMode, dml_target
 from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
+from schemalint.rules.recipes import one_line
 from schemalint.sql.nodes import unwrap
 from schemalint.sql.parse import Statement
 
@@ -64,8 +65,15 @@ def concurrently_in_transaction(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         return
     why = ("inside the explicit BEGIN … COMMIT block" if ctx.explicit_transaction
            else "in a file your runner wraps in a transaction (assume-in-transaction = true)")
+    if ctx.in_block:
+        why = "inside a DO block or function, which always runs in a transaction"
+    statement = one_line(stmt.text, 300)
+    if ctx.explicit_transaction and not ctx.in_block:
+        recipe = f"Run it after the transaction ends:\nCOMMIT;\n{statement};"
+    else:
+        recipe = f"Run it on its own:\n{statement};\n{_RUNNER_HINT}"
     yield Hit(f"{what} cannot run inside a transaction block, and this statement is {why}: PostgreSQL fails "
-              f"with \"{what.split(' (')[0]} cannot run inside a transaction block\"", _RUNNER_HINT)
+              f"with \"{what.split(' (')[0]} cannot run inside a transaction block\"", recipe)
 
 
 _SLOW = {
@@ -117,6 +125,6 @@ def statements_after_exclusive_lock(stmt: Statement, ctx: Context) -> Iterator[H
     yield Hit(
         f"This statement {doing} while the transaction still holds the ACCESS EXCLUSIVE lock taken on "
         f"{held_names} at line {line}: every read and write of {held_names} waits until COMMIT",
-        "Keep the transaction that takes the ACCESS EXCLUSIVE lock short: commit right after the ALTER, and do "
-        "the rest (other tables, backfills, index builds, validations) in later transactions.",
+        f"Commit right after the statement at line {line}, and run this one in a later transaction:\n"
+        f"{one_line(first.text, 200)};\nCOMMIT;\nBEGIN;\n{one_line(stmt.text, 200)};",
     )
