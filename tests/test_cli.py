@@ -235,3 +235,21 @@ def test_config_found_from_the_checked_path_and_stdin_filename(tmp_path: Path, m
     assert runner.invoke(app, ["check", str(repo / "db" / "m.sql")]).exit_code == 0
     result = runner.invoke(app, ["check", "-", "--stdin-filename", str(repo / "db" / "x.sql")], input=BAD)
     assert result.exit_code == 0
+
+
+def test_fixtures_report_matches_the_golden_file() -> None:
+    """The demo run, line for line: a changed message or location shows up here first."""
+    golden = REPO / "tests" / "golden" / "fixtures.concise.txt"
+    proc = subprocess.run([*_script(), "check", "--no-cache", "--format", "concise", "fixtures"], cwd=REPO,
+                          capture_output=True, text=True, check=False, env={**os.environ, "NO_COLOR": "1"})
+    assert proc.stdout == golden.read_text(encoding="utf-8"), (
+        "fixtures report changed; if intended, regenerate with: "
+        "schemalint check --no-cache -f concise fixtures > tests/golden/fixtures.concise.txt")
+
+
+def test_walking_skips_tool_folders(project: Path) -> None:
+    write(project / "m" / "node_modules" / "pkg" / "x.sql", BAD)
+    write(project / "m" / ".venv" / "y.sql", BAD)
+    write(project / "m" / "1.sql", GOOD)
+    assert runner.invoke(app, ["check", "m"]).exit_code == 0
+    assert runner.invoke(app, ["check", "m/node_modules/pkg/x.sql"]).exit_code == 1

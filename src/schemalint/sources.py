@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _DIGITS = re.compile(r"(\d+)")
+# Folders never searched when walking a directory (hidden ones are skipped too); naming one explicitly still works.
+SKIPPED_DIRS = frozenset(("node_modules", "venv", "site-packages", "__pycache__", "__pypackages__"))
 _FLYWAY_UNDO = re.compile(r"^U(\d[\d._]*)__(.+\.sql)$")
 
 
@@ -84,7 +86,10 @@ def collect(paths: list[str], include: list[str], exclude: list[str]) -> list[So
             raise SourceError(f"{given}: no such file or directory")
         if path.is_dir():
             for root, dirs, files in os.walk(path, followlinks=False):
-                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not _excluded(Path(root, d), path, exclude))
+                dirs[:] = sorted(
+                    d for d in dirs
+                    if not d.startswith(".") and d not in SKIPPED_DIRS and not _excluded(Path(root, d), path, exclude)
+                )
                 for name in files:
                     file_path = Path(root, name)
                     rel = file_path.relative_to(path).as_posix()
