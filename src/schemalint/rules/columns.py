@@ -9,7 +9,13 @@ from schemalint.context import Context
 from schemalint.findings import Hit, Severity
 from schemalint.rules.alter import added_columns, type_sql
 from schemalint.rules.base import rule
-from schemalint.rules.recipes import lock_of, lock_phrase, lock_timeout_prefix, parenthesized_after
+from schemalint.rules.recipes import (
+    expression_at,
+    lock_of,
+    lock_phrase,
+    lock_timeout_prefix,
+    parenthesized_after,
+)
 from schemalint.sql.names import quote_ident
 from schemalint.sql.parse import Statement
 from schemalint.volatility import VOLATILE, expression_volatility, is_null_constant
@@ -64,12 +70,19 @@ def volatile_default_rewrites_table(stmt: Statement, ctx: Context) -> Iterator[H
         column = quote_ident(col.name)
         ctype = type_sql(col, stmt)
         rewrite = lock_phrase(lock_of(ctx, stmt, table), name, "while it rewrites every row")
+        default_con = col.constraint("CONSTR_DEFAULT") or {}
+        keyword_at = ctx.statement.offset_of(default_con.get("location"))
+        text = stmt.source.text
+        expression = None
+        if text[keyword_at : keyword_at + 7].upper() == "DEFAULT":
+            expression = expression_at(text, keyword_at + 7, stmt.end)
+        expression = expression or "<expression>"
         backfill_help = (
             f"{lock_timeout_prefix(ctx)}"
             f"ALTER TABLE {name} ADD COLUMN {column} {ctype};\n"
-            f"ALTER TABLE {name} ALTER COLUMN {column} SET DEFAULT <expression>;  -- new rows only, no rewrite\n"
+            f"ALTER TABLE {name} ALTER COLUMN {column} SET DEFAULT {expression};  -- new rows only, no rewrite\n"
             f"-- then fill existing rows in batches, each in its own transaction:\n"
-            f"UPDATE {name} SET {column} = <expression> WHERE <key> IN (SELECT <key> FROM {name} "
+            f"UPDATE {name} SET {column} = {expression} WHERE <key> IN (SELECT <key> FROM {name} "
             f"WHERE {column} IS NULL LIMIT 5000);"
         )
         if ctx.target_postgres < 11:

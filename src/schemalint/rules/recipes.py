@@ -64,3 +64,35 @@ def parenthesized_after(text: str, start: int, end: int) -> str | None:
             if depth == 0:
                 return re.sub(r"\s+", " ", text[open_at + 1 : i]).strip()
     return None
+
+
+_EXPRESSION_END = re.compile(
+    r"(NOT\s+NULL|NULL|CHECK|REFERENCES|UNIQUE|PRIMARY|CONSTRAINT|GENERATED|COLLATE|DEFAULT)\b", re.I)
+
+
+def expression_at(text: str, start: int, end: int) -> str | None:
+    """The SQL expression that starts at ``start`` (a column DEFAULT, say), up to the next top-level comma
+    or column-constraint keyword; None when it cannot be delimited."""
+    depth = 0
+    i = start
+    while i < end:
+        ch = text[i]
+        if ch == "'":
+            close = text.find("'", i + 1)
+            while close != -1 and close + 1 < end and text[close + 1] == "'":
+                close = text.find("'", close + 2)
+            if close == -1:
+                return None
+            i = close + 1
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            if depth == 0:
+                break
+            depth -= 1
+        elif depth == 0 and (ch == "," or (i > start and text[i - 1].isspace() and _EXPRESSION_END.match(text, i))):
+            break
+        i += 1
+    expression = re.sub(r"\s+", " ", text[start:i]).strip()
+    return expression or None
