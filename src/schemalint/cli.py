@@ -66,6 +66,17 @@ def _use_color(color: bool | None, output_file: Path | None) -> bool:
     return sys.stdout.isatty()
 
 
+def _emit(report: str, output_file: Path | None) -> None:
+    if output_file is None:
+        sys.stdout.write(report)
+        sys.stdout.flush()
+        return
+    try:
+        output_file.write_text(report, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"{output_file}: cannot write report: {exc.strerror or exc}")
+
+
 def _settings(
     config: Path | None,
     select: list[str] | None = None,
@@ -161,14 +172,7 @@ def check(
                 handle.write(step_summary(result))
         except OSError as exc:
             sys.stderr.write(f"schemalint: warning: cannot write the job summary: {exc.strerror or exc}\n")
-    if output_file is not None:
-        try:
-            output_file.write_text(report, encoding="utf-8")
-        except OSError as exc:
-            _fail(f"{output_file}: cannot write report: {exc.strerror or exc}")
-    else:
-        sys.stdout.write(report)
-        sys.stdout.flush()
+    _emit(report, output_file)
     if statistics and output_format in ("json", "github", "sarif"):
         from schemalint.report.statistics import statistics_lines
 
@@ -227,13 +231,7 @@ def verify(
         color=_use_color(color, output_file), sources=sources))
     if output_format == "text":
         report = render_tables(reports) + report
-    if output_file is not None:
-        try:
-            output_file.write_text(report, encoding="utf-8")
-        except OSError as exc:
-            _fail(f"{output_file}: cannot write report: {exc.strerror or exc}")
-    else:
-        sys.stdout.write(report)
+    _emit(report, output_file)
     if exit_zero:
         raise typer.Exit(EXIT_OK)
     raise typer.Exit(EXIT_FINDINGS if any(f.severity >= settings.fail_on for f in result.findings) else EXIT_OK)

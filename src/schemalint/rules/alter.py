@@ -57,29 +57,25 @@ def added_constraints(stmt: Statement, *contypes: str) -> Iterator[Node]:
             yield con
 
 
+_TYPE_CONTINUES = ("varying", "precision", "with time zone", "without time zone", "[", "(")
+
+
 def type_sql(col: AddedColumn, stmt: Statement) -> str:
     """The column's type as the user wrote it (falls back to the normalised type)."""
+    from schemalint.rules.recipes import scan_sql
+
     type_name = col.definition.get("typeName") or {}
     start = type_name.get("location")
     if isinstance(start, int) and start >= 0:
         text = stmt.source.text
         begin = stmt.offset_of(start)
-        end = begin
-        depth = 0
-        while end < stmt.end:
-            ch = text[end]
-            if ch == "(":
-                depth += 1
-            elif ch == ")":
-                if depth == 0:
-                    break
-                depth -= 1
-            elif depth == 0 and (ch.isspace() or ch == ","):
-                rest = text[end:stmt.end].lstrip().lower()
-                if not (rest.startswith(("varying", "precision", "with time zone", "without time zone", "[", "("))):
-                    break
-            end += 1
-        written = text[begin:end].strip()
+
+        def stop(i: int) -> bool:
+            if not (text[i].isspace() or text[i] == ","):
+                return False
+            return not text[i:stmt.end].lstrip().lower().startswith(_TYPE_CONTINUES)
+
+        written = text[begin : scan_sql(text, begin, stmt.end, stop)].strip()
         if written:
             return written
     return str(col.type) if col.type else "…"

@@ -4,7 +4,6 @@ expression PostgreSQL rejects or cannot keep true)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +11,7 @@ from schemalint.context import Context
 from schemalint.findings import Hit, Severity
 from schemalint.rules.alter import added_columns, added_constraints, alter_commands
 from schemalint.rules.base import rule
-from schemalint.rules.recipes import lock_of, lock_phrase, lock_timeout_prefix
+from schemalint.rules.recipes import lock_of, lock_phrase, lock_timeout_prefix, scan_sql, squeeze
 from schemalint.schema import generated_constraint_name
 from schemalint.sql.names import QName, quote_ident, strings
 from schemalint.sql.nodes import Node, unwrap
@@ -30,17 +29,7 @@ def _constraint_sql(stmt: Statement, con: Node) -> str:
     """The user's ``[CONSTRAINT name] …`` text of one ADD CONSTRAINT, up to the next top-level comma."""
     text = stmt.source.text
     start = stmt.offset_of(con.get("location"))
-    depth, end = 0, start
-    while end < stmt.end:
-        ch = text[end]
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            break
-        end += 1
-    return re.sub(r"\s+", " ", text[start:end]).strip()
+    return squeeze(text[start : scan_sql(text, start, stmt.end, lambda i: text[i] == ",")])
 
 
 def _constraint_name(table: QName, con: Node, kind: str, columns: tuple[str, ...]) -> str:

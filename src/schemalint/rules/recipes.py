@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from schemalint.context import Context
 from schemalint.locks import LockMode
@@ -49,21 +50,45 @@ def table_and_column(ctx: Context, table: QName, column: str) -> str:
     return f"{ctx.name(table)}.{quote_ident(column)}"
 
 
+def scan_sql(text: str, start: int, end: int, stop: Callable[[int], bool]) -> int:
+    """Walk SQL text from ``start``, skipping quoted strings and nested parentheses, and return the first
+    offset at parenthesis depth 0 where ``stop`` says so, or where an unmatched ``)`` closes the enclosing
+    group, or ``end``."""
+    depth = 0
+    i = start
+    while i < end:
+        ch = text[i]
+        if ch == "'":
+            close = text.find("'", i + 1, end)
+            while close != -1 and close + 1 < end and text[close + 1] == "'":
+                close = text.find("'", close + 2, end)
+            if close == -1:
+                return end
+            i = close + 1
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            if depth == 0:
+                return i
+            depth -= 1
+        elif depth == 0 and stop(i):
+            return i
+        i += 1
+    return end
+
+
+def squeeze(sql: str) -> str:
+    return re.sub(r"\s+", " ", sql).strip()
+
+
 def parenthesized_after(text: str, start: int, end: int) -> str | None:
     """The first balanced ``( … )`` group in ``text[start:end]``, without its outer parentheses."""
     open_at = text.find("(", start, end)
     if open_at < 0:
         return None
-    depth = 0
-    for i in range(open_at, end):
-        ch = text[i]
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return re.sub(r"\s+", " ", text[open_at + 1 : i]).strip()
-    return None
+    close = scan_sql(text, open_at + 1, end, lambda i: False)
+    return squeeze(text[open_at + 1 : close]) if close < end else None
 
 
 _EXPRESSION_END = re.compile(
@@ -73,26 +98,8 @@ _EXPRESSION_END = re.compile(
 def expression_at(text: str, start: int, end: int) -> str | None:
     """The SQL expression that starts at ``start`` (a column DEFAULT, say), up to the next top-level comma
     or column-constraint keyword; None when it cannot be delimited."""
-    depth = 0
-    i = start
-    while i < end:
-        ch = text[i]
-        if ch == "'":
-            close = text.find("'", i + 1)
-            while close != -1 and close + 1 < end and text[close + 1] == "'":
-                close = text.find("'", close + 2)
-            if close == -1:
-                return None
-            i = close + 1
-            continue
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            if depth == 0:
-                break
-            depth -= 1
-        elif depth == 0 and (ch == "," or (i > start and text[i - 1].isspace() and _EXPRESSION_END.match(text, i))):
-            break
-        i += 1
-    expression = re.sub(r"\s+", " ", text[start:i]).strip()
+    def stop(i: int) -> bool:
+        return text[i] == "," or (i > start and text[i - 1].isspace() and bool(_EXPRESSION_END.match(text, i)))
+
+    expression = squeeze(text[start : scan_sql(text, start, end, stop)])
     return expression or None
