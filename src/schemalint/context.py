@@ -13,7 +13,7 @@ from schemalint.config import Settings
 from schemalint.locks import LockMode, LockTaken, locks_taken
 from schemalint.schema import SchemaModel
 from schemalint.sql.names import QName, display, range_var, strings
-from schemalint.sql.nodes import const_value, unwrap, walk
+from schemalint.sql.nodes import const_value, walk
 from schemalint.sql.parse import Statement
 from schemalint.sql.sections import Sections
 from schemalint.sql.text import SourceText
@@ -177,6 +177,4 @@ class Context:
                 self.lock_timeout_session = active
 
 
-FileContext = Context
-
-__all__ = ["Context", "FileContext", "TransactionProblem", "unwrap"]
+FileContext = Context  # what file-level rules receive: the same object, after the last statement

@@ -110,7 +110,7 @@ class Engine:
         self.any_kind: list[Rule] = []
         self.finishers: list[Rule] = []
         for rule in self.rules.values():
-            if rule.code not in enabled and not _feeds_others(rule):
+            if rule.code not in enabled:
                 continue
             if rule.check is not None:
                 if rule.kinds is None:
@@ -208,7 +208,7 @@ class Engine:
                     ctx.current = None
                     ctx.in_block = False
                 if opaque:
-                    raw = [(_with_note(f, opaque, text, stmt) if n == number else f, n) for f, n in raw]
+                    raw = [(_with_note(f, opaque) if n == number else f, n) for f, n in raw]
                 ctx.advance(stmt)
                 self._apply(stmt, ctx)
                 stmt.release()
@@ -323,15 +323,11 @@ def _parse_at(snippet: str, offset: int | None, enclosing: Statement, source: So
     return moved
 
 
-def _with_note(finding: Finding, opaque: list[tuple[int, str]], text: SourceText, stmt: Statement) -> Finding:
+def _with_note(finding: Finding, opaque: list[tuple[int, str]]) -> Finding:
     line, expr = opaque[0]
     note = (f" (this block also runs dynamic SQL that schemalint cannot analyse: EXECUTE {one_line(expr, 60)} "
             f"at line {line})")
     return dataclasses.replace(finding, message=finding.message + note)
-
-
-def _feeds_others(rule: Rule) -> bool:
-    return False
 
 
 def _code_matches(finding: Finding, token: str) -> bool:

@@ -96,4 +96,4 @@ def _long_defined_names(kind: str, node: Node, text: str | Callable[[], str]) ->
     return out
 
 
-__all__ = ["MAX_IDENTIFIER_BYTES", "defined_identifiers", "long_defined_names", "truncate_identifier", "unwrap"]
+__all__ = ["MAX_IDENTIFIER_BYTES", "defined_identifiers", "long_defined_names", "truncate_identifier"]

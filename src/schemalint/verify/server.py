@@ -63,10 +63,6 @@ class Connection:
     version: str = ""
 
 
-class _Interrupted(Exception):
-    pass
-
-
 @contextlib.contextmanager
 def _terminate_on_sigterm() -> Iterator[None]:
     """SIGTERM ends the run like Ctrl-C does, so the cleanup below always runs."""
@@ -183,4 +179,4 @@ def scratch_database(dsn: str) -> Iterator[Connection]:
             admin.close()
 
 
-__all__ = ["Connection", "ServerError", "_Interrupted", "find_bindir", "scratch_database", "throwaway_cluster"]
+__all__ = ["Connection", "ServerError", "find_bindir", "scratch_database", "throwaway_cluster"]
