@@ -62,6 +62,7 @@ class Verifier:
         self.rules = all_rules()
         self.statement_timeout = statement_timeout
         self.reports: list[FileReport] = []
+        self.first_failure: str | None = None  # "file:line" of the first statement that failed in the run
         self._configure()
 
     def _configure(self) -> None:
@@ -152,8 +153,11 @@ class Verifier:
             else:
                 row.observation, row.error = self._observe(stmt, watched, in_user_tx)
             if row.error is not None:
+                earlier = (f" (note: {self.first_failure} failed earlier in this run, so objects it would have "
+                           f"created may be missing here)") if self.first_failure else ""
+                self.first_failure = self.first_failure or f"{file}:{stmt.span.line}"
                 findings.append(self._finding(
-                    "SL501", file, stmt, f"PostgreSQL rejects this statement: {row.error}",
+                    "SL501", file, stmt, f"PostgreSQL rejects this statement: {row.error}{earlier}",
                     "Fix the statement: this migration fails when it runs (the statements after it were not applied)."))
                 if in_user_tx:
                     in_user_tx = False
