@@ -253,3 +253,18 @@ def test_walking_skips_tool_folders(project: Path) -> None:
     write(project / "m" / "1.sql", GOOD)
     assert runner.invoke(app, ["check", "m"]).exit_code == 0
     assert runner.invoke(app, ["check", "m/node_modules/pkg/x.sql"]).exit_code == 1
+
+
+def test_single_named_files_get_their_folders_history(project: Path) -> None:
+    write(project / "m" / "1_create.sql", "CREATE TABLE t (name varchar(50), n int);\n")
+    write(project / "m" / "2_widen.sql", "ALTER TABLE t ALTER COLUMN name TYPE varchar(100);\n")
+    write(project / "m" / "3_later.sql", "ALTER TABLE t DROP COLUMN n;\n")
+    # pre-commit passes only the changed file: the earlier files still give the old type (no SL204)
+    code, payload = run_json("m/2_widen.sql")
+    assert code == 0 and payload["findings"] == [] and payload["summary"]["files"] == 1
+    code, payload = run_json("--no-history", "m/2_widen.sql")
+    assert [f["code"] for f in payload["findings"]] == ["SL204"]  # type: ignore[union-attr]
+    assert "old type unknown" in payload["findings"][0]["message"]  # type: ignore[index]
+    # a history file's findings are never reported, later files are not read
+    code, payload = run_json("./m/2_widen.sql")
+    assert payload["findings"] == []

@@ -135,6 +135,7 @@ def check(
     color: Annotated[bool | None, typer.Option("--color/--no-color", help="Force colour on or off.")] = None,
     no_help: Annotated[bool, typer.Option("--no-help", help="Text format: leave out the help under each finding.")] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parse files in N processes (default 1: usually faster).")] = 1,
+    no_history: Annotated[bool, typer.Option("--no-history", help="Do not read the migrations before single named files as history.")] = False,
 ) -> None:
     """Check migration files and report unsafe changes."""
     from schemalint.config import ConfigError
@@ -157,7 +158,8 @@ def check(
             settings.target_postgres = target_postgres
         if cache_dir is not None:
             settings.cache_dir = str(cache_dir)
-        request = RunRequest(paths or ["."], settings, stdin_filename, since, use_cache=not no_cache, jobs=jobs)
+        request = RunRequest(paths or ["."], settings, stdin_filename, since, use_cache=not no_cache, jobs=jobs,
+                             history=not no_history)
         result, sources = execute(request)
     except (ConfigError, SourceError) as exc:
         _fail(str(exc))

@@ -55,6 +55,7 @@ _TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
     "severity": dict,
     "default-schema": str,
     "cache-dir": str,
+    "history-paths": list,
 }
 
 
@@ -72,6 +73,7 @@ class Settings:
     severity: dict[str, Severity] = field(default_factory=dict)
     default_schema: str = "public"
     cache_dir: str = ".schemalint_cache"
+    history_paths: list[str] = field(default_factory=list)
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: Path | None = None  # the file these settings came from
 
@@ -183,6 +185,8 @@ def settings_from_table(table: dict[str, Any], path: Path | str, prefix: str = "
             settings.default_schema = value
         elif key == "cache-dir":
             settings.cache_dir = value
+        elif key == "history-paths":
+            settings.history_paths = list(value)
     return settings
 
 
@@ -231,6 +235,10 @@ assume-in-transaction = false
 
 # Exit with 1 when a finding at or above this severity remains: "error" or "warning".
 fail-on = "error"
+
+# When single files are checked (pre-commit, editors), the migrations before them in these folders are
+# read as history (the schema model), not reported. Default: the folders of the named files.
+# history-paths = ["db/migrations"]
 
 # include = ["*.sql"]
 # exclude = ["**/seeds/*.sql"]

@@ -124,7 +124,7 @@ class Engine:
     def run(self, prepared_files: Iterable[PreparedFile]) -> RunResult:
         result = RunResult()
         for prepared in prepared_files:
-            result.files += 1
+            result.files += 1 if prepared.source.judged else 0  # files reported on (history is only read)
             findings, errors = self.lint_file_safely(prepared)
             if prepared.source.judged:
                 result.findings.extend(findings)

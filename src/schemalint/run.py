@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,15 @@ from schemalint.config import ConfigError, Settings
 from schemalint.engine import Engine, PreparedFile, RunResult, prepare
 from schemalint.findings import Finding
 from schemalint.rules import all_rules, resolve, select_codes
-from schemalint.sources import SourceFile, changed_since, collect, decode
+from schemalint.sources import (
+    SourceError,
+    SourceFile,
+    changed_since,
+    collect,
+    decode,
+    natural_key,
+    order,
+)
 
 
 @dataclass(slots=True)
@@ -22,6 +31,7 @@ class RunRequest:
     since: str | None = None
     use_cache: bool = True
     jobs: int | None = None
+    history: bool = True  # read the migrations before single named files as history
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -45,11 +55,45 @@ def gather(request: RunRequest) -> list[SourceFile]:
     if "-" in request.paths:
         data = sys.stdin.buffer.read()
         files.append(SourceFile(request.stdin_filename or "-", None, data=data))
+    if request.history:
+        files = _with_history(files, request)
     if request.since:
         changed = changed_since(request.since, Path.cwd())
         for f in files:
             f.judged = f.path is None or f.path.resolve() in changed
     return files
+
+
+def _with_history(files: list[SourceFile], request: RunRequest) -> list[SourceFile]:
+    """When single files are checked (pre-commit, editors), the migrations before them are still the
+    history: read them for the schema model, report nothing on them. From ``history-paths``, or else the
+    folders of the files named on the command line."""
+    named = [p for p in request.paths if p != "-" and not Path(p).is_dir()]
+    if request.stdin_filename and "-" in request.paths:
+        named.append(request.stdin_filename)
+    if not named:
+        return files
+    folders = request.settings.history_paths or sorted({str(Path(p).parent) for p in named})
+    folders = [f for f in folders if Path(f).is_dir()]
+    if not folders:
+        return files
+    try:
+        candidates = collect(folders, request.settings.include, request.settings.exclude)
+    except SourceError:
+        return files
+    known = {_norm(f) for f in files}
+    last = max(natural_key(_norm(f)) for f in files) if files else None
+    history = []
+    for candidate in candidates:
+        if _norm(candidate) in known or (last is not None and natural_key(_norm(candidate)) >= last):
+            continue
+        candidate.judged = False
+        history.append(candidate)
+    return order(files + history) if history else files
+
+
+def _norm(f: SourceFile) -> str:
+    return os.path.normpath(f.path if f.path is not None else f.display)
 
 
 def prepare_all(files: list[SourceFile], jobs: int | None) -> list[PreparedFile]:
@@ -95,7 +139,7 @@ def execute(request: RunRequest) -> tuple[RunResult, dict[str, str]]:
     keys = chain_keys([(f.display, f.role, f.judged, f.data) for f in files])
     cached = [cache.get(f.display, key) if f.path is not None else None for f, key in zip(files, keys, strict=True)]
     first_miss = next((i for i, hit in enumerate(cached) if hit is None), len(files))
-    result = RunResult(files=len(files))
+    result = RunResult(files=sum(1 for f in files if f.judged))
     # files before the first miss: findings from the cache; parsed and replayed only if a later file needs
     # the schema model they build
     needs_model = first_miss < len(files)

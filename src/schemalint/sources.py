@@ -135,8 +135,8 @@ def order(files: list[SourceFile]) -> list[SourceFile]:
 
     def key(f: SourceFile) -> tuple[tuple[tuple[int, int | str], ...], int]:
         if f.role == "down" and f.up_sibling is not None:
-            return natural_key(_display_like(f, f.up_sibling)), 1
-        return natural_key(f.display), 0
+            return natural_key(os.path.normpath(_display_like(f, f.up_sibling))), 1
+        return natural_key(os.path.normpath(f.display)), 0
 
     return sorted(files, key=key)
 
