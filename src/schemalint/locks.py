@@ -138,8 +138,9 @@ def locks_taken(
             if not parts:
                 continue
             name = qualify(parts, default_schema)
-            if rtype in ("OBJECT_TABLE", "OBJECT_MATVIEW"):
-                out.append(LockTaken(name, LockMode.ACCESS_EXCLUSIVE, "DROP TABLE"))
+            if rtype in ("OBJECT_TABLE", "OBJECT_MATVIEW", "OBJECT_VIEW", "OBJECT_FOREIGN_TABLE"):
+                label = {"OBJECT_VIEW": "DROP VIEW", "OBJECT_MATVIEW": "DROP MATERIALIZED VIEW"}.get(rtype, "DROP TABLE")
+                out.append(LockTaken(name, LockMode.ACCESS_EXCLUSIVE, label))
             elif rtype == "OBJECT_INDEX":
                 owner = index_table(name)
                 mode = LockMode.SHARE_UPDATE_EXCLUSIVE if node.get("concurrent") else LockMode.ACCESS_EXCLUSIVE

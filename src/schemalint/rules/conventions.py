@@ -37,7 +37,7 @@ def table_without_primary_key(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         yield Hit(f"CREATE TABLE {name} AS … creates a table with no primary key",
                   f"ALTER TABLE {name} ADD PRIMARY KEY (…);  -- right after creating it, while it is new")
         return
-    if is_temporary(stmt) or is_partition(stmt) or stmt.node.get("inhRelations"):
+    if is_temporary(stmt) or is_partition(stmt):  # a partition has its parent's key (INHERITS children do not)
         return
     if has_primary_key(stmt):
         return
