@@ -13,12 +13,22 @@ from schemalint.types import ColumnType, column_type
 TABLE_OBJECTS = ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE")
 
 
+def _commands(stmt: Statement) -> list[Node]:
+    memo = stmt.facts()
+    cached: list[Node] | None = memo.get("alter_commands")
+    if cached is None:
+        cached = []
+        if stmt.node.get("objtype", "OBJECT_TABLE") in TABLE_OBJECTS:
+            cached = [unwrap(item)[1] for item in stmt.node.get("cmds") or ()]
+        memo["alter_commands"] = cached
+    return cached
+
+
 def alter_commands(stmt: Statement, *subtypes: str) -> Iterator[Node]:
     """The subcommands of an ALTER TABLE (on a table, not an index or view) of the given subtypes."""
-    if stmt.kind != "AlterTableStmt" or stmt.node.get("objtype", "OBJECT_TABLE") not in TABLE_OBJECTS:
+    if stmt.kind != "AlterTableStmt":
         return
-    for item in stmt.node.get("cmds") or ():
-        _, cmd = unwrap(item)
+    for cmd in _commands(stmt):
         if not subtypes or cmd.get("subtype") in subtypes:
             yield cmd
 
@@ -43,11 +53,20 @@ class AddedColumn:
         return con.get("raw_expr") if con else None
 
 
-def added_columns(stmt: Statement) -> Iterator[AddedColumn]:
-    for cmd in alter_commands(stmt, "AT_AddColumn"):
-        _, col = unwrap(cmd.get("def"))
-        constraints = tuple(unwrap(c)[1] for c in col.get("constraints") or ())
-        yield AddedColumn(col.get("colname", ""), column_type(col.get("typeName")), col, constraints, col.get("location"))
+def added_columns(stmt: Statement) -> list[AddedColumn]:
+    if stmt.kind != "AlterTableStmt":
+        return []
+    memo = stmt.facts()
+    cached: list[AddedColumn] | None = memo.get("added_columns")
+    if cached is None:
+        cached = []
+        for cmd in alter_commands(stmt, "AT_AddColumn"):
+            _, col = unwrap(cmd.get("def"))
+            constraints = tuple(unwrap(c)[1] for c in col.get("constraints") or ())
+            cached.append(AddedColumn(col.get("colname", ""), column_type(col.get("typeName")), col, constraints,
+                                      col.get("location")))
+        memo["added_columns"] = cached
+    return cached
 
 
 def added_constraints(stmt: Statement, *contypes: str) -> Iterator[Node]:
