@@ -21,9 +21,9 @@ from typing import Any
 
 from schemalint import __version__
 from schemalint.config import Settings
-from schemalint.findings import Finding, Severity, Span
+from schemalint.findings import Edit, Finding, Severity, Span
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 def _code_fingerprint() -> str:
@@ -66,12 +66,14 @@ def chain_keys(entries: list[tuple[str, str, bool, bytes | None]]) -> list[str]:
 
 
 def finding_to_json(f: Finding) -> list[Any]:
-    return [f.code, f.name, int(f.severity), f.file, list(asdict(f.span).values()), f.message, f.help]
+    fix = [f.fix.start, f.fix.end, f.fix.replacement] if f.fix else None
+    return [f.code, f.name, int(f.severity), f.file, list(asdict(f.span).values()), f.message, f.help, fix]
 
 
 def finding_from_json(raw: list[Any]) -> Finding:
-    code, name, severity, file, span, message, help_text = raw
-    return Finding(code, name, Severity(severity), file, Span(*span), message, help_text)
+    code, name, severity, file, span, message, help_text, fix = raw
+    edit = Edit(*fix) if fix else None
+    return Finding(code, name, Severity(severity), file, Span(*span), message, help_text, edit)
 
 
 class ResultCache:

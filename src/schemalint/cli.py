@@ -136,6 +136,7 @@ def check(
     no_help: Annotated[bool, typer.Option("--no-help", help="Text format: leave out the help under each finding.")] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parse files in N processes (default 1: usually faster).")] = 1,
     no_history: Annotated[bool, typer.Option("--no-history", help="Do not read the migrations before single named files as history.")] = False,
+    fix: Annotated[bool, typer.Option("--fix", help="Apply the safe mechanical fixes (e.g. add CONCURRENTLY) to the files, then report what remains.")] = False,
 ) -> None:
     """Check migration files and report unsafe changes."""
     from schemalint.config import ConfigError
@@ -158,9 +159,18 @@ def check(
             settings.target_postgres = target_postgres
         if cache_dir is not None:
             settings.cache_dir = str(cache_dir)
-        request = RunRequest(paths or ["."], settings, stdin_filename, since, use_cache=not no_cache, jobs=jobs,
-                             history=not no_history)
+        request = RunRequest(paths or ["."], settings, stdin_filename, since, use_cache=not no_cache and not fix,
+                             jobs=jobs, history=not no_history)
         result, sources = execute(request)
+        if fix:
+            from schemalint.fixes import apply_fixes
+
+            stdin_name = {stdin_filename or "-"} if "-" in request.paths else set()
+            applied, changed = apply_fixes(result.findings, stdin_name)
+            if applied:
+                result, sources = execute(request)  # report what remains, on the files as they are now
+            sys.stderr.write(f"Fixed {applied} finding{'s' if applied != 1 else ''} in {changed} "
+                             f"file{'s' if changed != 1 else ''}.\n")
     except (ConfigError, SourceError) as exc:
         _fail(str(exc))
 

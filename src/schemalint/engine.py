@@ -306,7 +306,7 @@ class Engine:
             span = text.span(hit.location, max(hit.location + 1, text.line_starts[line_no - 1] + len(text.line_text(line_no))))
         else:
             span = Span(1, 1, 1, 1)
-        return Finding(rule.code, rule.name, self._severity(rule.code), file, span, hit.message, hit.help)
+        return Finding(rule.code, rule.name, self._severity(rule.code), file, span, hit.message, hit.help, hit.fix)
 
 
 def _parse_at(snippet: str, offset: int | None, enclosing: Statement, source: SourceText) -> list[Statement]:

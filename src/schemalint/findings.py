@@ -34,6 +34,16 @@ class Span:
 
 
 @dataclass(frozen=True, slots=True)
+class Edit:
+    """A safe, mechanical change that fixes a finding: replace ``[start, end)`` (character offsets in the
+    file) with ``replacement``. Applied only with ``check --fix``."""
+
+    start: int
+    end: int
+    replacement: str
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     code: str
     name: str
@@ -42,6 +52,7 @@ class Finding:
     span: Span
     message: str
     help: str = ""
+    fix: Edit | None = None
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.file, self.span.line, self.span.column, self.code)
@@ -54,3 +65,4 @@ class Hit:
     message: str
     help: str = ""
     location: int | None = None  # character offset in the file where the problem starts
+    fix: Edit | None = None

@@ -83,7 +83,8 @@ def _finding(console: Console, f: Finding, lines: list[str], options: ReportOpti
         console.print(Text.assemble(("  help: ", "bold cyan"), help_lines[0]))
         for extra in help_lines[1:]:
             console.print(Text("        " + extra))
-    console.print(Text.from_markup(f"  [dim]see: schemalint explain {escape(f.code)}[/dim]"))
+    fixable = " · fixable with --fix" if f.fix is not None else ""
+    console.print(Text.from_markup(f"  [dim]see: schemalint explain {escape(f.code)}{fixable}[/dim]"))
 
 
 def _summary(result: RunResult) -> Text:

@@ -8,7 +8,7 @@ from schemalint.context import Context
 from schemalint.findings import Hit, Severity
 from schemalint.locks import LockMode
 from schemalint.rules.base import rule
-from schemalint.rules.recipes import add_keyword_after, lock_of, lock_phrase
+from schemalint.rules.recipes import add_keyword_after, insert_after_keyword, lock_of, lock_phrase
 from schemalint.sql.names import qualify, quote_ident, strings
 from schemalint.sql.nodes import unwrap
 from schemalint.sql.parse import Statement
@@ -42,9 +42,13 @@ def create_index_non_concurrently(stmt: Statement, ctx: Context) -> Iterator[Hit
             f"Build the index without blocking writes, outside any transaction block:\n{fixed};\n"
             "If the build fails it leaves an INVALID index: DROP INDEX CONCURRENTLY it and retry."
         )
+    # fixable only where CONCURRENTLY can run: outside any transaction, not on a partitioned table
+    partitioned = known is not None and known.kind == "partitioned"
+    fixable = not ctx.in_transaction and not partitioned and ctx.current is None
     yield Hit(
         f"{what} on {name} without CONCURRENTLY {lock_phrase(lock_of(ctx, stmt, table), name, 'for the whole build')}",
         help_text,
+        fix=insert_after_keyword(stmt, r"\bINDEX\b", "CONCURRENTLY") if fixable else None,
     )
 
 
@@ -64,8 +68,12 @@ def drop_index_non_concurrently(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         on = f"its table {ctx.name(known.table)}" if known else "its table"
         mode = lock_of(ctx, stmt, known.table) if known else LockMode.ACCESS_EXCLUSIVE
         fixed = add_keyword_after(stmt.text, r"\bINDEX\b", "CONCURRENTLY")
+        # DROP INDEX CONCURRENTLY: one index, no CASCADE, outside a transaction
+        fixable = (not ctx.in_transaction and ctx.current is None and len(node.get("objects") or ()) == 1
+                   and node.get("behavior") != "DROP_CASCADE")
         yield Hit(
             f"DROP INDEX {ctx.name(index)} without CONCURRENTLY {lock_phrase(mode, on)}; "
             f"it first waits for every running query on the table, and all new queries queue behind it",
             f"Drop it without blocking, outside any transaction block (one index per statement):\n{fixed};",
+            fix=insert_after_keyword(stmt, r"\bINDEX\b", "CONCURRENTLY") if fixable else None,
         )

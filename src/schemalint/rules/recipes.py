@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 
 from schemalint.context import Context
+from schemalint.findings import Edit
 from schemalint.locks import LockMode
 from schemalint.sql.names import QName, quote_ident
 from schemalint.sql.parse import Statement
@@ -103,3 +104,12 @@ def expression_at(text: str, start: int, end: int) -> str | None:
 
     expression = squeeze(text[start : scan_sql(text, start, end, stop)])
     return expression or None
+
+
+def insert_after_keyword(stmt: Statement, pattern: str, keyword: str) -> Edit | None:
+    """An edit that inserts `` KEYWORD`` after the first match of ``pattern`` in the statement."""
+    match = re.search(pattern, stmt.text, re.I)
+    if match is None:
+        return None
+    at = stmt.start + match.end()
+    return Edit(at, at, f" {keyword}")

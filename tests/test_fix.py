@@ -1,0 +1,59 @@
+"""check --fix applies only safe mechanical edits, and only when asked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from schemalint.cli import app
+from tests.conftest import quiet_config
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    quiet_config(tmp_path)
+    return tmp_path
+
+
+def test_fix_adds_concurrently_outside_transactions_only(here: Path) -> None:
+    original = ("CREATE INDEX idx_a ON accounts (a);\n"
+                "drop index idx_old;\n"
+                "BEGIN;\nCREATE INDEX idx_b ON accounts (b);\nCOMMIT;\n"
+                "DROP INDEX idx_c, idx_d;\n")
+    (here / "m.sql").write_text(original)
+    result = runner.invoke(app, ["check", "--fix", "--format", "json", "m.sql"])
+    assert "Fixed 2 findings in 1 file." in result.stderr
+    fixed = (here / "m.sql").read_text()
+    assert fixed == original.replace("CREATE INDEX idx_a", "CREATE INDEX CONCURRENTLY idx_a").replace(
+        "drop index idx_old", "drop index CONCURRENTLY idx_old")
+    remaining = [(f["code"], f["line"]) for f in json.loads(result.stdout)["findings"]]
+    assert remaining == [("SL102", 4), ("SL103", 6), ("SL103", 6)]
+    again = runner.invoke(app, ["check", "--fix", "m.sql"])
+    assert "Fixed 0 findings in 0 files." in again.stderr
+    assert (here / "m.sql").read_text() == fixed
+
+
+def test_fix_keeps_bom_crlf_and_non_ascii(here: Path) -> None:
+    data = "\ufeff-- índice\r\nCREATE INDEX idx_é ON accounts (a);\r\n".encode()
+    (here / "m.sql").write_bytes(data)
+    runner.invoke(app, ["check", "--fix", "m.sql"])
+    assert (here / "m.sql").read_bytes() == "\ufeff-- índice\r\nCREATE INDEX CONCURRENTLY idx_é ON accounts (a);\r\n".encode()
+
+
+def test_without_fix_the_text_report_says_it_is_fixable(here: Path) -> None:
+    (here / "m.sql").write_text("CREATE INDEX idx_a ON accounts (a);\n")
+    out = runner.invoke(app, ["check", "m.sql"]).stdout
+    assert "fixable with --fix" in out
+    assert (here / "m.sql").read_text() == "CREATE INDEX idx_a ON accounts (a);\n"
+
+
+def test_stdin_is_never_fixed(here: Path) -> None:
+    result = runner.invoke(app, ["check", "--fix", "-", "--stdin-filename", "m.sql"],
+                           input="CREATE INDEX idx_a ON accounts (a);\n")
+    assert "Fixed 0 findings" in result.stderr and not (here / "m.sql").exists()
