@@ -120,7 +120,7 @@ def test_text_format_has_frame_help_and_summary_without_colour(project: Path) ->
     assert "^^^^" in out
     assert "help: " in out and "CONCURRENTLY" in out
     assert "schemalint explain SL102" in out
-    assert out.rstrip().endswith("Found 1 error in 1 file (1 file checked).")
+    assert out.rstrip().endswith("Found 1 error in 1 file (1 file checked). 1 fixable with `schemalint check --fix`.")
 
 
 def test_colour_is_forced_and_no_color_wins(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:

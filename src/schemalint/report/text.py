@@ -106,6 +106,9 @@ def _summary(result: RunResult) -> Text:
     if not parts:
         out.append("no findings")
     out.append(f" in {files_with} file{'s' if files_with != 1 else ''} ({checked}).")
+    fixable = sum(1 for f in result.findings if f.fix is not None)
+    if fixable:
+        out.append(f" {fixable} fixable with `schemalint check --fix`.", style="cyan")
     if result.internal_errors:
         out.append(f" {len(result.internal_errors)} internal error(s).", style="bold magenta")
     return out
