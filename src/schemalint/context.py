@@ -125,6 +125,10 @@ class Context:
                 self.transaction_problems.append(TransactionProblem(
                     self.index, "BEGIN inside an open transaction: PostgreSQL only warns and keeps the outer transaction"))
                 return
+            if self.settings.assume_in_transaction:
+                self.transaction_problems.append(TransactionProblem(
+                    self.index, "BEGIN inside the transaction your runner opens for the file (assume-in-transaction): "
+                    "PostgreSQL only warns, and the file's COMMIT then ends the runner's transaction early"))
             self.explicit_transaction = True
             self.open_begin = self.index
             self.tx_serial += 1
