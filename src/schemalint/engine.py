@@ -146,78 +146,95 @@ class Engine:
 
     # ------------------------------------------------------------------------------------
     def lint_file(self, prepared: PreparedFile, judge: bool = True) -> tuple[list[Finding], list[InternalError]]:
+        """Judge one file's forward statements in order (``judge=False``: only advance the model)."""
         source = prepared.source
-        file = source.display
         if prepared.text is None or prepared.parsed is None:
-            return [self._finding("SL002", file, Span(1, 1, 1, 1), prepared.error or "unreadable file", "Save the file as UTF-8 text.")], []
-        text = prepared.text
+            return [self._finding("SL002", source.display, Span(1, 1, 1, 1), prepared.error or "unreadable file",
+                                  "Save the file as UTF-8 text.")], []
         parsed = prepared.parsed
-        raw: list[tuple[Finding, int | None]] = []
-        for problem in parsed.errors:
-            span = text.span(problem.offset, problem.offset + 1)
-            raw.append((self._finding("SL001", file, span, problem.message, "Fix the statement so PostgreSQL can parse it."), None))
-        if prepared.rollback is not None:
-            for problem in prepared.rollback.errors:
-                span = text.span(problem.offset, problem.offset + 1)
-                raw.append((self._finding("SL001", file, span, f"in the rollback section: {problem.message}",
-                                          "Fix the rollback SQL so it can be run when needed."), None))
-
-        suppressions = find_suppressions(text, parsed.statements, resolve)
-        for start, end, message in suppressions.problems:
-            raw.append((self._finding("SL003", file, text.span(start, end), message,
-                                      "Use `-- schemalint: ignore CODE` with codes from `schemalint rules`."), None))
-
+        suppressions = find_suppressions(prepared.text, parsed.statements, resolve)
+        raw = self._file_problems(prepared, suppressions)
+        for number, stmt in enumerate(parsed.statements):
+            stmt.number = number
         forward = [s for s in parsed.statements if s.section == "up"]
         rollback = [s for s in parsed.statements if s.section == "down"]
         if prepared.rollback is not None:
             rollback.extend(prepared.rollback.statements)
         ctx = Context(
-            file=file, source=text, statements=forward, settings=self.settings, model=self.model,
-            sections=prepared.sections, rollback_statements=rollback,
-            has_rollback_file=source.down_sibling is not None,
+            file=source.display, source=prepared.text, statements=forward, settings=self.settings, model=self.model,
+            sections=prepared.sections, rollback_statements=rollback, has_rollback_file=source.down_sibling is not None,
         )
         errors: list[InternalError] = []
-        for number, stmt in enumerate(parsed.statements):
-            stmt.number = number
         if source.role == "up":
             reported_once: set[tuple[str, int]] = set()
             for index, stmt in enumerate(forward):
                 ctx.index = index
-                number = stmt.number
-                for rule in (*self.by_kind.get(stmt.kind, ()), *self.any_kind) if judge else ():
-                    if rule.once_per is not None:
-                        key = (rule.code, 0 if rule.once_per == "file" else ctx.tx_serial)
-                        if key in reported_once:
-                            continue
-                    hits = self._call(rule, stmt, ctx, errors)
-                    if rule.once_per is not None and hits:
-                        reported_once.add(key)
-                        hits = hits[:1]
-                    for hit in hits:
-                        raw.append((self._from_hit(rule, file, text, stmt, hit), number))
-                embedded, opaque = self._embedded(stmt, ctx)
-                if embedded:
-                    ctx.in_block = True
-                    for inner in embedded:
-                        ctx.current = inner
-                        for rule in (*self.by_kind.get(inner.kind, ()), *self.any_kind) if judge else ():
-                            for hit in self._call(rule, inner, ctx, errors):
-                                raw.append((self._from_hit(rule, file, text, inner, hit), number))
-                        ctx.advance(inner)
-                        self._apply(inner, ctx)
-                    ctx.current = None
-                    ctx.in_block = False
-                if opaque:
-                    raw = [(_with_note(f, opaque) if n == number else f, n) for f, n in raw]
+                if judge:
+                    raw.extend(self._judge(stmt, stmt, ctx, errors, reported_once))
+                raw.extend(self._run_embedded(stmt, ctx, errors, judge, raw))
                 ctx.advance(stmt)
                 self._apply(stmt, ctx)
                 stmt.release()
             for rule in self.finishers if judge else ():
                 for hit in self._finish(rule, ctx, errors):
-                    raw.append((self._from_hit(rule, file, text, None, hit), _statement_at(parsed.statements, hit.location)))
-
+                    finding = self._from_hit(rule, source.display, prepared.text, None, hit)
+                    raw.append((finding, _statement_at(parsed.statements, hit.location)))
         findings = [f for f, number in raw if self._keep(f, number, suppressions)]
         return findings, errors
+
+    def _file_problems(self, prepared: PreparedFile, suppressions: Suppressions) -> list[tuple[Finding, int | None]]:
+        """SL001 (forward and rollback SQL) and SL003 (suppression comments) of a file."""
+        assert prepared.text is not None and prepared.parsed is not None
+        file, text = prepared.source.display, prepared.text
+        raw: list[tuple[Finding, int | None]] = []
+        for problem in prepared.parsed.errors:
+            span = text.span(problem.offset, problem.offset + 1)
+            raw.append((self._finding("SL001", file, span, problem.message,
+                                      "Fix the statement so PostgreSQL can parse it."), None))
+        for problem in prepared.rollback.errors if prepared.rollback is not None else ():
+            span = text.span(problem.offset, problem.offset + 1)
+            raw.append((self._finding("SL001", file, span, f"in the rollback section: {problem.message}",
+                                      "Fix the rollback SQL so it can be run when needed."), None))
+        for start, end, message in suppressions.problems:
+            raw.append((self._finding("SL003", file, text.span(start, end), message,
+                                      "Use `-- schemalint: ignore CODE` with codes from `schemalint rules`."), None))
+        return raw
+
+    def _judge(self, stmt: Statement, enclosing: Statement, ctx: Context, errors: list[InternalError],
+               reported_once: set[tuple[str, int]] | None) -> list[tuple[Finding, int | None]]:
+        """Every enabled rule on one statement; findings are tied to ``enclosing`` for suppressions."""
+        out: list[tuple[Finding, int | None]] = []
+        for rule in (*self.by_kind.get(stmt.kind, ()), *self.any_kind):
+            key = (rule.code, 0 if rule.once_per == "file" else ctx.tx_serial)
+            if rule.once_per is not None and reported_once is not None and key in reported_once:
+                continue
+            hits = self._call(rule, stmt, ctx, errors)
+            if rule.once_per is not None and reported_once is not None and hits:
+                reported_once.add(key)
+                hits = hits[:1]
+            out.extend((self._from_hit(rule, ctx.file, ctx.source, stmt, hit), enclosing.number) for hit in hits)
+        return out
+
+    def _run_embedded(self, stmt: Statement, ctx: Context, errors: list[InternalError], judge: bool,
+                      raw: list[tuple[Finding, int | None]]) -> list[tuple[Finding, int | None]]:
+        """Judge and apply the statements a DO block or a called function runs, as one transaction; when it
+        also runs dynamic SQL with DDL, say so on the findings of the enclosing statement."""
+        embedded, opaque = self._embedded(stmt, ctx)
+        out: list[tuple[Finding, int | None]] = []
+        if embedded:
+            ctx.in_block = True
+            for inner in embedded:
+                ctx.current = inner
+                if judge:
+                    out.extend(self._judge(inner, stmt, ctx, errors, None))
+                ctx.advance(inner)
+                self._apply(inner, ctx)
+            ctx.current = None
+            ctx.in_block = False
+        if opaque:
+            raw[:] = [(_with_note(f, opaque) if n == stmt.number else f, n) for f, n in raw]
+            out = [(_with_note(f, opaque), n) for f, n in out]
+        return out
 
     def _apply(self, stmt: Statement, ctx: Context) -> None:
         # the model must never stop a run: a statement it cannot take in is just not recorded
