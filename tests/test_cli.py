@@ -256,6 +256,8 @@ def test_walking_skips_tool_folders(project: Path) -> None:
 
 
 def test_single_named_files_get_their_folders_history(project: Path) -> None:
+    (project / "schemalint.toml").write_text('ignore = ["SL01", "SL3", "SL4"]\nhistory-paths = ["m"]\n'
+                                             '[locks]\nrunner-sets-lock-timeout = true\n')
     write(project / "m" / "1_create.sql", "CREATE TABLE t (name varchar(50), n int);\n")
     write(project / "m" / "2_widen.sql", "ALTER TABLE t ALTER COLUMN name TYPE varchar(100);\n")
     write(project / "m" / "3_later.sql", "ALTER TABLE t DROP COLUMN n;\n")
@@ -268,3 +270,7 @@ def test_single_named_files_get_their_folders_history(project: Path) -> None:
     # a history file's findings are never reported, later files are not read
     code, payload = run_json("./m/2_widen.sql")
     assert payload["findings"] == []
+    # without history-paths, a single file stands alone (fast pre-commit runs)
+    quiet_config(project)
+    code, payload = run_json("m/2_widen.sql")
+    assert [f["code"] for f in payload["findings"]] == ["SL204"]  # type: ignore[union-attr]

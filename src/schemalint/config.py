@@ -237,7 +237,7 @@ assume-in-transaction = false
 fail-on = "error"
 
 # When single files are checked (pre-commit, editors), the migrations before them in these folders are
-# read as history (the schema model), not reported. Default: the folders of the named files.
+# read as history (the schema model: old column types, tables created earlier), and not reported.
 # history-paths = ["db/migrations"]
 
 # include = ["*.sql"]

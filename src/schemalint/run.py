@@ -66,15 +66,14 @@ def gather(request: RunRequest) -> list[SourceFile]:
 
 def _with_history(files: list[SourceFile], request: RunRequest) -> list[SourceFile]:
     """When single files are checked (pre-commit, editors), the migrations before them are still the
-    history: read them for the schema model, report nothing on them. From ``history-paths``, or else the
-    folders of the files named on the command line."""
+    history: with ``history-paths`` configured, they are read for the schema model and nothing is reported
+    on them. Opt-in, because reading a long history costs time on every commit."""
     named = [p for p in request.paths if p != "-" and not Path(p).is_dir()]
     if request.stdin_filename and "-" in request.paths:
         named.append(request.stdin_filename)
-    if not named:
+    if not named or not request.settings.history_paths:
         return files
-    folders = request.settings.history_paths or sorted({str(Path(p).parent) for p in named})
-    folders = [f for f in folders if Path(f).is_dir()]
+    folders = [f for f in request.settings.history_paths if Path(f).is_dir()]
     if not folders:
         return files
     try:
