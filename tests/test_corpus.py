@@ -49,3 +49,9 @@ def test_whole_corpus_runs_cleanly(corpus: Path, tmp_path: Path) -> None:
     # the corpus README: 59 templated supabase files and one hatchet file do not parse
     assert len(syntax) == 60
     assert sum(1 for name in syntax if "supabase__auth" in name) == 59
+    # the hatchet file has one bad statement (a missing semicolon before ALTER): exactly one SL001
+    (hatchet,) = [name for name in syntax if "hatchet" in name]
+    assert syntax[hatchet] == 1
+    # every templated statement gets its own SL001, and says it is a template
+    templated = [f for f in payload["findings"] if f["code"] == "SL001" and "supabase__auth" in f["file"]]
+    assert all("template" in f["message"] for f in templated)

@@ -222,9 +222,10 @@ def _collect(payload: Node, chunk_start: int, chunk_end: int, source: SourceText
         out.statements.append(Statement(kind, node, start, end, base, source))
 
 
-def _error_message(message: str, text: str, offset: int) -> str:
-    if _TEMPLATE_MARK.match(text, offset) or _TEMPLATE_MARK.search(text[max(0, offset - 3) : offset + 3]):
-        return f"{message} (this looks like a template placeholder: render the template before linting)"
+def _error_message(message: str, statement_text: str) -> str:
+    """PostgreSQL's message, plus a hint when the failing statement holds a template placeholder."""
+    if _TEMPLATE_MARK.search(statement_text):
+        return f"{message} (this statement contains a template placeholder: render the template before linting)"
     return message
 
 
@@ -265,13 +266,13 @@ def _recover(text: str, source: SourceText, out: ParsedSql) -> None:
         except _pg.ParseError as exc:
             message, offset = _error_args(exc)
             offset = min(start + offset, end)
-            out.errors.append(SyntaxProblem(_error_message(message, text, offset), offset))
+            out.errors.append(SyntaxProblem(_error_message(message, chunk), offset))
         else:
             _collect(json.loads(payload), start, end, source, out)
     if tail_error is not None:
-        out.errors.append(
-            SyntaxProblem(_error_message(tail_error.message, text, tail_error.offset), tail_error.offset)
-        )
+        line_start = text.rfind("\n", 0, tail_error.offset) + 1
+        out.errors.append(SyntaxProblem(
+            _error_message(tail_error.message, text[line_start : tail_error.offset + 40]), tail_error.offset))
 
 
 def _error_args(exc: Exception) -> tuple[str, int]:
