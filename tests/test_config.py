@@ -112,3 +112,12 @@ def test_include_and_exclude(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     out = runner.invoke(app, ["check", "--format", "concise", "--include", "*.sql,*.psql", "--exclude", "seeds", "."]).stdout
     files = {line.split(":")[0] for line in out.splitlines()}
     assert files == {"a.psql", "m.sql"}
+
+
+def test_per_file_ignores_match_normalised_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "schemalint.toml").write_text('[per-file-ignores]\n"legacy/*.sql" = ["create-index-non-concurrently"]\n')
+    (tmp_path / "legacy").mkdir()
+    (tmp_path / "legacy" / "1.sql").write_text("CREATE INDEX idx_a ON accounts (a);\n")
+    monkeypatch.chdir(tmp_path)
+    out = runner.invoke(app, ["check", "--format", "concise", "--select", "SL102", "./legacy/1.sql"]).stdout
+    assert out == ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fnmatch
+import os
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -301,8 +302,9 @@ class Engine:
             return False
         if finding.code == "SL001":
             return True
+        path = os.path.normpath(finding.file)  # "./migrations/x.sql" matches "migrations/*.sql"
         for pattern, codes in self.settings.per_file_ignores.items():
-            matches = fnmatch.fnmatch(finding.file, pattern) or fnmatch.fnmatch(finding.file.rsplit("/", 1)[-1], pattern)
+            matches = fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(path.rsplit("/", 1)[-1], pattern)
             if matches and any(_code_matches(finding, c) for c in codes):
                 return False
         return not suppressions.silences(finding.code, statement)
