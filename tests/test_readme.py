@@ -23,3 +23,15 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     command = "python3 -m pip install -e '.[dev]' && python3 -m pytest -q"
     assert command in readme and command in ci
+
+
+def test_readme_config_example_is_valid() -> None:
+    import tomllib
+
+    from schemalint.config import settings_from_table
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```toml\n(\[tool\.schemalint\].*?)```", text, re.S)
+    assert block is not None
+    settings = settings_from_table(tomllib.loads(block.group(1))["tool"]["schemalint"], "README.md")
+    assert settings.option("tenancy", "column") == "tenant_id"
