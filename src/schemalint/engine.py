@@ -22,7 +22,14 @@ from schemalint.schema import SchemaModel
 from schemalint.sources import SourceFile, read
 from schemalint.sql.identifiers import long_defined_names, truncate_identifier
 from schemalint.sql.names import strings
-from schemalint.sql.parse import ParsedSql, ParseError, Statement, parse, parse_embedded
+from schemalint.sql.parse import (
+    ParsedSql,
+    ParseError,
+    Statement,
+    blank_outside,
+    parse,
+    parse_embedded,
+)
 from schemalint.sql.sections import Sections, find_sections
 from schemalint.sql.suppress import Suppressions, find_suppressions
 from schemalint.sql.text import SourceText
@@ -51,7 +58,6 @@ class PreparedFile:
     source: SourceFile
     text: SourceText | None = None
     error: str | None = None
-    error_offset: int = 0
     parsed: ParsedSql | None = None
     sections: Sections = field(default_factory=lambda: Sections(None, None, None, None))
     rollback: ParsedSql | None = None  # the rollback SQL kept in a comment (guide layout)
@@ -70,7 +76,6 @@ def _prepare(source: SourceFile) -> PreparedFile:
     prepared = PreparedFile(source)
     if decoded.text is None:
         prepared.error = decoded.error
-        prepared.error_offset = decoded.offset
         return prepared
     text = SourceText(decoded.text)
     prepared.text = text
@@ -89,16 +94,9 @@ def _prepare(source: SourceFile) -> PreparedFile:
         if sections.style == "guide" and sections.rollback_sql and sections.rollback_offset is not None:
             # Parse the commented-out rollback in place, so its errors keep their real lines.
             start = sections.rollback_offset
-            blanked = _blank_outside(decoded.text, start, start + len(sections.rollback_sql))
+            blanked = blank_outside(decoded.text, start, start + len(sections.rollback_sql))
             prepared.rollback = parse(blanked, SourceText(blanked))
     return prepared
-
-
-def _blank_outside(text: str, start: int, end: int) -> str:
-    def blank(part: str) -> str:
-        return "".join(c if c == "\n" else " " for c in part)
-
-    return blank(text[:start]) + text[start:end] + blank(text[end:])
 
 
 class Engine:

@@ -36,9 +36,6 @@ class LockMode(enum.IntEnum):
     def article(self) -> str:
         return "an" if self.label[0] in "AEIOU" else "a"
 
-    @property
-    def blocks_writes(self) -> bool:
-        return self >= LockMode.SHARE
 
 
 _BLOCKS = {
@@ -83,10 +80,6 @@ class LockTaken:
     table: QName
     mode: LockMode
     what: str  # the operation, for messages ("CREATE INDEX", "ADD FOREIGN KEY" …)
-
-
-def describe(lock: LockTaken, table_display: str) -> str:
-    return f"takes {lock.mode.article} {lock.mode.label} lock on {table_display}, blocking {lock.mode.blocks}"
 
 
 def alter_table_lock(cmd: Node) -> tuple[LockMode, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from schemalint.cache import ResultCache, chain_keys, settings_fingerprint
@@ -32,7 +32,6 @@ class RunRequest:
     use_cache: bool = True
     jobs: int | None = None
     history: bool = True  # read the migrations before single named files as history
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 def enabled_codes(settings: Settings) -> set[str]:

@@ -93,7 +93,6 @@ class SchemaModel:
     tables: dict[QName, Table] = field(default_factory=dict)
     indexes: dict[QName, Index] = field(default_factory=dict)
     functions: dict[QName, Function] = field(default_factory=dict)
-    views_created: dict[QName, str] = field(default_factory=dict)  # view name → file
     objects_created: dict[tuple[str, QName], str] = field(default_factory=dict)  # (kind, name) → file
     long_names: dict[str, tuple[str, str]] = field(default_factory=dict)  # truncated → (full name, file)
     _function_files: set[str] = field(default_factory=set)
@@ -183,7 +182,6 @@ class SchemaModel:
 
     def _apply_ViewStmt(self, node: Node, file: str, tx: int, location: int) -> None:
         name = self.rv(node.get("view"))
-        self.views_created[name] = file
         existing = self.tables.get(name)
         if existing is None or existing.kind != "view":
             self.tables[name] = Table(name=name, created_file=file, kind="view")
@@ -383,7 +381,6 @@ class SchemaModel:
             name = qualify(parts, self.default_schema)
             if rtype in ("OBJECT_TABLE", "OBJECT_VIEW", "OBJECT_MATVIEW", "OBJECT_FOREIGN_TABLE"):
                 self.tables.pop(name, None)
-                self.views_created.pop(name, None)
                 for key in [k for k, ix in self.indexes.items() if ix.table == name]:
                     del self.indexes[key]
             elif rtype == "OBJECT_INDEX":

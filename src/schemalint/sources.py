@@ -34,7 +34,6 @@ class SourceFile:
 class Decoded:
     text: str | None
     error: str | None
-    offset: int = 0
 
 
 def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
@@ -155,10 +154,10 @@ def decode(data: bytes) -> Decoded:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return Decoded(None, f"not valid UTF-8: byte 0x{data[exc.start]:02x} at byte offset {exc.start + offset}", exc.start + offset)
+        return Decoded(None, f"not valid UTF-8: byte 0x{data[exc.start]:02x} at byte offset {exc.start + offset}")
     nul = text.find("\x00")
     if nul >= 0:
-        return Decoded(None, f"contains a NUL byte at byte offset {len(text[:nul].encode()) + offset}: not a SQL text file", nul)
+        return Decoded(None, f"contains a NUL byte at byte offset {len(text[:nul].encode()) + offset}: not a SQL text file")
     return Decoded(text, None)
 
 

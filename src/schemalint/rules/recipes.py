@@ -8,7 +8,7 @@ from collections.abc import Callable
 from schemalint.context import Context
 from schemalint.findings import Edit
 from schemalint.locks import LockMode
-from schemalint.sql.names import QName, quote_ident
+from schemalint.sql.names import QName
 from schemalint.sql.parse import Statement
 
 
@@ -41,14 +41,6 @@ def one_line(sql: str, limit: int = 200) -> str:
 def add_keyword_after(sql: str, pattern: str, keyword: str) -> str:
     """Insert ``keyword`` after the first match of ``pattern`` (case-insensitive) in ``sql``."""
     return re.sub(pattern, lambda m: f"{m.group(0)} {keyword}", sql, count=1, flags=re.I)
-
-
-def ident(name: str) -> str:
-    return quote_ident(name)
-
-
-def table_and_column(ctx: Context, table: QName, column: str) -> str:
-    return f"{ctx.name(table)}.{quote_ident(column)}"
 
 
 def scan_sql(text: str, start: int, end: int, stop: Callable[[int], bool]) -> int:

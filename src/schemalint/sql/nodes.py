@@ -54,8 +54,3 @@ def const_value(node: Any) -> str | int | float | bool | None:
     if fields.get("ival") == {}:
         return 0
     return None
-
-
-def location(fields: Node) -> int | None:
-    loc = fields.get("location")
-    return loc if isinstance(loc, int) and loc >= 0 else None

@@ -126,6 +126,12 @@ def _blank(part: str) -> str:
     return re.sub(r"[^\n]", " ", part)
 
 
+def blank_outside(text: str, start: int, end: int) -> str:
+    """``text`` with everything but ``text[start:end]`` turned into spaces (newlines kept): SQL kept in a
+    comment can then be parsed in place, its errors at their real lines."""
+    return _blank(text[:start]) + text[start:end] + _blank(text[end:])
+
+
 LARGE_FILE = 2_000_000  # characters; above this, parse in chunks and keep no trees (flat memory)
 CHUNK = 256_000
 
@@ -229,35 +235,40 @@ def _error_message(message: str, statement_text: str) -> str:
     return message
 
 
-def _recover(text: str, source: SourceText, out: ParsedSql) -> None:
-    """Split at top-level semicolons with the scanner and parse statement by statement."""
-    scan_limit = len(text)
+def _scan(text: str) -> tuple[list[Any], SyntaxProblem | None]:
+    """The scanner's tokens; when it stops (an unterminated string, comment or body), the tokens before
+    that point and the scanner's error."""
     try:
-        tokens = _pg.scan(text)
+        return list(_pg.scan(text)), None
     except _pg.ParseError as exc:
         message, offset = _error_args(exc)
-        scan_limit = offset
         try:
-            tokens = _pg.scan(text[:offset])
+            return list(_pg.scan(text[:offset])), SyntaxProblem(message, offset)
         except _pg.ParseError:
-            tokens = []
-        tail_error: SyntaxProblem | None = SyntaxProblem(message, offset)
-    else:
-        tail_error = None
+            return [], SyntaxProblem(message, offset)
 
-    chunks: list[tuple[int, int]] = []
-    chunk_start: int | None = None
+
+def _statement_ranges(tokens: list[Any], limit: int) -> list[tuple[int, int]]:
+    """Character ranges of the statements, cut at top-level semicolons (comments are not statements)."""
+    ranges: list[tuple[int, int]] = []
+    start: int | None = None
     for token in tokens:
         if token.name == "ASCII_59":
-            if chunk_start is not None:
-                chunks.append((chunk_start, token.start))
-            chunk_start = None
-        elif token.name not in ("SQL_COMMENT", "C_COMMENT") and chunk_start is None:
-            chunk_start = token.start
-    if chunk_start is not None:
-        chunks.append((chunk_start, scan_limit))
+            if start is not None:
+                ranges.append((start, token.start))
+            start = None
+        elif token.name not in ("SQL_COMMENT", "C_COMMENT") and start is None:
+            start = token.start
+    if start is not None:
+        ranges.append((start, limit))
+    return ranges
 
-    for start, end in chunks:
+
+def _recover(text: str, source: SourceText, out: ParsedSql) -> None:
+    """Split at top-level semicolons with the scanner and parse statement by statement."""
+    tokens, tail_error = _scan(text)
+    scan_limit = tail_error.offset if tail_error is not None else len(text)
+    for start, end in _statement_ranges(tokens, scan_limit):
         if tail_error is not None and end >= scan_limit:
             break  # the statement the scanner choked on: reported once, below
         chunk = text[start:end]
@@ -285,14 +296,7 @@ def _error_args(exc: Exception) -> tuple[str, int]:
 def scan_comments(text: str) -> list[tuple[int, int, str]]:
     """(start, end, text) of every comment token; strings that look like comments are not included."""
     cleaned = blank_meta_commands(text)
-    try:
-        tokens = _pg.scan(cleaned)
-    except _pg.ParseError as exc:
-        _, offset = _error_args(exc)
-        try:
-            tokens = _pg.scan(cleaned[:offset])
-        except _pg.ParseError:
-            return []
+    tokens, _ = _scan(cleaned)
     return [
         (t.start, t.end + 1, cleaned[t.start : t.end + 1])
         for t in tokens
@@ -320,26 +324,6 @@ def parse_plpgsql(function_sql: str) -> list[Node]:
     """PL/pgSQL function trees for a CREATE FUNCTION/DO text (pglast's PL/pgSQL parser)."""
     result: list[Node] = json.loads(_pg.parse_plpgsql_json(function_sql))
     return result
-
-
-def split_offsets(text: str) -> list[tuple[int, int]]:
-    """Character ranges of the statements of ``text``, using the scanner only."""
-    try:
-        tokens = _pg.scan(text)
-    except _pg.ParseError:
-        return [(0, len(text))]
-    ranges: list[tuple[int, int]] = []
-    start: int | None = None
-    for token in tokens:
-        if token.name == "ASCII_59":
-            if start is not None:
-                ranges.append((start, token.start))
-            start = None
-        elif token.name not in ("SQL_COMMENT", "C_COMMENT") and start is None:
-            start = token.start
-    if start is not None:
-        ranges.append((start, len(text)))
-    return ranges
 
 
 def parse_embedded(snippet: str, offset: int, source: SourceText) -> list[Statement]:
