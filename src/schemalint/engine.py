@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from schemalint.config import Settings
 from schemalint.context import Context
 from schemalint.findings import Finding, Hit, Severity, Span
-from schemalint.plpgsql import analyse_body, called_routines, do_block_body, embedded_sql
+from schemalint.plpgsql import analyse_body, do_block_body, embedded_sql, routines_called_here
 from schemalint.rules import all_rules, resolve
 from schemalint.rules.base import Rule
 from schemalint.rules.recipes import one_line
@@ -255,11 +255,9 @@ class Engine:
             if body is not None:
                 found = stmt.text.find(body)
                 bodies.append((body, language.lower(), stmt.start + found if found >= 0 else None))
-        elif stmt.kind in ("SelectStmt", "CallStmt") and self.model.has_functions_from(ctx.file):
-            for parts in called_routines(stmt.kind, stmt.node):
-                routine = self.model.function(parts)
-                if routine is not None and routine.body and routine.created_file == ctx.file:
-                    bodies.append((routine.body, routine.language.lower(), routine.body_offset))
+        else:
+            for _, routine in routines_called_here(stmt.kind, stmt.node, self.model, ctx.file):
+                bodies.append((routine.body or "", routine.language.lower(), routine.body_offset))
         statements: list[Statement] = []
         opaque: list[tuple[int, str]] = []
         for body, language, offset in bodies:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from schemalint.schema import Function, SchemaModel
 from schemalint.sql.names import strings
 from schemalint.sql.nodes import Node, unwrap, walk
 from schemalint.sql.parse import ParseError, parse_plpgsql
@@ -54,8 +56,10 @@ def do_block_body(node: Node) -> tuple[str | None, str]:
     return body, language
 
 
+@functools.lru_cache(maxsize=256)
 def analyse_body(body: str) -> BodyFacts | None:
-    """Facts about a PL/pgSQL body; None when it does not parse."""
+    """Facts about a PL/pgSQL body; None when it does not parse. Cached: the engine (statements it runs)
+    and SL116 (its loops) both read the same body; callers must not modify the result."""
     if _TAG in body:
         return None
     source = f"CREATE FUNCTION schemalint_probe() RETURNS void LANGUAGE plpgsql AS {_TAG}{body}{_TAG}"
@@ -185,3 +189,13 @@ def embedded_sql(body: str, facts: BodyFacts, body_offset: int | None) -> tuple[
         elif _DDL_WORDS.search(expr):
             opaque.append((lineno, expr))
     return found, opaque
+
+
+def routines_called_here(kind: str, node: Node, model: SchemaModel, file: str) -> Iterator[tuple[list[str], Function]]:
+    """Functions and procedures created earlier in ``file`` that this SELECT or CALL runs."""
+    if kind not in ("SelectStmt", "CallStmt") or not model.has_functions_from(file):
+        return
+    for parts in called_routines(kind, node):
+        routine = model.function(parts)
+        if routine is not None and routine.body and routine.created_file == file:
+            yield parts, routine

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from schemalint.context import Context
 from schemalint.findings import Hit, Severity
-from schemalint.plpgsql import BodyFacts, analyse_body, called_routines, do_block_body
+from schemalint.plpgsql import BodyFacts, analyse_body, do_block_body, routines_called_here
 from schemalint.rules.base import rule
 from schemalint.rules.recipes import one_line
 from schemalint.sql.parse import Statement
@@ -79,13 +79,10 @@ def unbatched_backfill(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         if facts is not None:
             yield from _loop_hits(facts, "This DO block", ctx, can_commit=not ctx.in_transaction)
         return
-    if not ctx.model.has_functions_from(ctx.file):
-        return
-    for parts in called_routines(stmt.kind, stmt.node):
-        routine = ctx.model.function(parts)
-        if routine is None or routine.created_file != ctx.file or routine.language.lower() != "plpgsql" or not routine.body:
+    for parts, routine in routines_called_here(stmt.kind, stmt.node, ctx.model, ctx.file):
+        if routine.language.lower() != "plpgsql":
             continue
-        facts = analyse_body(routine.body)
+        facts = analyse_body(routine.body or "")
         if facts is None:
             continue
         can_commit = stmt.kind == "CallStmt" and routine.kind == "procedure" and not ctx.in_transaction
