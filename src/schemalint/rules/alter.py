@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
+from schemalint.rules.tables import ColumnDefinition, column_definition
 from schemalint.sql.nodes import Node, unwrap
 from schemalint.sql.parse import Statement
-from schemalint.types import ColumnType, column_type
 
 TABLE_OBJECTS = ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE")
 
@@ -33,38 +31,13 @@ def alter_commands(stmt: Statement, *subtypes: str) -> Iterator[Node]:
             yield cmd
 
 
-@dataclass(frozen=True, slots=True)
-class AddedColumn:
-    name: str
-    type: ColumnType | None
-    definition: Node
-    constraints: tuple[Node, ...]
-    location: int | None
-
-    def constraint(self, *contypes: str) -> Node | None:
-        for con in self.constraints:
-            if con.get("contype") in contypes:
-                return con
-        return None
-
-    @property
-    def default_expr(self) -> Any:
-        con = self.constraint("CONSTR_DEFAULT")
-        return con.get("raw_expr") if con else None
-
-
-def added_columns(stmt: Statement) -> list[AddedColumn]:
+def added_columns(stmt: Statement) -> list[ColumnDefinition]:
     if stmt.kind != "AlterTableStmt":
         return []
     memo = stmt.facts()
-    cached: list[AddedColumn] | None = memo.get("added_columns")
+    cached: list[ColumnDefinition] | None = memo.get("added_columns")
     if cached is None:
-        cached = []
-        for cmd in alter_commands(stmt, "AT_AddColumn"):
-            _, col = unwrap(cmd.get("def"))
-            constraints = tuple(unwrap(c)[1] for c in col.get("constraints") or ())
-            cached.append(AddedColumn(col.get("colname", ""), column_type(col.get("typeName")), col, constraints,
-                                      col.get("location")))
+        cached = [column_definition(unwrap(cmd.get("def"))[1]) for cmd in alter_commands(stmt, "AT_AddColumn")]
         memo["added_columns"] = cached
     return cached
 
@@ -79,7 +52,7 @@ def added_constraints(stmt: Statement, *contypes: str) -> Iterator[Node]:
 _TYPE_CONTINUES = ("varying", "precision", "with time zone", "without time zone", "[", "(")
 
 
-def type_sql(col: AddedColumn, stmt: Statement) -> str:
+def type_sql(col: ColumnDefinition, stmt: Statement) -> str:
     """The column's type as the user wrote it (falls back to the normalised type)."""
     from schemalint.rules.recipes import scan_sql
 

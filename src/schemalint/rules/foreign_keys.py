@@ -68,7 +68,7 @@ def _comparable(ctype: ColumnType) -> tuple[str, int]:
 def _has_foreign_key(stmt: Statement) -> bool:
     if stmt.kind == "CreateStmt":
         return any(c.get("contype") == "CONSTR_FOREIGN" for c in table_constraints(stmt)) or any(
-            c.get("contype") == "CONSTR_FOREIGN" for col in create_columns(stmt) for c in col.constraints)
+            col.constraint("CONSTR_FOREIGN") is not None for col in create_columns(stmt))
     return any(True for _ in added_constraints(stmt, "CONSTR_FOREIGN")) or any(
         col.constraint("CONSTR_FOREIGN") is not None for col in added_columns(stmt))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from schemalint.sql.names import QName
 from schemalint.sql.nodes import Node, unwrap
@@ -12,41 +13,57 @@ from schemalint.types import ColumnType, column_type
 
 
 @dataclass(frozen=True, slots=True)
-class NewColumn:
+class ColumnDefinition:
+    """A column as a CREATE TABLE or an ALTER TABLE … ADD COLUMN defines it."""
+
     name: str
     type: ColumnType | None
-    not_null: bool
+    definition: Node  # the ColumnDef fields
     constraints: tuple[Node, ...]
     location: int | None
+    not_null: bool  # NOT NULL, PRIMARY KEY, identity or serial (or the table's primary key)
+
+    def constraint(self, *contypes: str) -> Node | None:
+        for con in self.constraints:
+            if con.get("contype") in contypes:
+                return con
+        return None
+
+    @property
+    def default_expr(self) -> Any:
+        con = self.constraint("CONSTR_DEFAULT")
+        return con.get("raw_expr") if con else None
 
 
-def create_columns(stmt: Statement) -> list[NewColumn]:
+def column_definition(fields: Node, in_primary_key: bool = False) -> ColumnDefinition:
+    constraints = tuple(unwrap(c)[1] for c in fields.get("constraints") or ())
+    ctype = column_type(fields.get("typeName"))
+    not_null = (
+        in_primary_key
+        or any(c.get("contype") in ("CONSTR_NOTNULL", "CONSTR_PRIMARY", "CONSTR_IDENTITY") for c in constraints)
+        or (ctype is not None and ctype.is_serial)
+    )
+    return ColumnDefinition(fields.get("colname", ""), ctype, fields, constraints, fields.get("location"), not_null)
+
+
+def create_columns(stmt: Statement) -> list[ColumnDefinition]:
     memo = stmt.facts()
-    cached: list[NewColumn] | None = memo.get("create_columns")
+    cached: list[ColumnDefinition] | None = memo.get("create_columns")
     if cached is None:
         cached = memo["create_columns"] = _create_columns(stmt)
     return cached
 
 
-def _create_columns(stmt: Statement) -> list[NewColumn]:
-    out: list[NewColumn] = []
+def _create_columns(stmt: Statement) -> list[ColumnDefinition]:
     table_pk: set[str] = set()
+    for con in table_constraints(stmt):
+        if con.get("contype") == "CONSTR_PRIMARY":
+            table_pk.update(unwrap(k)[1].get("sval", "") for k in con.get("keys") or ())
+    out: list[ColumnDefinition] = []
     for element in stmt.node.get("tableElts") or ():
         kind, fields = unwrap(element)
-        if kind == "Constraint" and fields.get("contype") == "CONSTR_PRIMARY":
-            table_pk.update(unwrap(k)[1].get("sval", "") for k in fields.get("keys") or ())
-    for element in stmt.node.get("tableElts") or ():
-        kind, fields = unwrap(element)
-        if kind != "ColumnDef":
-            continue
-        constraints = tuple(unwrap(c)[1] for c in fields.get("constraints") or ())
-        ctype = column_type(fields.get("typeName"))
-        name = fields.get("colname", "")
-        not_null = (
-            any(c.get("contype") in ("CONSTR_NOTNULL", "CONSTR_PRIMARY", "CONSTR_IDENTITY") for c in constraints)
-            or name in table_pk or (ctype is not None and ctype.is_serial)
-        )
-        out.append(NewColumn(name, ctype, not_null, constraints, fields.get("location")))
+        if kind == "ColumnDef":
+            out.append(column_definition(fields, fields.get("colname", "") in table_pk))
     return out
 
 
@@ -60,9 +77,7 @@ def table_constraints(stmt: Statement) -> Iterator[Node]:
 def has_primary_key(stmt: Statement) -> bool:
     if any(c.get("contype") == "CONSTR_PRIMARY" for c in table_constraints(stmt)):
         return True
-    return any(
-        c.get("contype") == "CONSTR_PRIMARY" for col in create_columns(stmt) for c in col.constraints
-    )
+    return any(col.constraint("CONSTR_PRIMARY") is not None for col in create_columns(stmt))
 
 
 def is_temporary(stmt: Statement) -> bool:
