@@ -15,6 +15,7 @@ from schemalint.rules.recipes import (
     lock_phrase,
     lock_timeout_prefix,
     parenthesized_after,
+    set_not_null_steps,
 )
 from schemalint.sql.names import quote_ident
 from schemalint.sql.parse import Statement
@@ -46,11 +47,7 @@ def add_column_not_null_without_default(stmt: Statement, ctx: Context) -> Iterat
             f"{lock_timeout_prefix(ctx)}"
             f"ALTER TABLE {name} ADD COLUMN {column} {ctype} DEFAULT <value>;  -- PG11+: no rewrite\n"
             f"-- backfill existing rows in batches, each in its own transaction, if they need other values\n"
-            f"ALTER TABLE {name} ADD CONSTRAINT {quote_ident(f'chk_{table[1]}_{col.name}_not_null'[:63])} "
-            f"CHECK ({column} IS NOT NULL) NOT VALID;\n"
-            f"ALTER TABLE {name} VALIDATE CONSTRAINT {quote_ident(f'chk_{table[1]}_{col.name}_not_null'[:63])};  -- separate transaction\n"
-            f"ALTER TABLE {name} ALTER COLUMN {column} SET NOT NULL;  -- PG12+: uses the check, no scan\n"
-            f"ALTER TABLE {name} DROP CONSTRAINT {quote_ident(f'chk_{table[1]}_{col.name}_not_null'[:63])};",
+            + set_not_null_steps(table, name, col.name),
             ctx.statement.offset_of(col.location),
         )
 

@@ -11,7 +11,15 @@ from schemalint.context import Context
 from schemalint.findings import Hit, Severity
 from schemalint.rules.alter import added_columns, added_constraints, alter_commands
 from schemalint.rules.base import rule
-from schemalint.rules.recipes import lock_of, lock_phrase, lock_timeout_prefix, scan_sql, squeeze
+from schemalint.rules.recipes import (
+    lock_of,
+    lock_phrase,
+    lock_timeout_prefix,
+    not_valid_steps,
+    scan_sql,
+    set_not_null_steps,
+    squeeze,
+)
 from schemalint.schema import generated_constraint_name
 from schemalint.sql.names import QName, quote_ident, strings
 from schemalint.sql.nodes import Node, unwrap
@@ -36,6 +44,15 @@ def _constraint_name(table: QName, con: Node, kind: str, columns: tuple[str, ...
     return str(con.get("conname") or generated_constraint_name(table[1], kind, columns, con))
 
 
+def _named_constraint_sql(stmt: Statement, table: QName, con: Node, kind: str,
+                          columns: tuple[str, ...]) -> tuple[str, str]:
+    """(quoted name, ``CONSTRAINT name …`` text) of an added constraint; an unnamed one gets the name
+    PostgreSQL would generate, so the recipe's VALIDATE can refer to it."""
+    name = quote_ident(_constraint_name(table, con, kind, columns))
+    body = _constraint_sql(stmt, con)
+    return name, body if con.get("conname") else f"CONSTRAINT {name} {body}"
+
+
 @rule("SL105", "foreign-key-without-not-valid", Severity.ERROR,
       "A foreign key added to an existing table without NOT VALID scans it while blocking writes to both tables.",
       kinds=["AlterTableStmt"])
@@ -48,18 +65,12 @@ def foreign_key_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit
         if con.get("skip_validation"):
             continue
         ref = ctx.rv(con.get("pktable"))
-        columns = tuple(strings(con.get("fk_attrs")))
-        cname = quote_ident(_constraint_name(table, con, "FOREIGN", columns))
-        body = _constraint_sql(stmt, con)
-        if not con.get("conname"):
-            body = f"CONSTRAINT {cname} {body}"
+        cname, body = _named_constraint_sql(stmt, table, con, "FOREIGN", tuple(strings(con.get("fk_attrs"))))
         both = f"{name} and {ctx.name(ref)}" if ref != table else name
         yield Hit(
             f"ADD FOREIGN KEY {cname} on {name} checks every existing row while it "
             f"{lock_phrase(lock_of(ctx, stmt, ref), both, 'for the whole scan')}",
-            f"{lock_timeout_prefix(ctx)}ALTER TABLE {name} ADD {body} NOT VALID;\n"
-            f"-- then, in a separate transaction (takes only SHARE UPDATE EXCLUSIVE, reads and writes continue):\n"
-            f"ALTER TABLE {name} VALIDATE CONSTRAINT {cname};",
+            lock_timeout_prefix(ctx) + not_valid_steps(name, body, cname),
             ctx.statement.offset_of(con.get("location")),
         )
     for col in added_columns(stmt):
@@ -93,15 +104,10 @@ def check_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     for con in added_constraints(stmt, "CONSTR_CHECK"):
         if con.get("skip_validation"):
             continue
-        cname = quote_ident(_constraint_name(table, con, "CHECK", ()))
-        body = _constraint_sql(stmt, con)
-        if not con.get("conname"):
-            body = f"CONSTRAINT {cname} {body}"
+        cname, body = _named_constraint_sql(stmt, table, con, "CHECK", ())
         yield Hit(
             f"ADD CHECK {cname} on {name} validates every existing row and {scan}",
-            f"{lock_timeout_prefix(ctx)}ALTER TABLE {name} ADD {body} NOT VALID;  -- brief lock, new rows are checked\n"
-            f"-- then, in a separate transaction (SHARE UPDATE EXCLUSIVE: reads and writes continue):\n"
-            f"ALTER TABLE {name} VALIDATE CONSTRAINT {cname};",
+            lock_timeout_prefix(ctx) + not_valid_steps(name, body, cname),
             ctx.statement.offset_of(con.get("location")),
         )
     for col in added_columns(stmt):
@@ -169,13 +175,7 @@ def set_not_null_scans_table(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         ):
             continue  # PG12+: a validated CHECK (col IS NOT NULL) lets SET NOT NULL skip the scan
         col = quote_ident(column)
-        chk = quote_ident(f"chk_{table[1]}_{column}_not_null"[:63])
-        help_text = (
-            f"{lock_timeout_prefix(ctx)}ALTER TABLE {name} ADD CONSTRAINT {chk} CHECK ({col} IS NOT NULL) NOT VALID;\n"
-            f"ALTER TABLE {name} VALIDATE CONSTRAINT {chk};  -- separate transaction, reads and writes continue\n"
-            f"ALTER TABLE {name} ALTER COLUMN {col} SET NOT NULL;  -- PG12+: proven by the check, no scan\n"
-            f"ALTER TABLE {name} DROP CONSTRAINT {chk};"
-        )
+        help_text = lock_timeout_prefix(ctx) + set_not_null_steps(table, name, column)
         if ctx.target_postgres < 12:
             help_text = (f"PostgreSQL {ctx.target_postgres} always scans for SET NOT NULL; keep the validated "
                          f"CHECK ({col} IS NOT NULL) NOT VALID constraint instead, or upgrade to PG12+ and use:\n" + help_text)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from schemalint.context import Context
 from schemalint.findings import Edit
 from schemalint.locks import LockMode
-from schemalint.sql.names import QName
+from schemalint.sql.names import QName, quote_ident
 from schemalint.sql.parse import Statement
 
 
@@ -31,6 +31,27 @@ def lock_timeout_prefix(ctx: Context) -> str:
     if ctx.lock_timeout or ctx.option("locks", "runner-sets-lock-timeout"):
         return ""
     return "SET lock_timeout = '5s';\n"
+
+
+def not_valid_steps(table: str, constraint_sql: str, constraint_name: str) -> str:
+    """ADD a constraint NOT VALID (a brief lock, new rows checked), then VALIDATE it under a weak lock."""
+    return (
+        f"ALTER TABLE {table} ADD {constraint_sql} NOT VALID;  -- brief lock, new rows are checked\n"
+        f"-- then, in a separate transaction (SHARE UPDATE EXCLUSIVE: reads and writes continue):\n"
+        f"ALTER TABLE {table} VALIDATE CONSTRAINT {constraint_name};"
+    )
+
+
+def set_not_null_steps(table: QName, table_sql: str, column: str) -> str:
+    """PG12+: SET NOT NULL without its full-table scan, proven by a validated CHECK (col IS NOT NULL)."""
+    col = quote_ident(column)
+    check = quote_ident(f"chk_{table[1]}_{column}_not_null"[:63])
+    return (
+        f"ALTER TABLE {table_sql} ADD CONSTRAINT {check} CHECK ({col} IS NOT NULL) NOT VALID;\n"
+        f"ALTER TABLE {table_sql} VALIDATE CONSTRAINT {check};  -- separate transaction, reads and writes continue\n"
+        f"ALTER TABLE {table_sql} ALTER COLUMN {col} SET NOT NULL;  -- PG12+: proven by the check, no scan\n"
+        f"ALTER TABLE {table_sql} DROP CONSTRAINT {check};"
+    )
 
 
 def one_line(sql: str, limit: int = 200) -> str:
