@@ -22,7 +22,9 @@ _RUNNER_HINT = (
 )
 
 
-def _refused_in_transaction(stmt: Statement, ctx: Context) -> str | None:
+def refused_in_transaction(stmt: Statement, postgres_version: int) -> str | None:
+    """What PostgreSQL refuses to run inside a transaction block, named; None when it may. The one list,
+    used by SL104 and by ``verify`` (which runs these statements in autocommit)."""
     node = stmt.node
     kind = stmt.kind
     if kind == "IndexStmt" and node.get("concurrent"):
@@ -47,8 +49,8 @@ def _refused_in_transaction(stmt: Statement, ctx: Context) -> str | None:
         return "CREATE TABLESPACE"
     if kind == "DropTableSpaceStmt":
         return "DROP TABLESPACE"
-    if kind == "AlterEnumStmt" and node.get("newVal") is not None and ctx.target_postgres < 12:
-        return f"ALTER TYPE … ADD VALUE (on PostgreSQL {ctx.target_postgres}; PG12+ allows it)"
+    if kind == "AlterEnumStmt" and node.get("newVal") is not None and postgres_version < 12:
+        return f"ALTER TYPE … ADD VALUE (on PostgreSQL {postgres_version}; PG12+ allows it)"
     for cmd in alter_commands(stmt, "AT_DetachPartition"):
         if unwrap(cmd.get("def"))[1].get("concurrent"):
             return "ALTER TABLE … DETACH PARTITION … CONCURRENTLY"
@@ -60,7 +62,7 @@ def _refused_in_transaction(stmt: Statement, ctx: Context) -> str | None:
 def concurrently_in_transaction(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     if not ctx.in_transaction:
         return
-    what = _refused_in_transaction(stmt, ctx)
+    what = refused_in_transaction(stmt, ctx.target_postgres)
     if what is None:
         return
     why = ("inside the explicit BEGIN … COMMIT block" if ctx.explicit_transaction

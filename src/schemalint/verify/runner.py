@@ -12,31 +12,10 @@ from schemalint.findings import Finding, Severity, Span
 from schemalint.locks import LockMode
 from schemalint.rules import all_rules
 from schemalint.rules.recipes import one_line
+from schemalint.rules.transactions import refused_in_transaction
 from schemalint.sql.parse import Statement
 from schemalint.verify import catalog, observe
 from schemalint.verify.server import ServerError
-
-# PostgreSQL refuses these inside a transaction block, so they run in autocommit, unobserved by pg_locks.
-_AUTOCOMMIT_ONLY = ("VacuumStmt", "CreatedbStmt", "DropdbStmt", "AlterSystemStmt", "CreateTableSpaceStmt",
-                    "DropTableSpaceStmt")
-
-
-def needs_autocommit(stmt: Statement) -> bool:
-    node = stmt.node
-    if stmt.kind in _AUTOCOMMIT_ONLY:
-        return stmt.kind != "VacuumStmt" or bool(node.get("is_vacuumcmd"))
-    if stmt.kind in ("IndexStmt", "DropStmt") and node.get("concurrent"):
-        return True
-    if stmt.kind == "ReindexStmt":
-        params = [p.get("DefElem", {}).get("defname") for p in node.get("params") or ()]
-        return "concurrently" in params or node.get("kind") in ("REINDEX_OBJECT_SCHEMA", "REINDEX_OBJECT_DATABASE",
-                                                                 "REINDEX_OBJECT_SYSTEM")
-    if stmt.kind == "AlterTableStmt":
-        for cmd in node.get("cmds") or ():
-            sub = cmd.get("AlterTableCmd", {})
-            if sub.get("subtype") == "AT_DetachPartition" and sub.get("def", {}).get("PartitionCmd", {}).get("concurrent"):
-                return True
-    return False
 
 
 @dataclass(slots=True)
@@ -63,7 +42,12 @@ class Verifier:
         self.statement_timeout = statement_timeout
         self.reports: list[FileReport] = []
         self.first_failure: str | None = None  # "file:line" of the first statement that failed in the run
+        self.server_version = int(conn.info.server_version) // 10000
         self._configure()
+
+    def needs_autocommit(self, stmt: Statement) -> bool:
+        """PostgreSQL refuses it in a transaction block: it runs in autocommit, unobserved by pg_locks."""
+        return refused_in_transaction(stmt, self.server_version) is not None
 
     def _configure(self) -> None:
         self.conn.execute(f"SET statement_timeout = '{self.statement_timeout}'")
@@ -130,7 +114,7 @@ class Verifier:
         watched = observe.relations(self.conn)
         # a runner that wraps each file in a transaction (assume-in-transaction), unless it cannot
         one_transaction = self.settings.assume_in_transaction and not any(
-            needs_autocommit(s) or s.kind == "TransactionStmt" for s in forward)
+            self.needs_autocommit(s) or s.kind == "TransactionStmt" for s in forward)
         if one_transaction:
             self.conn.execute("BEGIN")
         in_user_tx = one_transaction
@@ -214,7 +198,7 @@ class Verifier:
     def _observe(self, stmt: Statement, watched: dict[int, observe.Relation],
                  in_user_tx: bool) -> tuple[observe.Observation, str | None]:
         result = observe.Observation()
-        autocommit = needs_autocommit(stmt)
+        autocommit = self.needs_autocommit(stmt)
         wrap = not in_user_tx and not autocommit
         if wrap:
             self.conn.execute("BEGIN")
