@@ -146,39 +146,32 @@ class Context:
 
     def _set(self, node: dict[str, Any]) -> None:
         kind = node.get("kind", "")
-        name = node.get("name", "")
         if kind == "VAR_RESET_ALL":
             self.lock_timeout_session = self.lock_timeout_local = False
-            return
-        if name != "lock_timeout":
-            return
-        active = False
-        if kind == "VAR_SET_VALUE":
+        elif node.get("name") == "lock_timeout":
             args = node.get("args") or []
-            value = const_value(args[0]) if args else None
-            active = value is not None and not _ZERO_DURATION.match(str(value))
-        if node.get("is_local"):
-            if self.in_transaction:
-                self.lock_timeout_local = active
-        else:
-            self.lock_timeout_session = active
-            if not active:
-                self.lock_timeout_local = False
+            value = const_value(args[0]) if kind == "VAR_SET_VALUE" and args else None
+            self._set_lock_timeout(value, bool(node.get("is_local")))
 
     def _set_config(self, node: dict[str, Any]) -> None:
         for kind, fields in walk(node):
             if kind != "FuncCall" or strings(fields.get("funcname"))[-1:] != ["set_config"]:
                 continue
             args = fields.get("args") or []
-            if len(args) < 3 or const_value(args[0]) != "lock_timeout":
-                continue
-            value = const_value(args[1])
-            active = value is not None and not _ZERO_DURATION.match(str(value))
-            is_local = const_value(args[2])
-            if is_local in (True, "true", "t", "on") and self.in_transaction:
+            if len(args) >= 3 and const_value(args[0]) == "lock_timeout":
+                self._set_lock_timeout(const_value(args[1]), const_value(args[2]) in (True, "true", "t", "on"))
+
+    def _set_lock_timeout(self, value: object, is_local: bool) -> None:
+        """SET [LOCAL] lock_timeout / set_config(): a local value lasts until the transaction ends (and only
+        exists inside one); a session value replaces both. No value (RESET, DEFAULT) or zero turns it off."""
+        active = value is not None and not _ZERO_DURATION.match(str(value))
+        if is_local:
+            if self.in_transaction:
                 self.lock_timeout_local = active
-            elif is_local not in (True, "true", "t", "on"):
-                self.lock_timeout_session = active
+        else:
+            self.lock_timeout_session = active
+            if not active:
+                self.lock_timeout_local = False
 
 
 FileContext = Context  # what file-level rules receive: the same object, after the last statement
