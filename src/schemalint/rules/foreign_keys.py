@@ -16,34 +16,39 @@ from schemalint.sql.parse import Statement
 from schemalint.types import ColumnType
 
 
+def foreign_keys_added(stmt: Statement) -> list[tuple[tuple[str, ...], Node]]:
+    """(referencing columns, constraint) of every foreign key a CREATE TABLE or ALTER TABLE adds, table-level
+    ones first, then those declared on a column."""
+    if stmt.kind not in ("CreateStmt", "AlterTableStmt"):
+        return []
+    memo = stmt.facts()
+    cached: list[tuple[tuple[str, ...], Node]] | None = memo.get("foreign_keys")
+    if cached is None:
+        if stmt.kind == "CreateStmt":
+            table_level, columns = list(table_constraints(stmt)), create_columns(stmt)
+        else:
+            table_level, columns = list(added_constraints(stmt)), added_columns(stmt)
+        cached = [(tuple(strings(c.get("fk_attrs"))), c) for c in table_level if c.get("contype") == "CONSTR_FOREIGN"]
+        cached += [((col.name,), con) for col in columns for con in col.constraints
+                   if con.get("contype") == "CONSTR_FOREIGN"]
+        memo["foreign_keys"] = cached
+    return cached
+
+
 @file_rule("SL406", "foreign-key-without-index", Severity.WARNING,
            "A foreign key whose columns are not the leading columns of any index.")
 def foreign_key_without_index(ctx: FileContext) -> Iterator[Hit]:
     for stmt in ctx.statements:
-        fks: list[tuple[QName, tuple[str, ...], int | None]] = []
-        if stmt.kind == "CreateStmt":
-            table = ctx.rv(stmt.node.get("relation"))
-            for con in table_constraints(stmt):
-                if con.get("contype") == "CONSTR_FOREIGN":
-                    fks.append((table, tuple(strings(con.get("fk_attrs"))), con.get("location")))
-            for col in create_columns(stmt):
-                for con in col.constraints:
-                    if con.get("contype") == "CONSTR_FOREIGN":
-                        fks.append((table, (col.name,), con.get("location")))
-        elif stmt.kind == "AlterTableStmt":
-            table = ctx.rv(stmt.node.get("relation"))
-            for con in added_constraints(stmt, "CONSTR_FOREIGN"):
-                fks.append((table, tuple(strings(con.get("fk_attrs"))), con.get("location")))
-            for added in added_columns(stmt):
-                fk = added.constraint("CONSTR_FOREIGN")
-                if fk is not None:
-                    fks.append((table, (added.name,), fk.get("location")))
-        for table, columns, location in fks:
-            known = ctx.model.table(table)
-            if known is None or not columns:
-                continue
-            lists = known.indexed_column_lists(ctx.model)
-            if any(tuple(cols[: len(columns)]) == columns for cols in lists):
+        fks = foreign_keys_added(stmt)
+        if not fks:
+            continue
+        table = ctx.rv(stmt.node.get("relation"))
+        known = ctx.model.table(table)
+        if known is None:
+            continue
+        lists = known.indexed_column_lists(ctx.model)
+        for columns, con in fks:
+            if not columns or any(tuple(cols[: len(columns)]) == columns for cols in lists):
                 continue
             name = ctx.name(table)
             cols = ", ".join(quote_ident(c) for c in columns)
@@ -52,9 +57,8 @@ def foreign_key_without_index(ctx: FileContext) -> Iterator[Hit]:
                 f"Foreign key ({cols}) on {name} has no index starting with those columns: every DELETE or key "
                 f"UPDATE on the referenced table scans {name}, and joins on the key are slow",
                 f"CREATE INDEX CONCURRENTLY {idx} ON {name} ({cols});",
-                stmt.offset_of(location),
+                stmt.offset_of(con.get("location")),
             )
-
 
 
 _SAME_FAMILY = {"varchar": "text", "text": "text"}
@@ -65,52 +69,24 @@ def _comparable(ctype: ColumnType) -> tuple[str, int]:
     return _SAME_FAMILY.get(ctype.name, ctype.name), ctype.array_dims
 
 
-def _has_foreign_key(stmt: Statement) -> bool:
-    if stmt.kind == "CreateStmt":
-        return any(c.get("contype") == "CONSTR_FOREIGN" for c in table_constraints(stmt)) or any(
-            col.constraint("CONSTR_FOREIGN") is not None for col in create_columns(stmt))
-    return any(True for _ in added_constraints(stmt, "CONSTR_FOREIGN")) or any(
-        col.constraint("CONSTR_FOREIGN") is not None for col in added_columns(stmt))
-
-
 def _foreign_keys(stmt: Statement, ctx: Context) -> Iterator[tuple[QName, list[tuple[str, ColumnType | None]], Node]]:
     """(table, [(column, type)], constraint) for every foreign key the statement adds."""
-    if not _has_foreign_key(stmt):
-        return
     table = ctx.rv(stmt.node.get("relation"))
     if stmt.kind == "CreateStmt":
         types = {c.name: c.type for c in create_columns(stmt)}
-        for con in table_constraints(stmt):
-            if con.get("contype") == "CONSTR_FOREIGN":
-                cols = strings(con.get("fk_attrs"))
-                yield table, [(c, types.get(c)) for c in cols], con
-        for col in create_columns(stmt):
-            for con in col.constraints:
-                if con.get("contype") == "CONSTR_FOREIGN":
-                    yield table, [(col.name, col.type)], con
-    elif stmt.kind == "AlterTableStmt":
+    else:
         known = ctx.model.table(table)
-        added = {c.name: c.type for c in added_columns(stmt)}
-
-        def type_of(column: str) -> ColumnType | None:
-            if column in added:
-                return added[column]
-            col = known.columns.get(column) if known else None
-            return col.type if col else None
-
-        for con in added_constraints(stmt, "CONSTR_FOREIGN"):
-            yield table, [(c, type_of(c)) for c in strings(con.get("fk_attrs"))], con
-        for new_col in added_columns(stmt):
-            fk = new_col.constraint("CONSTR_FOREIGN")
-            if fk is not None:
-                yield table, [(new_col.name, new_col.type)], fk
+        types = {c.name: c.type for c in known.columns.values()} if known else {}
+        types.update((c.name, c.type) for c in added_columns(stmt))
+    for columns, con in foreign_keys_added(stmt):
+        yield table, [(c, types.get(c)) for c in columns], con
 
 
 @rule("SL410", "foreign-key-type-mismatch", Severity.WARNING,
       "A foreign key column whose type differs from the referenced column's type (e.g. integer → bigint).",
       kinds=["CreateStmt", "AlterTableStmt"])
 def foreign_key_type_mismatch(stmt: Statement, ctx: Context) -> Iterator[Hit]:
-    if not _has_foreign_key(stmt):
+    if not foreign_keys_added(stmt):
         return
     own_types = {c.name: c.type for c in create_columns(stmt)} if stmt.kind == "CreateStmt" else {}
     this_table = ctx.rv(stmt.node.get("relation"))
