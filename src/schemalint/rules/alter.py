@@ -1,10 +1,17 @@
-"""Reading ALTER TABLE statements: their subcommands, added columns and constraints."""
+"""Reading ALTER TABLE statements (subcommands, added columns and constraints), and the constraints a
+CREATE TABLE or ALTER TABLE declares."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from schemalint.rules.tables import ColumnDefinition, column_definition
+from schemalint.rules.tables import (
+    ColumnDefinition,
+    column_definition,
+    create_columns,
+    table_constraints,
+)
+from schemalint.sql.names import strings
 from schemalint.sql.nodes import Node, unwrap
 from schemalint.sql.parse import Statement
 
@@ -71,3 +78,24 @@ def type_sql(col: ColumnDefinition, stmt: Statement) -> str:
         if written:
             return written
     return str(col.type) if col.type else "…"
+
+
+def declared_constraints(stmt: Statement, *contypes: str) -> list[tuple[tuple[str, ...], Node]]:
+    """(columns, constraint) of the constraints a CREATE TABLE or ALTER TABLE declares (of ``contypes``):
+    table-level ones first, then those written on a column (whose columns are that column)."""
+    if stmt.kind not in ("CreateStmt", "AlterTableStmt"):
+        return []
+    memo = stmt.facts()
+    declared: list[tuple[tuple[str, ...], Node]] | None = memo.get("declared_constraints")
+    if declared is None:
+        if stmt.kind == "CreateStmt":
+            table_level, columns = list(table_constraints(stmt)), create_columns(stmt)
+        else:
+            table_level, columns = list(added_constraints(stmt)), added_columns(stmt)
+        declared = [
+            (tuple(strings(c.get("fk_attrs" if c.get("contype") == "CONSTR_FOREIGN" else "keys"))), c)
+            for c in table_level
+        ]
+        declared += [((col.name,), con) for col in columns for con in col.constraints]
+        memo["declared_constraints"] = declared
+    return [(cols, con) for cols, con in declared if not contypes or con.get("contype") in contypes]

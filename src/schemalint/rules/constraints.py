@@ -9,7 +9,12 @@ from typing import Any
 
 from schemalint.context import Context
 from schemalint.findings import Hit, Severity
-from schemalint.rules.alter import added_columns, added_constraints, alter_commands
+from schemalint.rules.alter import (
+    added_columns,
+    added_constraints,
+    alter_commands,
+    declared_constraints,
+)
 from schemalint.rules.base import rule
 from schemalint.rules.recipes import (
     lock_of,
@@ -235,25 +240,11 @@ def constraint_builds_index(stmt: Statement, ctx: Context) -> Iterator[Hit]:
 
 
 def _checks(stmt: Statement) -> Iterator[Node]:
-    if stmt.kind == "AlterTableStmt":
-        yield from added_constraints(stmt, "CONSTR_CHECK")
-        for col in added_columns(stmt):
-            yield from (c for c in col.constraints if c.get("contype") == "CONSTR_CHECK")
-    elif stmt.kind == "CreateStmt":
-        for element in stmt.node.get("tableElts") or ():
-            kind, fields = unwrap(element)
-            if kind == "Constraint" and fields.get("contype") == "CONSTR_CHECK":
-                yield fields
-            elif kind == "ColumnDef":
-                for c in fields.get("constraints") or ():
-                    con = unwrap(c)[1]
-                    if con.get("contype") == "CONSTR_CHECK":
-                        yield con
-    elif stmt.kind == "CreateDomainStmt":
-        for c in stmt.node.get("constraints") or ():
-            con = unwrap(c)[1]
-            if con.get("contype") == "CONSTR_CHECK":
-                yield con
+    if stmt.kind == "CreateDomainStmt":
+        yield from (con for con in (unwrap(c)[1] for c in stmt.node.get("constraints") or ())
+                    if con.get("contype") == "CONSTR_CHECK")
+    else:
+        yield from (con for _, con in declared_constraints(stmt, "CONSTR_CHECK"))
 
 
 @rule("SL119", "invalid-check-expression", Severity.ERROR,

@@ -8,14 +8,18 @@ from collections.abc import Iterator
 
 from schemalint.context import Context
 from schemalint.findings import Hit, Severity
-from schemalint.rules.alter import added_columns, added_constraints, alter_commands
+from schemalint.rules.alter import (
+    added_columns,
+    added_constraints,
+    alter_commands,
+    declared_constraints,
+)
 from schemalint.rules.base import rule
 from schemalint.rules.tables import (
     create_columns,
     has_primary_key,
     is_partition,
     is_temporary,
-    table_constraints,
 )
 from schemalint.sql.names import QName, quote_ident
 from schemalint.sql.nodes import Node, unwrap
@@ -159,13 +163,9 @@ def naming_convention(stmt: Statement, ctx: Context) -> Iterator[Hit]:
                       "Name indexes idx_<table>_<columns> (unique ones may use uk_).")
         return
     table = ctx.rv(stmt.node.get("relation"))
-    if stmt.kind == "CreateStmt":
-        for con in table_constraints(stmt):
+    if stmt.kind == "CreateStmt":  # unnamed constraints of a new table are fine
+        for _, con in declared_constraints(stmt):
             yield from _constraint_name_hits(ctx, con, table, existing=False)
-        for col in create_columns(stmt):
-            for con in col.constraints:
-                if con.get("conname"):
-                    yield from _constraint_name_hits(ctx, con, table, existing=False)
         return
     existing = not ctx.is_new(table)
     for con in added_constraints(stmt):

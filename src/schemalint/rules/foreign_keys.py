@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from schemalint.context import Context, FileContext
 from schemalint.findings import Hit, Severity
-from schemalint.rules.alter import added_columns, added_constraints
+from schemalint.rules.alter import added_columns, declared_constraints
 from schemalint.rules.base import file_rule, rule
 from schemalint.rules.tables import create_columns, table_constraints
 from schemalint.sql.names import QName, quote_ident, strings
@@ -16,30 +16,11 @@ from schemalint.sql.parse import Statement
 from schemalint.types import ColumnType
 
 
-def foreign_keys_added(stmt: Statement) -> list[tuple[tuple[str, ...], Node]]:
-    """(referencing columns, constraint) of every foreign key a CREATE TABLE or ALTER TABLE adds, table-level
-    ones first, then those declared on a column."""
-    if stmt.kind not in ("CreateStmt", "AlterTableStmt"):
-        return []
-    memo = stmt.facts()
-    cached: list[tuple[tuple[str, ...], Node]] | None = memo.get("foreign_keys")
-    if cached is None:
-        if stmt.kind == "CreateStmt":
-            table_level, columns = list(table_constraints(stmt)), create_columns(stmt)
-        else:
-            table_level, columns = list(added_constraints(stmt)), added_columns(stmt)
-        cached = [(tuple(strings(c.get("fk_attrs"))), c) for c in table_level if c.get("contype") == "CONSTR_FOREIGN"]
-        cached += [((col.name,), con) for col in columns for con in col.constraints
-                   if con.get("contype") == "CONSTR_FOREIGN"]
-        memo["foreign_keys"] = cached
-    return cached
-
-
 @file_rule("SL406", "foreign-key-without-index", Severity.WARNING,
            "A foreign key whose columns are not the leading columns of any index.")
 def foreign_key_without_index(ctx: FileContext) -> Iterator[Hit]:
     for stmt in ctx.statements:
-        fks = foreign_keys_added(stmt)
+        fks = declared_constraints(stmt, "CONSTR_FOREIGN")
         if not fks:
             continue
         table = ctx.rv(stmt.node.get("relation"))
@@ -78,7 +59,7 @@ def _foreign_keys(stmt: Statement, ctx: Context) -> Iterator[tuple[QName, list[t
         known = ctx.model.table(table)
         types = {c.name: c.type for c in known.columns.values()} if known else {}
         types.update((c.name, c.type) for c in added_columns(stmt))
-    for columns, con in foreign_keys_added(stmt):
+    for columns, con in declared_constraints(stmt, "CONSTR_FOREIGN"):
         yield table, [(c, types.get(c)) for c in columns], con
 
 
@@ -86,7 +67,7 @@ def _foreign_keys(stmt: Statement, ctx: Context) -> Iterator[tuple[QName, list[t
       "A foreign key column whose type differs from the referenced column's type (e.g. integer → bigint).",
       kinds=["CreateStmt", "AlterTableStmt"])
 def foreign_key_type_mismatch(stmt: Statement, ctx: Context) -> Iterator[Hit]:
-    if not foreign_keys_added(stmt):
+    if not declared_constraints(stmt, "CONSTR_FOREIGN"):
         return
     own_types = {c.name: c.type for c in create_columns(stmt)} if stmt.kind == "CreateStmt" else {}
     this_table = ctx.rv(stmt.node.get("relation"))
