@@ -18,6 +18,11 @@ from schemalint.verify import catalog, observe
 from schemalint.verify.server import ServerError
 
 
+def _copy_from_stdin(stmt: Statement) -> bool:
+    """COPY … FROM STDIN: the rows are not in the migration file (psql sends them), nothing to apply."""
+    return stmt.kind == "CopyStmt" and bool(stmt.node.get("is_from")) and not stmt.node.get("filename")
+
+
 @dataclass(slots=True)
 class StatementRow:
     line: int
@@ -81,7 +86,7 @@ class Verifier:
     def apply_plain(self, statements: list[Statement]) -> str | None:
         """Apply statements the way a runner would, without observing; the first error, if any."""
         for stmt in statements:
-            if stmt.kind == "CopyStmt" and stmt.node.get("is_from") and not stmt.node.get("filename"):
+            if _copy_from_stdin(stmt):
                 continue  # COPY FROM STDIN: the data is not in the file
             error = self._execute(stmt.text)
             if error is not None:
@@ -122,7 +127,7 @@ class Verifier:
         for stmt in forward:
             row = StatementRow(stmt.span.line, one_line(stmt.text, 70), None)
             report.rows.append(row)
-            if stmt.kind == "CopyStmt" and stmt.node.get("is_from") and not stmt.node.get("filename"):
+            if _copy_from_stdin(stmt):
                 row.error = None
                 row.text = "(skipped: COPY FROM STDIN needs the data psql would send) " + row.text
                 continue  # the rows are not in the migration file: nothing to apply
