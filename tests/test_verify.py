@@ -143,8 +143,7 @@ def test_cluster_is_removed_after_run_failure_and_sigint(tmp_path: Path, shared_
 def test_existing_server_with_dsn_uses_a_scratch_database(tmp_path: Path, pg_server: Any) -> None:
     import psycopg
 
-    info = pg_server.conninfo
-    dsn = f"host={info['host']} port={info['port']} user={info['user']} dbname=postgres"
+    dsn = pg_server.dsn
     root = project(tmp_path, {"1.sql": HISTORY + "CREATE INDEX idx_a ON accounts (name);\n"})
     code, _payload, stderr = verify(root, "migrations", "--dsn", dsn)
     assert code == 0, stderr

@@ -16,6 +16,8 @@ from schemalint.locks import LockMode
 from schemalint.sql.parse import parse
 from schemalint.verify import observe
 from schemalint.verify.runner import Verifier
+from schemalint.verify.sandbox import sandbox
+from schemalint.verify.timeouts import Limits
 from tests.conftest import REPO
 
 SEED = """
@@ -86,11 +88,11 @@ CLAIMS = [
 
 @pytest.fixture
 def verifier(pg_server: Any) -> Iterator[Verifier]:
-    with psycopg.connect(**pg_server.conninfo, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
-        conn.execute("CREATE SCHEMA public")
-        settings = Settings()
-        yield Verifier(conn, settings, {"SL501", "SL502", "SL503", "SL504"}, "30s")
+    # the same sandbox `verify` uses: the claims hold for the unprivileged role, observed by the monitor
+    with sandbox(pg_server) as box, psycopg.connect(**box.monitor, autocommit=True) as monitor, \
+            psycopg.connect(**box.migrator, autocommit=True) as conn:
+        yield Verifier(conn, Settings(), {"SL501", "SL502", "SL503", "SL504"}, Limits.start(30, None),
+                       monitor=monitor)
 
 
 def _statements(sql: str) -> list[Any]:
@@ -100,7 +102,7 @@ def _statements(sql: str) -> list[Any]:
 @pytest.mark.parametrize("claim", CLAIMS, ids=[f"{c.rule}:{c.sql[:60]}" for c in CLAIMS])
 def test_static_claim_holds_on_the_server(verifier: Verifier, claim: Claim) -> None:
     assert verifier.apply_plain(_statements(SEED + claim.setup)) is None
-    watched = observe.relations(verifier.conn)
+    watched = observe.relations(verifier.monitor)
     (stmt,) = _statements(claim.sql)
     seen, error = verifier._observe(stmt, watched, in_user_tx=False)
     assert error is None, error

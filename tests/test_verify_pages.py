@@ -26,8 +26,7 @@ def test_server_page_example(pg_server: Any, tmp_path: Path, page: Path, number:
     code = page.name[:5]
     (tmp_path / "20240101_000000_history.sql").write_text(history)
     (tmp_path / "20240201_000000_example.sql").write_text(sql)
-    info = pg_server.conninfo
-    dsn = f"host={info['host']} port={info['port']} user={info['user']} dbname=postgres"
+    dsn = pg_server.dsn
     result, _, _ = verify(RunRequest([str(tmp_path)], Settings(), use_cache=False), VerifyOptions(dsn=dsn))
     raised = [f for f in result.findings if f.code == code and f.file.endswith("example.sql")]
     if kind == "bad":

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -207,10 +206,12 @@ def verify(
     since: Annotated[str | None, typer.Option("--since", help="Judge only files added or changed since this git ref (the rest is applied as history).")] = None,
     select: Annotated[list[str] | None, typer.Option("--select", help="Report only these codes (SL501-SL506).")] = None,
     ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Do not report these codes.")] = None,
-    dsn: Annotated[str | None, typer.Option("--dsn", help="Use this existing server: a scratch database is created and dropped.")] = None,
+    dsn: Annotated[str | None, typer.Option("--dsn", help="Use this existing server (one you can throw away): a scratch database and role are created and dropped.")] = None,
     pg_bin: Annotated[str | None, typer.Option("--pg-bin", help="Folder with initdb and postgres.")] = None,
     pg_user: Annotated[str | None, typer.Option("--pg-user", help="When run as root: the system user to run PostgreSQL as (default postgres).")] = None,
-    statement_timeout: Annotated[str, typer.Option("--statement-timeout", help="Per-statement timeout, e.g. 60s.")] = "60s",
+    statement_timeout: Annotated[str, typer.Option("--statement-timeout", help="Cancel a statement that runs longer, e.g. 60s (the migration cannot lift it).")] = "60s",
+    timeout: Annotated[str | None, typer.Option("--timeout", help="Cancel the whole run after this long, e.g. 10m.")] = None,
+    allow_superuser: Annotated[bool, typer.Option("--allow-superuser", help="Run the migrations as superuser (COPY PROGRAM, untrusted extensions, CREATE ROLE): only for repositories you trust.")] = False,
     assume_in_transaction: Annotated[bool | None, typer.Option("--assume-in-transaction/--no-assume-in-transaction", help="Apply each file as one transaction, as your runner does.")] = None,
     fail_on: Annotated[str | None, typer.Option("--fail-on", help="error or warning.")] = None,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even with findings (2 still means an error).")] = False,
@@ -222,19 +223,36 @@ def verify(
     from schemalint.report import FORMATS, ReportOptions, render
     from schemalint.run import RunRequest
     from schemalint.sources import SourceError
+    from schemalint.verify import progress
     from schemalint.verify.command import VerifyOptions, render_tables
     from schemalint.verify.command import verify as run_verify
     from schemalint.verify.server import ServerError
+    from schemalint.verify.signals import Interrupted, stop_cleanly_on_signals
+    from schemalint.verify.timeouts import parse_duration
 
     if output_format not in FORMATS:
         _fail(f"unknown format {output_format!r} (choose from {', '.join(FORMATS)})")
-    if not re.fullmatch(r"\d+(ms|s|min)?", statement_timeout):
-        _fail(f"--statement-timeout {statement_timeout!r}: use a number with ms, s or min")
+    limits: dict[str, float | None] = {"--statement-timeout": None, "--timeout": None}
+    for option, value in (("--statement-timeout", statement_timeout), ("--timeout", timeout)):
+        try:
+            limits[option] = None if value is None else parse_duration(value)
+        except ValueError as exc:
+            _fail(f"{option} {exc}")
+    statement_limit, run_limit = limits["--statement-timeout"] or 60.0, limits["--timeout"]
+
+    def notice(line: str) -> None:
+        sys.stderr.write(f"schemalint: {line}\n")
+
     try:
-        settings = _settings(config, select, ignore, assume_in_transaction, fail_on)
-        request = RunRequest(paths or ["."], settings, None, since, use_cache=False)
-        options = VerifyOptions(dsn, pg_bin, pg_user, statement_timeout)
-        result, reports, sources = run_verify(request, options)
+        with stop_cleanly_on_signals():
+            settings = _settings(config, select, ignore, assume_in_transaction, fail_on)
+            request = RunRequest(paths or ["."], settings, None, since, use_cache=False)
+            options = VerifyOptions(dsn, pg_bin, pg_user, statement_limit, run_limit, allow_superuser,
+                                    progress.for_stderr(), notice)
+            result, reports, sources = run_verify(request, options)
+    except Interrupted as stop:
+        sys.stderr.write(f"schemalint: verify stopped by {stop}; its scratch server and database were removed\n")
+        raise typer.Exit(stop.exit_code) from None
     except (ConfigError, SourceError, ServerError) as exc:
         _fail(str(exc))
     except ImportError as exc:

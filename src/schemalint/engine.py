@@ -49,6 +49,7 @@ class RunResult:
     findings: list[Finding] = field(default_factory=list)
     internal_errors: list[InternalError] = field(default_factory=list)
     files: int = 0
+    incomplete: list[str] = field(default_factory=list)  # "file: what was not checked or applied, and why"
 
 
 @dataclass(slots=True)

@@ -29,7 +29,10 @@ def finding_dict(f: Finding) -> dict[str, Any]:
 
 def render(result: RunResult) -> str:
     error_count = sum(1 for f in result.findings if f.severity.label == "error")
-    summary = {"files": result.files, "errors": error_count, "warnings": len(result.findings) - error_count}
+    summary: dict[str, Any] = {"files": result.files, "errors": error_count,
+                               "warnings": len(result.findings) - error_count}
+    if result.incomplete:
+        summary["incomplete"] = result.incomplete
     findings = [finding_dict(f) for f in result.findings]
     internal = [
         {"file": e.file, "line": e.line, "column": e.column, "rule": e.rule, "message": e.message}

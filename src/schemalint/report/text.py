@@ -91,7 +91,7 @@ def _summary(result: RunResult) -> Text:
     errors, warnings = counts(result)
     files_with = len({f.file for f in result.findings})
     checked = f"{result.files} file{'s' if result.files != 1 else ''} checked"
-    if not result.findings and not result.internal_errors:
+    if not result.findings and not result.internal_errors and not result.incomplete:
         return Text.assemble(("All checks passed", "bold green"), f" ({checked}).")
     parts = []
     if errors:
@@ -111,4 +111,6 @@ def _summary(result: RunResult) -> Text:
         out.append(f" {fixable} fixable with `schemalint check --fix`.", style="cyan")
     if result.internal_errors:
         out.append(f" {len(result.internal_errors)} internal error(s).", style="bold magenta")
+    for line in result.incomplete:
+        out.append(f"\nNot fully checked: {line}", style="bold yellow")
     return out

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from schemalint.config import Settings
 from schemalint.engine import RunResult, prepare
 from schemalint.run import RunRequest, enabled_codes, gather
+from schemalint.verify.progress import Progress, Silent
 from schemalint.verify.runner import FileReport, Verifier
+from schemalint.verify.sandbox import Sandbox, sandbox
 from schemalint.verify.server import (
     Connection,
     ServerError,
+    existing_server,
     find_bindir,
-    scratch_database,
     throwaway_cluster,
 )
+from schemalint.verify.timeouts import Limits
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,17 +28,27 @@ class VerifyOptions:
     dsn: str | None = None
     pg_bin: str | None = None
     pg_user: str | None = None
-    statement_timeout: str = "60s"
+    statement_timeout: float = 60.0  # seconds, enforced by the client
+    timeout: float | None = None  # seconds for the whole run
+    allow_superuser: bool = False  # run the migrations as the admin role: only for trusted repositories
+    progress: Progress = field(default_factory=Silent)
+    notice: Callable[[str], None] | None = None  # one-line notes for the user (leftover clusters removed, …)
 
 
 @contextlib.contextmanager
 def server(options: VerifyOptions) -> Iterator[Connection]:
     if options.dsn:
-        with scratch_database(options.dsn) as conn:
-            yield conn
+        yield existing_server(options.dsn)
     else:
-        with throwaway_cluster(find_bindir(options.pg_bin), options.pg_user) as conn:
+        with throwaway_cluster(find_bindir(options.pg_bin), options.pg_user, notice=options.notice) as conn:
             yield conn
+
+
+@contextlib.contextmanager
+def scratch(options: VerifyOptions) -> Iterator[Sandbox]:
+    """The server (throwaway or --dsn) with this run's scratch database and unprivileged role on it."""
+    with server(options) as connection, sandbox(connection, options.allow_superuser, options.notice) as box:
+        yield box
 
 
 def verify(request: RunRequest, options: VerifyOptions) -> tuple[RunResult, list[FileReport], dict[str, str]]:
@@ -50,13 +63,16 @@ def verify(request: RunRequest, options: VerifyOptions) -> tuple[RunResult, list
         if p.source.role == "down" and p.source.up_sibling is not None:
             up_display = _display_of(p.source.display, p.source.up_sibling)
             rollback_files[up_display] = p
-    with server(options) as connection:
+    limits = Limits.start(options.statement_timeout, options.timeout)
+    with scratch(options) as box, options.progress:
         try:
-            conn = psycopg.connect(**connection.conninfo, autocommit=True)
+            monitor = psycopg.connect(**box.monitor, autocommit=True)
+            conn = psycopg.connect(**box.migrator, autocommit=True)
         except psycopg.Error as exc:
-            raise ServerError(f"cannot connect to {connection.description}: {str(exc).strip()}") from None
-        with conn:
-            verifier = Verifier(conn, settings, enabled, options.statement_timeout)
+            raise ServerError(f"cannot connect to {box.description}: {str(exc).strip()[:300]}") from None
+        with monitor, conn:
+            verifier = Verifier(conn, settings, enabled, limits, monitor=monitor, progress=options.progress,
+                                privileged=options.allow_superuser)
             result = verifier.run(prepared, rollback_files)
     sources = {p.source.display: p.text.text for p in prepared if p.text is not None}
     return result, verifier.reports, sources

@@ -24,9 +24,19 @@ RELATIONS = f"""
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'i', 'I', 'm', 't') AND {USER_SCHEMAS}"""
 
+# Read over the monitoring connection, about the migrator's backend.
 LOCKS = """
     SELECT l.relation, l.mode FROM pg_locks l
-    WHERE l.pid = pg_backend_pid() AND l.granted AND l.locktype = 'relation' AND l.relation IS NOT NULL"""
+    WHERE l.pid = %s AND l.granted AND l.locktype = 'relation' AND l.relation IS NOT NULL
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"""
+
+# Read on the migrator's own connection (only it sees its open transaction): every name qualified, so
+# nothing the migration created or any search_path it set changes what these queries run.
+SCANS = """
+    SELECT o, pg_catalog.pg_stat_get_xact_numscans(o) FROM pg_catalog.unnest(%s::pg_catalog.oid[]) AS u(o)"""
+FILENODES = """
+    SELECT c.oid, c.relfilenode FROM pg_catalog.pg_class c
+    WHERE c.oid OPERATOR(pg_catalog.=) ANY (%s::pg_catalog.oid[])"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +74,10 @@ def relations(conn: Any) -> dict[int, Relation]:
     return {int(oid): Relation(int(oid), str(name), str(kind), int(node)) for oid, name, kind, node in conn.execute(RELATIONS)}
 
 
-def held_locks(conn: Any, watched: dict[int, Relation]) -> dict[int, LockMode]:
+def held_locks(monitor: Any, pid: int, watched: dict[int, Relation]) -> dict[int, LockMode]:
+    """The relation locks backend ``pid`` holds, strongest per watched relation (read by the monitor)."""
     held: dict[int, LockMode] = {}
-    for oid, mode in conn.execute(LOCKS):
+    for oid, mode in monitor.execute(LOCKS, (pid,)):
         if int(oid) in watched and mode in _MODES:
             held[int(oid)] = max(held.get(int(oid), LockMode.ACCESS_SHARE), _MODES[mode])
     return held
@@ -78,12 +89,12 @@ def scan_counts(conn: Any, watched: dict[int, Relation]) -> dict[int, int]:
     tables = [oid for oid, rel in watched.items() if not rel.is_index]
     if not tables:
         return {}
-    rows = conn.execute("SELECT oid, pg_stat_get_xact_numscans(oid) FROM unnest(%s::oid[]) AS oid", (tables,))
+    rows = conn.execute(SCANS, (tables,))
     return {int(oid): int(n) for oid, n in rows}
 
 
 def relfilenodes(conn: Any, watched: dict[int, Relation]) -> dict[int, int]:
     if not watched:
         return {}
-    rows = conn.execute("SELECT oid, relfilenode FROM pg_class WHERE oid = ANY(%s::oid[])", (list(watched),))
+    rows = conn.execute(FILENODES, (list(watched),))
     return {int(oid): int(node) for oid, node in rows}

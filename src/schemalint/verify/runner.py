@@ -15,7 +15,18 @@ from schemalint.rules.recipes import one_line
 from schemalint.rules.transactions import refused_in_transaction
 from schemalint.sql.parse import Statement
 from schemalint.verify import catalog, observe
+from schemalint.verify.progress import Progress, Silent
 from schemalint.verify.server import ServerError
+from schemalint.verify.timeouts import Limits, Watch, describe, guarded
+
+MAX_SERVER_TEXT = 300  # characters of server output a message may carry (it could hold file contents)
+SUPERUSER_HINT = ("it needs superuser, which verify never gives the migrations under test; for a repository "
+                  "you trust, run verify with --allow-superuser")
+
+
+def _clip(text: str, limit: int = MAX_SERVER_TEXT) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _copy_from_stdin(stmt: Statement) -> bool:
@@ -39,15 +50,29 @@ class FileReport:
 
 
 class Verifier:
-    def __init__(self, conn: Any, settings: Settings, enabled: set[str], statement_timeout: str) -> None:
+    """Applies statements on the ``migrator`` connection (an unprivileged role unless --allow-superuser)
+    and observes them over ``monitor``, a separate session the migration cannot influence. Only what is
+    visible inside the migrator's own open transaction (new relfilenodes, its scan counters, its
+    lock_timeout) is read on the migrator's connection, with every name qualified."""
+
+    def __init__(self, conn: Any, settings: Settings, enabled: set[str], limits: Limits, *,
+                 monitor: Any | None = None, progress: Progress | None = None, privileged: bool = False) -> None:
         self.conn = conn
+        self.monitor = monitor if monitor is not None else conn
         self.settings = settings
         self.enabled = enabled
         self.rules = all_rules()
-        self.statement_timeout = statement_timeout
+        self.limits = limits
+        self.progress: Progress = progress or Silent()
+        self.privileged = privileged
         self.reports: list[FileReport] = []
+        self.incomplete: list[str] = []  # "file: why it was not fully applied", for the summary
         self.first_failure: str | None = None  # "file:line" of the first statement that failed in the run
+        self.out_of_time = False
+        self.timed_out = False  # the last failure was a cancel by a time limit, not PostgreSQL's refusal
+        self._progress_file = ""
         self.server_version = int(conn.info.server_version) // 10000
+        self.pid = int(conn.info.backend_pid)
         self._configure()
 
     def needs_autocommit(self, stmt: Statement) -> bool:
@@ -55,39 +80,64 @@ class Verifier:
         return refused_in_transaction(stmt, self.server_version) is not None
 
     def _configure(self) -> None:
-        self.conn.execute(f"SET statement_timeout = '{self.statement_timeout}'")
+        # A backstop on the server for a client that was killed; the limit itself is the client's cancel.
+        backstop_ms = int((self.limits.statement + 5) * 1000)
+        self.conn.execute(f"SET statement_timeout = {backstop_ms}")
 
     # --- findings --------------------------------------------------------------------------
-    def _finding(self, code: str, file: str, stmt: Statement | None, message: str, help_text: str) -> Finding | None:
+    def _finding(self, code: str, file: str, stmt: Statement | None, message: str, help_text: str,
+                 span: Span | None = None) -> Finding | None:
         if code not in self.enabled:
             return None
         rule = self.rules[code]
         severity = self.settings.severity.get(code, rule.severity)
-        span = stmt.span if stmt is not None else Span(1, 1, 1, 1)
+        span = span or (stmt.span if stmt is not None else Span(1, 1, 1, 1))
         return Finding(code, rule.name, Severity(severity), file, span, message, help_text)
 
     # --- applying ------------------------------------------------------------------------
     def _execute(self, sql: str) -> str | None:
-        """Run one statement; PostgreSQL's message when it fails (the session is left usable)."""
+        """Run one statement under the time limits; PostgreSQL's message when it fails (the session is left
+        usable)."""
         import psycopg
 
-        try:
-            self.conn.execute(sql)
-        except psycopg.Error as exc:
-            if self.conn.closed or self.conn.broken:
-                raise ServerError(f"lost the connection to PostgreSQL: {str(exc).strip().splitlines()[0]}") from None
-            message = (exc.diag.message_primary or str(exc)).strip()
-            if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                self.conn.execute("ROLLBACK")
-            self._configure()
-            return message
-        return None
+        with guarded(self.conn, self.limits) as watch:
+            try:
+                self.conn.execute(sql)
+            except psycopg.Error as exc:
+                failure: psycopg.Error | None = exc
+            else:
+                failure = None
+        if failure is None:
+            return None
+        if self.conn.closed or self.conn.broken:
+            raise ServerError(f"lost the connection to PostgreSQL: {_clip(str(failure))}") from None
+        message = self._message(failure, watch)
+        if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            self.conn.execute("ROLLBACK")
+        self._configure()
+        return message
+
+    def _message(self, exc: Any, watch: Watch) -> str:
+        sqlstate = getattr(exc, "sqlstate", None)
+        self.timed_out = sqlstate == "57014" and watch.cancelled_by is not None
+        if sqlstate == "57014" and watch.cancelled_by == "run":
+            self.out_of_time = True
+            return (f"did not finish before the run reached its --timeout of {describe(self.limits.run_limit or 0)}: "
+                    f"verify cancelled it and stopped")
+        if sqlstate == "57014" and watch.cancelled_by == "statement":
+            return (f"did not finish within {describe(self.limits.statement)} (--statement-timeout): verify "
+                    f"cancelled it")
+        message = _clip((exc.diag.message_primary or str(exc)).strip())
+        if not self.privileged and (sqlstate == "42501" or "must be superuser" in message):
+            message += f" ({SUPERUSER_HINT})"
+        return message
 
     def apply_plain(self, statements: list[Statement]) -> str | None:
         """Apply statements the way a runner would, without observing; the first error, if any."""
         for stmt in statements:
             if _copy_from_stdin(stmt):
                 continue  # COPY FROM STDIN: the data is not in the file
+            self.progress.statement(self._progress_file, stmt.span.line, one_line(stmt.text, 60))
             error = self._execute(stmt.text)
             if error is not None:
                 return f"{error} (at line {stmt.span.line})"
@@ -95,38 +145,76 @@ class Verifier:
 
     def run(self, files: list[PreparedFile], rollback_files: dict[str, PreparedFile]) -> RunResult:
         result = RunResult()
-        for prepared in files:
-            if prepared.source.role != "up":
-                continue
+        ups = [p for p in files if p.source.role == "up"]
+        for number, prepared in enumerate(ups):
+            if self.out_of_time or self.limits.run_expired():
+                self.out_of_time = True
+                left = len(ups) - number
+                self.incomplete.append(f"{left} file{'s' if left != 1 else ''} not applied: the run reached its "
+                                       f"--timeout of {describe(self.limits.run_limit or 0)}")
+                break
             result.files += 1
-            if prepared.parsed is None:
+            file = prepared.source.display
+            if prepared.parsed is None or prepared.text is None:
+                self.incomplete.append(f"{file}: cannot be read, not applied")
+                if prepared.source.judged:
+                    result.findings.extend(f for f in [self._finding(
+                        "SL002", file, None, prepared.error or "unreadable file", "Save the file as UTF-8 text.")]
+                        if f is not None)
                 continue
-            forward = [s for s in prepared.parsed.statements if s.section == "up"]
+            forward, syntax_line, syntax = self._applicable(prepared)
+            if syntax_line is not None:
+                self.incomplete.append(f"{file}: applied up to the syntax error at line {syntax_line}")
             if not prepared.source.judged:
-                self.apply_plain(forward)
+                self._progress_file = file
+                error = self.apply_plain(forward)
+                if error is not None:
+                    self.incomplete.append(f"{file} (history): {error}")
                 continue
-            result.findings.extend(self.verify_file(prepared, forward, rollback_files))
+            result.findings.extend(self.verify_file(prepared, forward, rollback_files, syntax,
+                                                    complete=syntax_line is None))
+        result.incomplete.extend(self.incomplete)
         result.findings.sort(key=Finding.sort_key)
         return result
 
+    def _applicable(self, prepared: PreparedFile) -> tuple[list[Statement], int | None, Finding | None]:
+        """The forward statements a runner would get through: those before the first syntax error (the
+        server would reject the file there), and that error as an SL001 finding."""
+        assert prepared.parsed is not None and prepared.text is not None
+        down = prepared.sections.down_start if prepared.source.role == "up" else None
+        forward_errors = [e for e in prepared.parsed.errors if down is None or e.offset < down]
+        statements = [s for s in prepared.parsed.statements if s.section == "up"]
+        if not forward_errors:
+            return statements, None, None
+        first = min(e.offset for e in forward_errors)
+        problem = next(e for e in forward_errors if e.offset == first)
+        span = prepared.text.span(first, first + 1)
+        finding = self._finding("SL001", prepared.source.display, None,
+                                f"{problem.message} (verify applied the statements before it and stopped here)",
+                                "Fix the statement so PostgreSQL can parse it.", span)
+        return [s for s in statements if s.start < first], span.line, finding
+
     def verify_file(self, prepared: PreparedFile, forward: list[Statement],
-                    rollback_files: dict[str, PreparedFile]) -> list[Finding]:
+                    rollback_files: dict[str, PreparedFile], syntax: Finding | None = None,
+                    complete: bool = True) -> list[Finding]:
         file = prepared.source.display
+        self._progress_file = file
         report = FileReport(file)
         self.reports.append(report)
-        findings: list[Finding | None] = []
-        before = catalog.snapshot(self.conn)
-        watched = observe.relations(self.conn)
+        findings: list[Finding | None] = [syntax]
+        before = catalog.snapshot(self.monitor)
+        watched = observe.relations(self.monitor)
         # a runner that wraps each file in a transaction (assume-in-transaction), unless it cannot
         one_transaction = self.settings.assume_in_transaction and not any(
             self.needs_autocommit(s) or s.kind == "TransactionStmt" for s in forward)
         if one_transaction:
             self.conn.execute("BEGIN")
         in_user_tx = one_transaction
-        failed = False
+        failed = not complete  # a file cut short by a syntax error has no rollback worth comparing
         for stmt in forward:
             row = StatementRow(stmt.span.line, one_line(stmt.text, 70), None)
             report.rows.append(row)
+            self.progress.statement(file, stmt.span.line, row.text)
             if _copy_from_stdin(stmt):
                 row.error = None
                 row.text = "(skipped: COPY FROM STDIN needs the data psql would send) " + row.text
@@ -145,9 +233,15 @@ class Verifier:
                 earlier = (f" (note: {self.first_failure} failed earlier in this run, so objects it would have "
                            f"created may be missing here)") if self.first_failure else ""
                 self.first_failure = self.first_failure or f"{file}:{stmt.span.line}"
-                findings.append(self._finding(
-                    "SL501", file, stmt, f"PostgreSQL rejects this statement: {row.error}{earlier}",
-                    "Fix the statement: this migration fails when it runs (the statements after it were not applied)."))
+                if self.timed_out:
+                    message, help_text = f"This statement {row.error}", (
+                        "Make it finish within the limit (batch the work, add the index it needs), or raise "
+                        "--statement-timeout / --timeout if it is expected to take that long.")
+                else:
+                    message, help_text = f"PostgreSQL rejects this statement: {row.error}{earlier}", (
+                        "Fix the statement: this migration fails when it runs (the statements after it were not "
+                        "applied).")
+                findings.append(self._finding("SL501", file, stmt, message, help_text))
                 if in_user_tx:
                     in_user_tx = False
                 failed = True
@@ -173,7 +267,7 @@ class Verifier:
                 "SL506", down_file, error_at, f"The rollback fails after the migration: {rollback_error}",
                 "Fix the rollback so it undoes exactly what the migration did, in reverse order."))
         else:
-            diffs = catalog.differences(before, catalog.snapshot(self.conn))
+            diffs = catalog.differences(before, catalog.snapshot(self.monitor))
             report.rollback = "differs" if diffs else "restored"
             if diffs:
                 where = statements[0] if statements else None
@@ -209,7 +303,7 @@ class Verifier:
             self.conn.execute("BEGIN")
         nodes_before = observe.relfilenodes(self.conn, watched)
         if not autocommit:
-            locks_before = observe.held_locks(self.conn, watched)
+            locks_before = observe.held_locks(self.monitor, self.pid, watched)
             scans_before = observe.scan_counts(self.conn, watched)
         started = time.perf_counter()
         error = self._execute(stmt.text)
@@ -221,13 +315,13 @@ class Verifier:
         if autocommit:
             result.observed = False
         else:
-            locks_after = observe.held_locks(self.conn, watched)
+            locks_after = observe.held_locks(self.monitor, self.pid, watched)
             scans_after = observe.scan_counts(self.conn, watched)
             for oid, mode in locks_after.items():
                 if mode > locks_before.get(oid, LockMode.ACCESS_SHARE) or oid not in locks_before:
                     result.locks[watched[oid].name] = mode
             result.scanned = [watched[oid].name for oid, n in scans_after.items() if n > scans_before.get(oid, 0)]
-            row = self.conn.execute("SELECT current_setting('lock_timeout')").fetchone()
+            row = self.conn.execute("SELECT pg_catalog.current_setting('lock_timeout')").fetchone()
             result.lock_timeout = str(row[0]) if row else "0"
         if wrap:
             commit_error = self._execute("COMMIT")

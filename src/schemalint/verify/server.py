@@ -1,23 +1,24 @@
-"""A PostgreSQL to verify against: a throwaway cluster on a unix socket, or a scratch database on an
-existing server (``--dsn``). Everything is removed at the end, also on Ctrl-C or an error."""
+"""A PostgreSQL to verify against: a private throwaway cluster on a unix socket, or an existing server
+(``--dsn``). The cluster is removed at the end, also on a signal or an error, and by a later run if this
+one was killed."""
 
 from __future__ import annotations
 
 import contextlib
 import glob
+import json
 import os
 import pwd
 import re
+import secrets
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 
@@ -62,22 +63,12 @@ class Connection:
     description: str
     version: str = ""
 
+    @property
+    def dsn(self) -> str:
+        """The conninfo as a connection string (with its password: keep it in memory, never print it)."""
+        from psycopg.conninfo import make_conninfo
 
-@contextlib.contextmanager
-def _terminate_on_sigterm() -> Iterator[None]:
-    """SIGTERM ends the run like Ctrl-C does, so the cleanup below always runs."""
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+        return str(make_conninfo(**{k: str(v) for k, v in self.conninfo.items()}))
 
 
 def _run_as(user: str | None) -> dict[str, Any]:
@@ -87,9 +78,90 @@ def _run_as(user: str | None) -> dict[str, Any]:
     return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
+def scrubbed_environment(bindir: Path) -> dict[str, str]:
+    """All the server gets of the caller's environment: a PATH, the C locale and the time zone. Nothing
+    else, so a migration that runs ``COPY … FROM PROGRAM 'env'`` (with --allow-superuser) reads no secret."""
+    env = {"PATH": f"{bindir}:/usr/local/bin:/usr/bin:/bin", "LC_ALL": "C", "LANG": "C"}
+    if os.environ.get("TZ"):
+        env["TZ"] = os.environ["TZ"]
+    return env
+
+
+CLUSTER_PREFIX = "schemalint-verify-"
+OWNER_MARKER = "owner.json"
+
+
+def _process_start(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (/proc), so a reused pid is not taken for its owner."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[-1].split()[19]
+
+
+def _alive(pid: int, start: str | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return start is None or _process_start(pid) in (None, start)
+
+
+def _write_marker(root: Path) -> None:
+    marker = {"pid": os.getpid(), "start": _process_start(os.getpid())}
+    (root / OWNER_MARKER).write_text(json.dumps(marker), encoding="utf-8")
+
+
+def _stop_postmaster(data: Path) -> None:
+    """Stop the server of a leftover cluster: immediate shutdown, then SIGKILL if it does not go."""
+    try:
+        pid = int((data / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    for sig, wait in ((signal.SIGQUIT, 10.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+
+
+def remove_leftovers(base: Path) -> list[str]:
+    """Clusters whose owning run is gone (killed, power cut): stop their server and remove the folder.
+    Only folders that carry this user's marker are touched; one line each for the user."""
+    removed: list[str] = []
+    for folder in sorted(base.glob(f"{CLUSTER_PREFIX}*")):
+        marker = folder / OWNER_MARKER
+        try:
+            if folder.is_symlink() or not folder.is_dir() or (os.geteuid() != 0 and folder.stat().st_uid != os.geteuid()):
+                continue
+            owner = json.loads(marker.read_text(encoding="utf-8"))
+            pid, start = int(owner["pid"]), owner.get("start")
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # not ours, or a run that is still writing its marker
+        if _alive(pid, start):
+            continue
+        _stop_postmaster(folder / "data")
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(f"removed a verify cluster left behind by an ended run (pid {pid}): {folder}")
+    return removed
+
+
 @contextlib.contextmanager
-def throwaway_cluster(bindir: Path, run_as: str | None = None, keep_log: list[str] | None = None) -> Iterator[Connection]:
-    """initdb into a temporary folder, start postgres on a unix socket only, yield, then stop and delete."""
+def throwaway_cluster(bindir: Path, run_as: str | None = None, keep_log: list[str] | None = None,
+                      notice: Callable[[str], None] | None = None) -> Iterator[Connection]:
+    """initdb into a private temporary folder, start postgres on a unix socket only, yield, then stop and
+    delete. Private: the folder and its socket are reachable by the server's user alone (0700), there is no
+    TCP listener, and logging in needs a password made for this run (scram-sha-256, never trust)."""
     if os.geteuid() == 0 and run_as is None:
         run_as = "postgres"  # PostgreSQL refuses to run as root
     if run_as is not None:
@@ -98,46 +170,59 @@ def throwaway_cluster(bindir: Path, run_as: str | None = None, keep_log: list[st
         except KeyError:
             raise ServerError(f"running as root needs a system user to run PostgreSQL as; user {run_as!r} does not "
                               f"exist (create it, or name another with --pg-user)") from None
+    for line in remove_leftovers(Path(tempfile.gettempdir())):
+        if notice is not None:
+            notice(line)
     as_user = _run_as(run_as)
-    root = Path(tempfile.mkdtemp(prefix="schemalint-verify-"))
+    env = scrubbed_environment(bindir)
+    password = secrets.token_urlsafe(32)
+    root = Path(tempfile.mkdtemp(prefix=CLUSTER_PREFIX))  # mkdtemp: 0700, owned by us
     data = root / "data"
     log = root / "server.log"
     process: subprocess.Popen[bytes] | None = None
-    with _terminate_on_sigterm():
-        try:
-            if run_as is not None:
-                entry = pwd.getpwnam(run_as)
-                os.chown(root, entry.pw_uid, entry.pw_gid)
-            root.chmod(0o700 if run_as is None else 0o755)
-            init = subprocess.run(
-                [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "--no-sync",
-                 "-E", "UTF8", "--locale=C"],
-                capture_output=True, text=True, check=False, **as_user,
-            )
-            if init.returncode != 0:
-                raise ServerError(f"initdb failed: {(init.stderr or init.stdout).strip().splitlines()[-1:]}")
-            process = subprocess.Popen(
-                [str(bindir / "postgres"), "-D", str(data), "-k", str(root), "-c", "listen_addresses=",
-                 "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "synchronous_commit=off",
-                 "-c", "max_connections=20", "-c", "shared_buffers=32MB", "-c", "log_min_messages=warning"],
-                stdout=subprocess.DEVNULL, stderr=open(log, "wb"), start_new_session=True, **as_user,  # noqa: SIM115
-            )
-            conninfo = {"host": str(root), "port": 5432, "user": "postgres", "dbname": "postgres"}
-            _wait_ready(conninfo, process, log)
-            yield Connection(conninfo, f"throwaway cluster in {root}")
-        finally:
-            if process is not None and process.poll() is None:
+    try:
+        _write_marker(root)
+        pwfile = root / "pwfile"
+        pwfile.write_text(password + "\n", encoding="utf-8")
+        pwfile.chmod(0o600)
+        if run_as is not None:
+            entry = pwd.getpwnam(run_as)
+            for path in (root, pwfile):
+                os.chown(path, entry.pw_uid, entry.pw_gid)
+        root.chmod(0o700)
+        init = subprocess.run(
+            [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=scram-sha-256",
+             f"--pwfile={pwfile}", "--no-sync", "-E", "UTF8", "--locale=C"],
+            capture_output=True, text=True, check=False, env=env, **as_user,
+        )
+        pwfile.unlink(missing_ok=True)
+        if init.returncode != 0:
+            raise ServerError(f"initdb failed: {(init.stderr or init.stdout).strip().splitlines()[-1:]}")
+        process = subprocess.Popen(
+            [str(bindir / "postgres"), "-D", str(data), "-k", str(root), "-c", "listen_addresses=",
+             "-c", "unix_socket_permissions=0700", "-c", "fsync=off", "-c", "full_page_writes=off",
+             "-c", "synchronous_commit=off", "-c", "max_connections=20", "-c", "shared_buffers=32MB",
+             "-c", "log_min_messages=warning"],
+            stdout=subprocess.DEVNULL, stderr=open(log, "wb"), start_new_session=True, env=env,  # noqa: SIM115
+            **as_user,
+        )
+        conninfo = {"host": str(root), "port": 5432, "user": "postgres", "dbname": "postgres",
+                    "password": password}
+        _wait_ready(conninfo, process, log)
+        yield Connection(conninfo, f"throwaway cluster in {root}")
+    finally:
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGQUIT)  # immediate shutdown
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
                 with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGQUIT)  # immediate shutdown
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(process.pid, signal.SIGKILL)
-                    process.wait(timeout=10)
-            if keep_log is not None and log.exists():
-                keep_log.append(log.read_text(errors="replace"))
-            shutil.rmtree(root, ignore_errors=True)
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        if keep_log is not None and log.exists():
+            keep_log.append(log.read_text(errors="replace"))
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _wait_ready(conninfo: dict[str, Any], process: subprocess.Popen[bytes], log: Path) -> None:
@@ -147,7 +232,7 @@ def _wait_ready(conninfo: dict[str, Any], process: subprocess.Popen[bytes], log:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
-            raise ServerError(f"postgres exited while starting: {' '.join(tail) or 'no log'}")
+            raise ServerError(f"postgres exited while starting: {' '.join(tail)[:300] or 'no log'}")
         try:
             with psycopg.connect(**conninfo, connect_timeout=2):
                 return
@@ -156,27 +241,16 @@ def _wait_ready(conninfo: dict[str, Any], process: subprocess.Popen[bytes], log:
     raise ServerError("postgres did not accept connections within 60 seconds")
 
 
-@contextlib.contextmanager
-def scratch_database(dsn: str) -> Iterator[Connection]:
-    """A database with a unique name on an existing server; dropped at the end. Nothing else is written."""
+def existing_server(dsn: str) -> Connection:
+    """An existing server named by --dsn: only checked to be reachable here; the sandbox does the rest."""
     import psycopg
-    from psycopg import sql
 
-    name = f"schemalint_verify_{uuid.uuid4().hex[:12]}"
     try:
-        admin = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
+        info = psycopg.conninfo.conninfo_to_dict(dsn)
     except psycopg.Error as exc:
-        raise ServerError(f"cannot connect to --dsn: {str(exc).strip().splitlines()[0]}") from None
-    with _terminate_on_sigterm():
-        try:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            info = psycopg.conninfo.conninfo_to_dict(dsn)
-            info["dbname"] = name
-            yield Connection(info, f"scratch database {name}")
-        finally:
-            with contextlib.suppress(psycopg.Error):
-                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-            admin.close()
+        raise ServerError(f"--dsn is not a valid connection string: {str(exc).strip().splitlines()[0][:300]}") from None
+    return Connection(dict(info), "the server named by --dsn")
 
 
-__all__ = ["Connection", "ServerError", "find_bindir", "scratch_database", "throwaway_cluster"]
+__all__ = ["Connection", "ServerError", "existing_server", "find_bindir", "remove_leftovers", "scrubbed_environment",
+           "throwaway_cluster"]
