@@ -13,7 +13,8 @@ from schemalint.locks import LockMode
 from schemalint.rules import all_rules
 from schemalint.rules.recipes import one_line
 from schemalint.rules.transactions import refused_in_transaction
-from schemalint.sql.parse import Statement
+from schemalint.sql.parse import Statement, SyntaxProblem
+from schemalint.sql.text import SourceText
 from schemalint.verify import catalog, observe
 from schemalint.verify.progress import Progress, Silent
 from schemalint.verify.server import ServerError
@@ -40,6 +41,13 @@ class StatementRow:
     text: str
     observation: observe.Observation | None
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rollback:
+    file: str
+    statements: list[Statement]
+    error: tuple[Span, str] | None  # the first syntax error: where, and PostgreSQL's parser message
 
 
 @dataclass(slots=True)
@@ -218,6 +226,8 @@ class Verifier:
             if _copy_from_stdin(stmt):
                 row.error = None
                 row.text = "(skipped: COPY FROM STDIN needs the data psql would send) " + row.text
+                self.incomplete.append(f"{file}: COPY FROM STDIN at line {stmt.span.line} not applied (its rows "
+                                       f"are psql data, not SQL)")
                 continue  # the rows are not in the migration file: nothing to apply
             if stmt.kind == "TransactionStmt":
                 kind = stmt.node.get("kind", "")
@@ -249,11 +259,19 @@ class Verifier:
             findings.extend(self._judge(file, stmt, row.observation))
         if in_user_tx:
             self._execute("COMMIT")
-        rollback = self._rollback_statements(prepared, rollback_files)
+        rollback = self._rollback(prepared, rollback_files)
         if failed or rollback is None:
             report.rollback = "skipped" if failed else "none"
             return [f for f in findings if f is not None]
-        down_file, statements = rollback
+        if rollback.error is not None:
+            span, message = rollback.error
+            report.rollback = "skipped"
+            self.incomplete.append(f"{rollback.file}: rollback not run, it has a syntax error at line {span.line}")
+            findings.append(self._finding("SL001", rollback.file, None, f"in the rollback: {message} (verify did "
+                                          f"not run the rollback)", "Fix the rollback SQL so it can be run when "
+                                          "needed.", span))
+            return [f for f in findings if f is not None]
+        down_file, statements = rollback.file, rollback.statements
         error_at: Statement | None = None
         rollback_error: str | None = None
         for stmt in statements:
@@ -280,18 +298,27 @@ class Verifier:
         self.apply_plain(forward)
         return [f for f in findings if f is not None]
 
-    def _rollback_statements(self, prepared: PreparedFile,
-                             rollback_files: dict[str, PreparedFile]) -> tuple[str, list[Statement]] | None:
-        file = prepared.source.display
-        if prepared.rollback is not None and prepared.rollback.statements:
-            return file, prepared.rollback.statements
-        if prepared.parsed is not None:
-            down = [s for s in prepared.parsed.statements if s.section == "down"]
-            if down:
-                return file, down
+    def _rollback(self, prepared: PreparedFile, rollback_files: dict[str, PreparedFile]) -> Rollback | None:
+        """The file's rollback (guide comment block, down section, or sibling down file), with its first
+        syntax error, if any."""
+        file, text = prepared.source.display, prepared.text
+        assert prepared.parsed is not None and text is not None
+        candidates: list[tuple[str, list[Statement], list[SyntaxProblem], SourceText]] = []
+        if prepared.rollback is not None:
+            candidates.append((file, prepared.rollback.statements, prepared.rollback.errors, text))
+        down_start = prepared.sections.down_start
+        if down_start is not None:
+            candidates.append((file, [s for s in prepared.parsed.statements if s.section == "down"],
+                               [e for e in prepared.parsed.errors if e.offset >= down_start], text))
         sibling = rollback_files.get(file)
-        if sibling is not None and sibling.parsed is not None:
-            return sibling.source.display, sibling.parsed.statements
+        if sibling is not None and sibling.parsed is not None and sibling.text is not None:
+            candidates.append((sibling.source.display, sibling.parsed.statements, sibling.parsed.errors,
+                               sibling.text))
+        for where, statements, errors, source in candidates:
+            if statements or errors:
+                first = min(errors, key=lambda e: e.offset, default=None)
+                error = None if first is None else (source.span(first.offset, first.offset + 1), first.message)
+                return Rollback(where, statements, error)
         return None
 
     def _observe(self, stmt: Statement, watched: dict[int, observe.Relation],
