@@ -294,6 +294,21 @@ def test_every_signal_stops_the_server_and_removes_the_folder(tmp_path: Path, pr
 
 
 @pytest.mark.slow
+def test_a_signal_during_a_dsn_run_drops_its_scratch_database_and_role(tmp_path: Path, pg_server: Any) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "schemalint", "verify", "migrations", "--dsn", _dsn(pg_server)],
+                            cwd=project(tmp_path, {"1.sql": SLOW}), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with psycopg.connect(**pg_server.conninfo, autocommit=True) as admin:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not admin.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'").fetchone():
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        assert proc.returncode == 143
+        assert _scratch_leftovers(admin) == []
+
+
+@pytest.mark.slow
 def test_a_later_run_removes_what_a_killed_run_left(tmp_path: Path, private_tmp: Path, pg_server: Any) -> None:
     killed = _start(project(tmp_path / "killed", {"1.sql": SLOW}), private_tmp)
     _wait_for_socket(private_tmp)

@@ -251,7 +251,7 @@ def verify(
                                     progress.for_stderr(), notice)
             result, reports, sources = run_verify(request, options)
     except Interrupted as stop:
-        sys.stderr.write(f"schemalint: verify stopped by {stop}; its scratch server and database were removed\n")
+        sys.stderr.write(f"schemalint: verify stopped by {stop}; what it had started was stopped and removed\n")
         raise typer.Exit(stop.exit_code) from None
     except (ConfigError, SourceError, ServerError) as exc:
         _fail(str(exc))
