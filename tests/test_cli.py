@@ -60,7 +60,8 @@ def test_json_shape_and_relative_paths(project: Path) -> None:
     code, payload = run_json("migrations")
     assert code == 1
     assert payload["version"] == 1
-    assert payload["summary"] == {"files": 1, "errors": 1, "warnings": 0}
+    assert payload["summary"] == {"files": 1, "errors": 1, "warnings": 0,
+                                  "runner": "psql (default: no runner detected, each statement commits on its own)"}
     (finding,) = payload["findings"]  # type: ignore[misc]
     assert finding == {
         "code": "SL102",

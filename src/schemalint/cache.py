@@ -46,6 +46,7 @@ def settings_fingerprint(settings: Settings, enabled: set[str]) -> str:
         "enabled": sorted(enabled),
         "target": settings.target_postgres,
         "assume": settings.assume_in_transaction,
+        "runner": settings.runner,
         "severity": {k: int(v) for k, v in sorted(settings.severity.items())},
         "per_file_ignores": settings.per_file_ignores,
         "default_schema": settings.default_schema,

@@ -56,6 +56,8 @@ _TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
     "default-schema": str,
     "cache-dir": str,
     "history-paths": list,
+    "runner": str,
+    "baseline": str,
 }
 
 
@@ -74,6 +76,8 @@ class Settings:
     default_schema: str = "public"
     cache_dir: str = ".schemalint_cache"
     history_paths: list[str] = field(default_factory=list)
+    runner: str | None = None  # None: detected from the files (runners.py)
+    baseline: str | None = None  # a schema dump read first as history, never reported
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: Path | None = None  # the file these settings came from
 
@@ -187,6 +191,14 @@ def settings_from_table(table: dict[str, Any], path: Path | str, prefix: str = "
             settings.cache_dir = value
         elif key == "history-paths":
             settings.history_paths = list(value)
+        elif key == "runner":
+            from schemalint.runners import RUNNERS
+
+            if value not in RUNNERS:
+                raise fail(key, f"unknown runner {value!r} (choose from {', '.join(RUNNERS)})")
+            settings.runner = value
+        elif key == "baseline":
+            settings.baseline = value
     return settings
 
 
@@ -230,7 +242,16 @@ STARTER_CONFIG = """\
 # PostgreSQL version the migrations run on (11-18): decides e.g. whether a default rewrites.
 target-postgres = 15
 
-# Does your runner wrap each file in a transaction (Flyway, Alembic, Django, Rails, golang-migrate)?
+# The migration runner: decides which files run in one transaction, and the order of the files.
+# psql, flyway, golang-migrate, goose, dbmate, diesel, sqlx, prisma, alembic, django or rails.
+# Default: detected from the files (-- +goose markers, V1__x.sql names, …), else psql (autocommit).
+# runner = "goose"
+
+# A schema dump (pg_dump --schema-only) or any SQL file read first as history: for projects whose
+# migrations do not start from an empty database. Never reported.
+# baseline = "db/schema.sql"
+
+# Without a runner: does something wrap each file in a transaction anyway?
 assume-in-transaction = false
 
 # Exit with 1 when a finding at or above this severity remains: "error" or "warning".

@@ -11,6 +11,7 @@ from typing import Any
 
 from schemalint.config import Settings
 from schemalint.locks import LockMode, LockTaken, locks_taken
+from schemalint.runners import AUTOCOMMIT, IMPLICIT, RUNNERS, WRAPPED, Runner
 from schemalint.schema import SchemaModel
 from schemalint.sql.names import QName, display, range_var, strings
 from schemalint.sql.nodes import const_value, walk
@@ -48,11 +49,27 @@ class Context:
     open_begin: int | None = None
     current: Statement | None = None  # a statement inside a DO block or called function, when judging one
     in_block: bool = False  # judging the statements of a DO block / function: one transaction
+    transaction: str = AUTOCOMMIT  # how the runner runs this file (runners.py): wrapped, implicit, autocommit
+    runner: Runner = field(default_factory=lambda: RUNNERS["psql"])
 
     # --- what rules ask -------------------------------------------------------------------
     @property
     def in_transaction(self) -> bool:
-        return self.explicit_transaction or self.settings.assume_in_transaction or self.in_block
+        return self.explicit_transaction or self.runner_transaction or self.in_block
+
+    @property
+    def runner_transaction(self) -> bool:
+        """The runner itself runs the whole file in one transaction (wrapped, or one implicit block)."""
+        return self.transaction != AUTOCOMMIT
+
+    def runner_transaction_phrase(self) -> str:
+        """"in a file goose wraps in a transaction", for messages."""
+        if self.transaction == IMPLICIT:
+            return (f"in a file {self.runner.name} sends as one multi-statement query, which PostgreSQL runs as one "
+                    f"implicit transaction")
+        if self.runner.name == "assume-in-transaction":
+            return "in a file your runner wraps in a transaction (assume-in-transaction = true)"
+        return f"in a file {self.runner.name} wraps in a transaction"
 
     @property
     def lock_timeout(self) -> bool:
@@ -125,9 +142,13 @@ class Context:
                 self.transaction_problems.append(TransactionProblem(
                     self.index, "BEGIN inside an open transaction: PostgreSQL only warns and keeps the outer transaction"))
                 return
-            if self.settings.assume_in_transaction:
+            # Inside an implicit transaction (one multi-statement query) BEGIN is legal: PostgreSQL turns the
+            # implicit block into an explicit one without a warning.
+            if self.transaction == WRAPPED:
+                which = ("assume-in-transaction" if self.runner.name == "assume-in-transaction"
+                         else self.runner.name)
                 self.transaction_problems.append(TransactionProblem(
-                    self.index, "BEGIN inside the transaction your runner opens for the file (assume-in-transaction): "
+                    self.index, f"BEGIN inside the transaction your runner opens for the file ({which}): "
                     "PostgreSQL only warns, and the file's COMMIT then ends the runner's transaction early"))
             self.explicit_transaction = True
             self.open_begin = self.index
@@ -136,7 +157,7 @@ class Context:
             self.ddl_tables.clear()
         elif kind in ("TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK", "TRANS_STMT_COMMIT_PREPARED",
                       "TRANS_STMT_PREPARE", "TRANS_STMT_ROLLBACK_PREPARED"):
-            if not self.explicit_transaction and not self.settings.assume_in_transaction:
+            if not self.explicit_transaction and not self.runner_transaction:
                 word = "COMMIT" if "COMMIT" in kind else "ROLLBACK"
                 self.transaction_problems.append(TransactionProblem(
                     self.index, f"{word} with no open transaction: PostgreSQL only warns"))

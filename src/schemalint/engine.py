@@ -18,6 +18,7 @@ from schemalint.plpgsql import analyse_body, do_block_body, embedded_sql, routin
 from schemalint.rules import all_rules, resolve
 from schemalint.rules.base import Rule
 from schemalint.rules.recipes import one_line
+from schemalint.runners import AUTOCOMMIT, RUNNERS, WRAPPED, Runner
 from schemalint.schema import SchemaModel
 from schemalint.sources import SourceFile, read
 from schemalint.sql.identifiers import long_defined_names, truncate_identifier
@@ -50,6 +51,7 @@ class RunResult:
     internal_errors: list[InternalError] = field(default_factory=list)
     files: int = 0
     incomplete: list[str] = field(default_factory=list)  # "file: what was not checked or applied, and why"
+    runner: str | None = None  # "goose (detected from -- +goose markers)"
 
 
 @dataclass(slots=True)
@@ -106,6 +108,7 @@ class Engine:
         self.enabled = enabled
         self.rules = all_rules()
         self.model = SchemaModel(default_schema=settings.default_schema)
+        self.runner: Runner = RUNNERS["psql"]  # set by the run once the runner is chosen (runners.py)
         self.by_kind: dict[str, list[Rule]] = {}
         self.any_kind: list[Rule] = []
         self.finishers: list[Rule] = []
@@ -163,6 +166,8 @@ class Engine:
         ctx = Context(
             file=source.display, source=prepared.text, statements=forward, settings=self.settings, model=self.model,
             sections=prepared.sections, rollback_statements=rollback, has_rollback_file=source.down_sibling is not None,
+            transaction=source.transaction or (WRAPPED if self.settings.assume_in_transaction else AUTOCOMMIT),
+            runner=self.runner,
         )
         errors: list[InternalError] = []
         if source.role == "up":

@@ -7,11 +7,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from schemalint import runners
 from schemalint.cache import ResultCache, chain_keys, settings_fingerprint
 from schemalint.config import ConfigError, Settings
 from schemalint.engine import Engine, PreparedFile, RunResult, prepare
 from schemalint.findings import Finding
 from schemalint.rules import all_rules, resolve, select_codes
+from schemalint.runners import RunnerChoice
 from schemalint.sources import (
     SourceError,
     SourceFile,
@@ -46,7 +48,8 @@ def enabled_codes(settings: Settings) -> set[str]:
     return enabled
 
 
-def gather(request: RunRequest) -> list[SourceFile]:
+def gather(request: RunRequest) -> tuple[list[SourceFile], RunnerChoice]:
+    """The files of the run in migration order (read, history marked), and the runner that applies them."""
     files: list[SourceFile] = []
     paths = [p for p in request.paths if p != "-"]
     if paths:
@@ -60,7 +63,9 @@ def gather(request: RunRequest) -> list[SourceFile]:
         changed = changed_since(request.since, Path.cwd())
         for f in files:
             f.judged = f.path is None or f.path.resolve() in changed
-    return files
+    _read_all(files)
+    settings = request.settings
+    return files, runners.assign(settings.runner, settings.assume_in_transaction, files)
 
 
 def _with_history(files: list[SourceFile], request: RunRequest) -> list[SourceFile]:
@@ -123,21 +128,22 @@ def _read_all(files: list[SourceFile]) -> None:
 
 def execute(request: RunRequest) -> tuple[RunResult, dict[str, str]]:
     enabled = enabled_codes(request.settings)
-    files = gather(request)
+    files, runner = gather(request)
     engine = Engine(request.settings, enabled)
+    engine.runner = runner.runner
     if not request.use_cache:
         prepared = prepare_all(files, request.jobs)
         result = engine.run(prepared)
+        result.runner = runner.summary
         sources = {p.source.display: p.text.text for p in prepared if p.text is not None and p.source.judged}
         return result, sources
 
-    _read_all(files)
     cache = ResultCache(_cache_dir(request.settings), settings_fingerprint(request.settings, enabled))
     cache.load()
-    keys = chain_keys([(f.display, f.role, f.judged, f.data) for f in files])
+    keys = chain_keys([(f.display, f"{f.role}:{f.transaction}", f.judged, f.data) for f in files])
     cached = [cache.get(f.display, key) if f.path is not None else None for f, key in zip(files, keys, strict=True)]
     first_miss = next((i for i, hit in enumerate(cached) if hit is None), len(files))
-    result = RunResult(files=sum(1 for f in files if f.judged))
+    result = RunResult(files=sum(1 for f in files if f.judged), runner=runner.summary)
     # files before the first miss: findings from the cache; parsed and replayed only if a later file needs
     # the schema model they build
     needs_model = first_miss < len(files)

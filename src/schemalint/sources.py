@@ -28,6 +28,7 @@ class SourceFile:
     down_sibling: Path | None = None  # for a forward file: its rollback file, if any
     judged: bool = True  # False: read for the schema model only (--since)
     data: bytes | None = None  # content, once read (stdin is read up front)
+    transaction: str | None = None  # how the runner runs it: "wrapped", "implicit", "autocommit" (runners.py)
 
 
 @dataclass(frozen=True, slots=True)

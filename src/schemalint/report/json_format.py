@@ -31,6 +31,8 @@ def render(result: RunResult) -> str:
     error_count = sum(1 for f in result.findings if f.severity.label == "error")
     summary: dict[str, Any] = {"files": result.files, "errors": error_count,
                                "warnings": len(result.findings) - error_count}
+    if result.runner:
+        summary["runner"] = result.runner
     if result.incomplete:
         summary["incomplete"] = result.incomplete
     findings = [finding_dict(f) for f in result.findings]

@@ -11,6 +11,7 @@ from schemalint.locks import LockMode, dml_target
 from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
 from schemalint.rules.recipes import one_line
+from schemalint.runners import RUNNERS
 from schemalint.sql.nodes import unwrap
 from schemalint.sql.parse import Statement
 
@@ -66,12 +67,15 @@ def concurrently_in_transaction(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     if what is None:
         return
     why = ("inside the explicit BEGIN … COMMIT block" if ctx.explicit_transaction
-           else "in a file your runner wraps in a transaction (assume-in-transaction = true)")
+           else ctx.runner_transaction_phrase())
     if ctx.in_block:
         why = "inside a DO block or function, which always runs in a transaction"
     statement = one_line(stmt.text, 300)
-    if ctx.explicit_transaction and not ctx.in_block:
+    if ctx.explicit_transaction and not ctx.in_block and not ctx.runner_transaction:
         recipe = f"Run it after the transaction ends:\nCOMMIT;\n{statement};"
+    elif ctx.runner.name in RUNNERS and ctx.runner_transaction:
+        recipe = (f"Run it on its own, in a migration that {ctx.runner.name} runs outside a transaction "
+                  f"({ctx.runner.opt_out}):\n{statement};")
     else:
         recipe = f"Run it on its own:\n{statement};\n{_RUNNER_HINT}"
     yield Hit(f"{what} cannot run inside a transaction block, and this statement is {why}: PostgreSQL fails "

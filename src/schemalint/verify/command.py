@@ -56,7 +56,7 @@ def verify(request: RunRequest, options: VerifyOptions) -> tuple[RunResult, list
 
     settings: Settings = request.settings
     enabled = enabled_codes(settings)
-    files = gather(request)
+    files, runner = gather(request)
     prepared = [prepare(f) for f in files]
     rollback_files = {}
     for p in prepared:
@@ -74,6 +74,7 @@ def verify(request: RunRequest, options: VerifyOptions) -> tuple[RunResult, list
             verifier = Verifier(conn, settings, enabled, limits, monitor=monitor, progress=options.progress,
                                 privileged=options.allow_superuser)
             result = verifier.run(prepared, rollback_files)
+            result.runner = runner.summary
     sources = {p.source.display: p.text.text for p in prepared if p.text is not None}
     return result, verifier.reports, sources
 
