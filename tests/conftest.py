@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from schemalint import runners
 from schemalint.config import Settings, settings_from_table
 from schemalint.engine import Engine, RunResult, prepare
 from schemalint.findings import Finding
@@ -57,6 +58,7 @@ def lint_files(
         sources.append(SourceFile(name, Path("/nonexistent-schemalint-test") / name, data=data))
     ordered = order(sources)
     engine = Engine(conf, enabled_codes(conf))
+    engine.runner = runners.assign(conf.runner, conf.assume_in_transaction, ordered).runner
     return engine.run(prepare(s) for s in ordered)
 
 

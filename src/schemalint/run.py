@@ -20,7 +20,7 @@ from schemalint.sources import (
     changed_since,
     collect,
     decode,
-    natural_key,
+    migration_key,
     order,
 )
 
@@ -85,10 +85,10 @@ def _with_history(files: list[SourceFile], request: RunRequest) -> list[SourceFi
     except SourceError:
         return files
     known = {_norm(f) for f in files}
-    last = max(natural_key(_norm(f)) for f in files) if files else None
+    last = max(migration_key(_norm(f)) for f in files) if files else None
     history = []
     for candidate in candidates:
-        if _norm(candidate) in known or (last is not None and natural_key(_norm(candidate)) >= last):
+        if _norm(candidate) in known or (last is not None and migration_key(_norm(candidate)) >= last):
             continue
         candidate.judged = False
         history.append(candidate)

@@ -37,9 +37,43 @@ class Decoded:
     error: str | None
 
 
-def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+NaturalKey = tuple[tuple[int, int | str], ...]
+MigrationKey = tuple[tuple[int, tuple[int | str, ...], NaturalKey], ...]
+_LEADING_VERSION = re.compile(r"^\d+(?:[-_.]\d+)*")
+_FLYWAY_NAME = re.compile(r"^(?:[VU](?P<version>\d+(?:[._]\d+)*)|(?P<repeatable>R))__(?P<rest>.*)$")
+
+
+def natural_key(text: str) -> NaturalKey:
     """Sort key that puts ``2_x.sql`` before ``10_x.sql``."""
     return tuple((0, int(part)) if part.isdigit() else (1, part) for part in _DIGITS.split(text) if part)
+
+
+def _version(digits: str) -> tuple[int | str, ...]:
+    """A short number compares as a number (2 before 10); a timestamp of 8 or more digits digit by digit,
+    so 2023-01-01-000000-0000 (18 digits) still sorts before 20240101000000 (14)."""
+    if len(digits) < 8:
+        return 0, int(digits)
+    return 1, digits.ljust(24, "0")
+
+
+def _component_key(part: str) -> tuple[int, tuple[int | str, ...], NaturalKey]:
+    flyway = _FLYWAY_NAME.match(part)
+    if flyway is not None:
+        if flyway.group("repeatable"):
+            return 2, (), natural_key(flyway.group("rest"))  # Flyway: repeatable scripts after every versioned one
+        version = tuple(int(n) for n in re.split(r"[._]", flyway.group("version")))
+        return 0, (2, *version), natural_key(flyway.group("rest"))  # V1_10 after V1_9: part by part
+    leading = _LEADING_VERSION.match(part)
+    if leading is not None:
+        # a leading version of digits and separators compares as its digits: 2019-06-14-175833_x and
+        # 20190614175833_y are both 20190614175833 (projects that switched timestamp styles keep their order)
+        return 0, _version(re.sub(r"\D", "", leading.group())), natural_key(part[leading.end():])
+    return 1, (), natural_key(part)
+
+
+def migration_key(path: str) -> MigrationKey:
+    """The order a runner applies files in (the catalogue's "migration order"), per path component."""
+    return tuple(_component_key(part) for part in path.replace(os.sep, "/").split("/") if part not in ("", "."))
 
 
 def rollback_partner(path: Path) -> Path | None:
@@ -116,7 +150,7 @@ def _key_path(path: Path) -> str:
 
 
 def order(files: list[SourceFile]) -> list[SourceFile]:
-    """Natural sort of the path; a rollback file sorts right after its forward file."""
+    """Migration order (:func:`migration_key`); a rollback file sorts right after its forward file."""
     by_path = {_key_path(f.path): f for f in files if f.path is not None}
     for f in files:
         if f.path is None:
@@ -133,10 +167,10 @@ def order(files: list[SourceFile]) -> list[SourceFile]:
                 if _key_path(candidate) in by_path or candidate.exists():
                     f.down_sibling = candidate
 
-    def key(f: SourceFile) -> tuple[tuple[tuple[int, int | str], ...], int]:
+    def key(f: SourceFile) -> tuple[MigrationKey, int]:
         if f.role == "down" and f.up_sibling is not None:
-            return natural_key(os.path.normpath(_display_like(f, f.up_sibling))), 1
-        return natural_key(os.path.normpath(f.display)), 0
+            return migration_key(os.path.normpath(_display_like(f, f.up_sibling))), 1
+        return migration_key(os.path.normpath(f.display)), 0
 
     return sorted(files, key=key)
 

@@ -13,6 +13,7 @@ from schemalint.locks import LockMode
 from schemalint.rules import all_rules
 from schemalint.rules.recipes import one_line
 from schemalint.rules.transactions import refused_in_transaction
+from schemalint.runners import AUTOCOMMIT, WRAPPED
 from schemalint.sql.parse import Statement, SyntaxProblem
 from schemalint.sql.text import SourceText
 from schemalint.verify import catalog, observe
@@ -140,8 +141,11 @@ class Verifier:
             message += f" ({SUPERUSER_HINT})"
         return message
 
-    def apply_plain(self, statements: list[Statement]) -> str | None:
-        """Apply statements the way a runner would, without observing; the first error, if any."""
+    def apply_plain(self, statements: list[Statement], transaction: str = AUTOCOMMIT) -> str | None:
+        """Apply statements the way the runner would (in one transaction unless it runs the file in
+        autocommit), without observing; the first error, if any (the transaction is then rolled back)."""
+        if transaction != AUTOCOMMIT:
+            self.conn.execute("BEGIN")
         for stmt in statements:
             if _copy_from_stdin(stmt):
                 continue  # COPY FROM STDIN: the data is not in the file
@@ -149,7 +153,18 @@ class Verifier:
             error = self._execute(stmt.text)
             if error is not None:
                 return f"{error} (at line {stmt.span.line})"
+        return self._commit_if_open()
+
+    def _commit_if_open(self) -> str | None:
+        import psycopg
+
+        if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            return self._execute("COMMIT")
         return None
+
+    def transaction_of(self, prepared: PreparedFile) -> str:
+        """How the runner runs the file (runners.py); assume-in-transaction when nothing decided it."""
+        return prepared.source.transaction or (WRAPPED if self.settings.assume_in_transaction else AUTOCOMMIT)
 
     def run(self, files: list[PreparedFile], rollback_files: dict[str, PreparedFile]) -> RunResult:
         result = RunResult()
@@ -175,7 +190,7 @@ class Verifier:
                 self.incomplete.append(f"{file}: applied up to the syntax error at line {syntax_line}")
             if not prepared.source.judged:
                 self._progress_file = file
-                error = self.apply_plain(forward)
+                error = self.apply_plain(forward, self.transaction_of(prepared))
                 if error is not None:
                     self.incomplete.append(f"{file} (history): {error}")
                 continue
@@ -212,9 +227,10 @@ class Verifier:
         findings: list[Finding | None] = [syntax]
         before = catalog.snapshot(self.monitor)
         watched = observe.relations(self.monitor)
-        # a runner that wraps each file in a transaction (assume-in-transaction), unless it cannot
-        one_transaction = self.settings.assume_in_transaction and not any(
-            self.needs_autocommit(s) or s.kind == "TransactionStmt" for s in forward)
+        # as the runner does: the whole file in one transaction (a statement PostgreSQL refuses in a
+        # transaction block then fails, as it would for the runner), or statement by statement
+        transaction = self.transaction_of(prepared)
+        one_transaction = transaction != AUTOCOMMIT
         if one_transaction:
             self.conn.execute("BEGIN")
         in_user_tx = one_transaction
@@ -274,11 +290,15 @@ class Verifier:
         down_file, statements = rollback.file, rollback.statements
         error_at: Statement | None = None
         rollback_error: str | None = None
+        if one_transaction:
+            self.conn.execute("BEGIN")
         for stmt in statements:
             rollback_error = self._execute(stmt.text)
             if rollback_error is not None:
                 error_at = stmt
                 break
+        if rollback_error is None:
+            rollback_error = self._commit_if_open()
         if rollback_error is not None:
             report.rollback = "failed"
             findings.append(self._finding(
@@ -295,7 +315,7 @@ class Verifier:
                     + "; ".join(diffs[:20]) + (f"; and {len(diffs) - 20} more" if len(diffs) > 20 else ""),
                     "Make the rollback undo every change of the migration (and nothing else)."))
         # put the migration back, so the files after it see the schema they expect
-        self.apply_plain(forward)
+        self.apply_plain(forward, transaction)
         return [f for f in findings if f is not None]
 
     def _rollback(self, prepared: PreparedFile, rollback_files: dict[str, PreparedFile]) -> Rollback | None:

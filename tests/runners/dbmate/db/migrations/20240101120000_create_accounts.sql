@@ -1,0 +1,5 @@
+-- migrate:up
+CREATE TABLE accounts (id bigint PRIMARY KEY, name varchar(50) NOT NULL);
+
+-- migrate:down
+DROP TABLE accounts;

@@ -1,0 +1,1 @@
+ALTER TABLE notes ALTER COLUMN body TYPE varchar(200);

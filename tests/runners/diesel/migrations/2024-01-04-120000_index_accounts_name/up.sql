@@ -1,0 +1,1 @@
+CREATE INDEX CONCURRENTLY idx_accounts_name ON accounts (name);

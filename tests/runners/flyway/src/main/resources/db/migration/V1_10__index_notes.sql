@@ -1,0 +1,1 @@
+CREATE INDEX CONCURRENTLY idx_notes_account_id ON notes (account_id);

@@ -1,0 +1,3 @@
+BEGIN;
+ALTER TABLE accounts ADD COLUMN region text;
+COMMIT;

@@ -1,0 +1,2 @@
+-- no-transaction
+CREATE INDEX CONCURRENTLY idx_accounts_name ON accounts (name);
