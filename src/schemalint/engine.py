@@ -66,6 +66,14 @@ class PreparedFile:
     rollback: ParsedSql | None = None  # the rollback SQL kept in a comment (guide layout)
 
 
+def baseline_notes(source: SourceFile, findings: list[Finding]) -> list[str]:
+    """A baseline's syntax errors, as one line each for the summary (they are not findings)."""
+    if not source.baseline:
+        return []
+    return [f"{source.display} (baseline): {f.message} at line {f.span.line}; the statements after it were still "
+            f"read" for f in findings if f.code in ("SL001", "SL002")]
+
+
 def prepare(source: SourceFile) -> PreparedFile:
     try:
         return _prepare(source)
@@ -132,6 +140,8 @@ class Engine:
             if prepared.source.judged:
                 result.findings.extend(findings)
                 result.internal_errors.extend(errors)
+            else:
+                result.incomplete.extend(baseline_notes(prepared.source, findings))
         result.findings.sort(key=Finding.sort_key)
         return result
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from schemalint import runners
 from schemalint.cache import ResultCache, chain_keys, settings_fingerprint
 from schemalint.config import ConfigError, Settings
-from schemalint.engine import Engine, PreparedFile, RunResult, prepare
+from schemalint.engine import Engine, PreparedFile, RunResult, baseline_notes, prepare
 from schemalint.findings import Finding
 from schemalint.rules import all_rules, resolve, select_codes
 from schemalint.runners import RunnerChoice
@@ -63,6 +63,8 @@ def gather(request: RunRequest) -> tuple[list[SourceFile], RunnerChoice]:
         changed = changed_since(request.since, Path.cwd())
         for f in files:
             f.judged = f.path is None or f.path.resolve() in changed
+    if request.settings.baseline:
+        files = _with_baseline(files, request.settings)
     _read_all(files)
     settings = request.settings
     return files, runners.assign(settings.runner, settings.assume_in_transaction, files)
@@ -93,6 +95,21 @@ def _with_history(files: list[SourceFile], request: RunRequest) -> list[SourceFi
         candidate.judged = False
         history.append(candidate)
     return order(files + history) if history else files
+
+
+def _with_baseline(files: list[SourceFile], settings: Settings) -> list[SourceFile]:
+    """The configured baseline (a schema dump) first, as history: its objects are existing, it is never
+    reported. Relative to the config file's folder."""
+    assert settings.baseline is not None
+    base = settings.source.parent if settings.source is not None else Path.cwd()
+    path = Path(settings.baseline) if Path(settings.baseline).is_absolute() else base / settings.baseline
+    if not path.is_file():
+        where = f"{settings.source}: " if settings.source else ""
+        raise SourceError(f"{where}baseline {settings.baseline}: no such file")
+    display = os.path.relpath(path) if not Path(settings.baseline).is_absolute() else str(path)
+    resolved = path.resolve()
+    rest = [f for f in files if f.path is None or f.path.resolve() != resolved]
+    return [SourceFile(Path(display).as_posix(), path, judged=False, baseline=True), *rest]
 
 
 def _norm(f: SourceFile) -> str:
@@ -162,6 +179,7 @@ def execute(request: RunRequest) -> tuple[RunResult, dict[str, str]]:
                 cache.put(source.display, keys[index], findings)
         if source.judged:
             result.findings.extend(findings)
+        result.incomplete.extend(baseline_notes(source, findings))
     result.findings.sort(key=Finding.sort_key)
     cache.save()
     texts = {p.source.display: p.text.text for p in prepared if p.text is not None}

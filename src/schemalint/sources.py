@@ -29,6 +29,7 @@ class SourceFile:
     judged: bool = True  # False: read for the schema model only (--since)
     data: bytes | None = None  # content, once read (stdin is read up front)
     transaction: str | None = None  # how the runner runs it: "wrapped", "implicit", "autocommit" (runners.py)
+    baseline: bool = False  # the configured schema dump read first as history (never judged)
 
 
 @dataclass(frozen=True, slots=True)

@@ -188,6 +188,10 @@ class Verifier:
             forward, syntax_line, syntax = self._applicable(prepared)
             if syntax_line is not None:
                 self.incomplete.append(f"{file}: applied up to the syntax error at line {syntax_line}")
+            if prepared.source.baseline:
+                self._progress_file = file
+                self._apply_baseline(file, forward)
+                continue
             if not prepared.source.judged:
                 self._progress_file = file
                 error = self.apply_plain(forward, self.transaction_of(prepared))
@@ -199,6 +203,23 @@ class Verifier:
         result.incomplete.extend(self.incomplete)
         result.findings.sort(key=Finding.sort_key)
         return result
+
+    def _apply_baseline(self, file: str, statements: list[Statement]) -> None:
+        """A schema dump, as psql restores one: statement by statement, going on after an error; then the
+        session settings it changed (pg_dump's search_path = '', …) are reset for the migrations."""
+        failures: list[str] = []
+        for stmt in statements:
+            if _copy_from_stdin(stmt):
+                continue
+            self.progress.statement(file, stmt.span.line, one_line(stmt.text, 60))
+            error = self._execute(stmt.text)
+            if error is not None:
+                failures.append(f"line {stmt.span.line}: {error}")
+        self.conn.execute("RESET ALL")
+        self._configure()
+        if failures:
+            self.incomplete.append(f"{file} (baseline): {len(failures)} statement{'s' if len(failures) != 1 else ''} "
+                                   f"failed, the first at {failures[0]}")
 
     def _applicable(self, prepared: PreparedFile) -> tuple[list[Statement], int | None, Finding | None]:
         """The forward statements a runner would get through: those before the first syntax error (the
