@@ -182,7 +182,12 @@ class Engine:
         errors: list[InternalError] = []
         if source.role == "up":
             reported_once: set[tuple[str, int]] = set()
+            down_start = prepared.sections.down_start
+            # heads of statements that failed to parse still create their object, in file order
+            recovered = [r for r in parsed.recovered if down_start is None or r.start < down_start]
             for index, stmt in enumerate(forward):
+                while recovered and recovered[0].start < stmt.start:
+                    self._apply(recovered.pop(0), ctx)
                 ctx.index = index
                 if judge:
                     raw.extend(self._judge(stmt, stmt, ctx, errors, reported_once))
@@ -190,6 +195,8 @@ class Engine:
                 ctx.advance(stmt)
                 self._apply(stmt, ctx)
                 stmt.release()
+            for head in recovered:
+                self._apply(head, ctx)
             for rule in self.finishers if judge else ():
                 for hit in self._finish(rule, ctx, errors):
                     finding = self._from_hit(rule, source.display, prepared.text, None, hit)

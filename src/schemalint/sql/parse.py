@@ -106,6 +106,9 @@ class ParsedSql:
     source: SourceText
     statements: list[Statement] = field(default_factory=list)
     errors: list[SyntaxProblem] = field(default_factory=list)
+    # What statements that failed to parse still tell the schema model: ``CREATE TABLE name`` (a stray comma
+    # in the column list), ``CREATE INDEX name ON table``, ``CREATE VIEW name``. Never judged by rules.
+    recovered: list[Statement] = field(default_factory=list)
 
 
 _COPY_DATA = re.compile(r"(?im)^[ \t]*COPY\b[^;]*?\bFROM\s+STDIN\b[^;]*;[^\n]*\n(?P<data>.*?)^\\\.[ \t]*$", re.S)
@@ -209,6 +212,11 @@ def _rehome(local: ParsedSql, offset: int, source: SourceText, out: ParsedSql) -
         stmt.lazy = True
         out.statements.append(stmt)
     out.errors.extend(SyntaxProblem(e.message, e.offset + offset) for e in local.errors)
+    for stmt in local.recovered:
+        stmt.start += offset
+        stmt.end += offset
+        stmt.source = source
+        out.recovered.append(stmt)
 
 
 def _collect(payload: Node, chunk_start: int, chunk_end: int, source: SourceText, out: ParsedSql) -> None:
@@ -278,12 +286,87 @@ def _recover(text: str, source: SourceText, out: ParsedSql) -> None:
             message, offset = _error_args(exc)
             offset = min(start + offset, end)
             out.errors.append(SyntaxProblem(_error_message(message, chunk), offset))
+            head = _readable_head(chunk, start, end, source)
+            if head is not None:
+                out.recovered.append(head)
         else:
             _collect(json.loads(payload), start, end, source, out)
     if tail_error is not None:
         line_start = text.rfind("\n", 0, tail_error.offset) + 1
         out.errors.append(SyntaxProblem(
             _error_message(tail_error.message, text[line_start : tail_error.offset + 40]), tail_error.offset))
+
+
+_NOISE_TOKENS = ("SQL_COMMENT", "C_COMMENT")
+_TABLE_PREFIXES = {"OR", "REPLACE", "TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL"}
+
+
+def _qualified_name(words: list[tuple[str, str]], i: int) -> tuple[str | None, int]:
+    """A possibly qualified name (``s.t``, ``"T"``) starting at token ``i``: its text and the next index."""
+    def is_name(j: int) -> bool:
+        return j < len(words) and not words[j][0].startswith("ASCII_")
+
+    if not is_name(i):
+        return None, i
+    parts = [words[i][1]]
+    i += 1
+    while i + 1 < len(words) and words[i][0] == "ASCII_46" and is_name(i + 1):
+        parts.append(words[i + 1][1])
+        i += 2
+    return ".".join(parts), i
+
+
+def _readable_head(chunk: str, start: int, end: int, source: SourceText) -> Statement | None:
+    """For a statement that does not parse, the object its readable head creates, as a statement the
+    schema model can take in (the catalogue: a syntax error must not turn later statements on a new table
+    into false alarms)."""
+    try:
+        tokens = [t for t in _pg.scan(chunk) if t.name not in _NOISE_TOKENS]
+    except _pg.ParseError:
+        return None
+    words = [(t.name, chunk[t.start : t.end + 1]) for t in tokens]
+    upper = [text.upper() for _, text in words]
+    if not upper or upper[0] != "CREATE":
+        return None
+    i = 1
+    while i < len(upper) and upper[i] in _TABLE_PREFIXES:
+        i += 1
+    unique = i < len(upper) and upper[i] == "UNIQUE"
+    i += 1 if unique else 0
+    kind = upper[i] if i < len(upper) else ""
+    if kind == "MATERIALIZED" and i + 1 < len(upper) and upper[i + 1] == "VIEW":
+        kind, i = "MATERIALIZED VIEW", i + 1
+    i += 1
+    if upper[i : i + 3] == ["IF", "NOT", "EXISTS"]:
+        i += 3
+    synthetic: str | None = None
+    if kind in ("TABLE", "VIEW", "MATERIALIZED VIEW") and not unique:
+        name, i = _qualified_name(words, i)
+        if name is not None:
+            synthetic = f"CREATE TABLE {name} ()" if kind == "TABLE" else f"CREATE {kind} {name} AS SELECT 1"
+    elif kind == "INDEX":
+        if i < len(upper) and upper[i] == "CONCURRENTLY":
+            i += 1
+        if upper[i : i + 3] == ["IF", "NOT", "EXISTS"]:
+            i += 3
+        index_name = None
+        if i < len(upper) and upper[i] != "ON":
+            index_name, i = _qualified_name(words, i)
+        if i < len(upper) and upper[i] == "ON":
+            i += 1
+            if i < len(upper) and upper[i] == "ONLY":
+                i += 1
+            table, i = _qualified_name(words, i)
+            if table is not None:
+                synthetic = f"CREATE {'UNIQUE ' if unique else ''}INDEX {index_name or ''} ON {table} ((NULL))"
+    if synthetic is None:
+        return None
+    try:
+        payload = json.loads(_pg.parse_sql_json(synthetic))
+    except _pg.ParseError:
+        return None
+    ((kind_name, node),) = payload["stmts"][0]["stmt"].items()
+    return Statement(kind_name, node, start, end, source.byte_of_char(start), source)
 
 
 def _error_args(exc: Exception) -> tuple[str, int]:
