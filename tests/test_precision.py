@@ -38,3 +38,62 @@ def test_a_new_table_stays_new_when_a_later_statement_fails() -> None:
            "CREATE INDEX idx_broken ON notes (body,);\n"
            "CREATE INDEX idx_notes_body ON notes (body);\n")
     assert codes(lint(sql)) == ["SL001"]
+
+
+HISTORY = ("CREATE TABLE accounts (id bigint PRIMARY KEY, name text NOT NULL, region text);\n"
+           "CREATE TABLE notes (id int PRIMARY KEY, account_id int,\n"
+           "  CONSTRAINT fk_notes_account FOREIGN KEY (account_id) REFERENCES accounts (id));\n")
+
+
+def _later(sql: str, **settings: object) -> list[tuple[str, str]]:
+    result = lint_files({"1.sql": HISTORY, "2.sql": sql}, dict(settings), quiet_timeouts="SL114" not in str(settings))
+    return [(f.code, f.message) for f in result.findings if f.file == "2.sql"]
+
+
+def test_set_not_null_on_a_column_already_not_null_is_not_flagged() -> None:
+    assert _later("ALTER TABLE accounts ALTER COLUMN name SET NOT NULL;") == []
+    assert [c for c, _ in _later("ALTER TABLE accounts ALTER COLUMN region SET NOT NULL;")] == ["SL108"]
+
+
+def test_foreign_key_type_is_read_after_the_same_statements_type_change() -> None:
+    fixed = "ALTER TABLE notes ALTER COLUMN account_id TYPE bigint, ADD CONSTRAINT fk_b FOREIGN KEY (account_id) " \
+            "REFERENCES accounts (id) NOT VALID;"
+    assert [c for c, _ in _later(fixed, select=["SL410"])] == []
+    mismatch = "ALTER TABLE notes ADD CONSTRAINT fk_b FOREIGN KEY (account_id) REFERENCES accounts (id) NOT VALID;"
+    assert [c for c, _ in _later(mismatch, select=["SL410"])] == ["SL410"]
+
+
+def test_drop_index_of_an_unknown_index_still_needs_a_lock_timeout() -> None:
+    ((code, message),) = _later("DROP INDEX idx_from_before_the_history;", select=["SL114"])
+    assert code == "SL114" and "ACCESS EXCLUSIVE lock on the table of index idx_from_before_the_history" in message
+
+
+def test_dropping_a_foreign_key_names_the_referenced_table_too() -> None:
+    ((code, message),) = _later("ALTER TABLE notes DROP CONSTRAINT fk_notes_account;", select=["SL114"])
+    assert "ACCESS EXCLUSIVE lock on notes and accounts" in message
+
+
+def test_the_lock_named_is_the_strongest_the_statement_takes_on_each_table() -> None:
+    ((code, message),) = _later("ALTER TABLE notes ADD COLUMN owner_id bigint DEFAULT 1 REFERENCES accounts (id);",
+                                select=["SL105"])
+    assert "ACCESS EXCLUSIVE lock on notes (blocking every read and write)" in message
+    assert "SHARE ROW EXCLUSIVE lock on accounts" in message
+
+
+def test_boolean_options_are_read_as_postgresql_reads_them() -> None:
+    for sql, expected in (("VACUUM (FULL false) accounts;", []), ("VACUUM (FULL 0) accounts;", []),
+                          ("VACUUM (FULL off) accounts;", []), ("VACUUM (FULL) accounts;", ["SL117"]),
+                          ("VACUUM (FULL on) accounts;", ["SL117"]), ("VACUUM (FULL 1) accounts;", ["SL117"]),
+                          ("REINDEX (CONCURRENTLY false) TABLE accounts;", ["SL117"]),
+                          ("REINDEX (CONCURRENTLY) TABLE accounts;", []),
+                          ("REINDEX (CONCURRENTLY true) TABLE accounts;", [])):
+        assert [c for c, _ in _later(sql, select=["SL117"])] == expected, sql
+
+
+def test_virtual_generated_columns() -> None:
+    sql = "ALTER TABLE accounts ADD COLUMN doubled bigint GENERATED ALWAYS AS (id * 2) VIRTUAL;"
+    assert _later(sql, select=["SL111"], **{"target-postgres": 18}) == []
+    ((code, message),) = _later(sql, select=["SL111"])
+    assert "PostgreSQL 18 introduced" in message and "fails" in message and "rewrite" not in message.split(":")[0]
+    stored = "ALTER TABLE accounts ADD COLUMN doubled bigint GENERATED ALWAYS AS (id * 2) STORED;"
+    assert "STORED computes the value" in _later(stored, select=["SL111"], **{"target-postgres": 18})[0][1]

@@ -60,6 +60,8 @@ CLAIMS = [
                 "ALTER TABLE accounts VALIDATE CONSTRAINT chk_nn;"),
     Claim("SL108", "ALTER TABLE accounts ALTER COLUMN region SET NOT NULL", scan=True,
           setup="ALTER TABLE accounts ADD CONSTRAINT chk_len CHECK (length(region) > 0);"),
+    Claim("SL108", "ALTER TABLE accounts ALTER COLUMN region SET NOT NULL", scan=False,
+          setup="ALTER TABLE accounts ALTER COLUMN region SET NOT NULL;"),  # already NOT NULL: nothing happens
     Claim("SL106", "ALTER TABLE accounts ADD CONSTRAINT chk_score CHECK (score >= 0)", scan=True,
           lock=LockMode.ACCESS_EXCLUSIVE),
     Claim("SL106", "ALTER TABLE accounts ADD CONSTRAINT chk_score CHECK (score >= 0) NOT VALID", scan=False),

@@ -106,7 +106,7 @@ class Context:
         """The locks ``stmt`` takes (computed once per statement, before the model takes it in)."""
         memo = stmt.facts()
         if "locks" not in memo:
-            memo["locks"] = locks_taken(stmt.kind, stmt.node, self.settings.default_schema, self.model.index_table)
+            memo["locks"] = locks_taken(stmt.kind, stmt.node, self.settings.default_schema, self.model)
         result: list[LockTaken] = memo["locks"]
         return result
 

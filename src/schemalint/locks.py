@@ -7,11 +7,11 @@ documentation, "Explicit Locking" (13.3) and the ALTER TABLE / CREATE INDEX refe
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from schemalint.sql.names import QName, qualify, range_var, strings
-from schemalint.sql.nodes import Node, unwrap
+from schemalint.sql.nodes import Node, option_enabled, unwrap
 
 
 class LockMode(enum.IntEnum):
@@ -77,9 +77,18 @@ _ALTER_TABLE_LOCKS = {
 
 @dataclass(frozen=True, slots=True)
 class LockTaken:
-    table: QName
+    table: QName  # the table locked; for an index the history does not know, the index itself
     mode: LockMode
     what: str  # the operation, for messages ("CREATE INDEX", "ADD FOREIGN KEY" …)
+    index_of_unknown_table: bool = False  # ``table`` is an index whose table the history does not know
+
+
+class History(Protocol):
+    """What the lock table needs from the schema model."""
+
+    def index_table(self, index: QName) -> QName | None: ...
+
+    def foreign_key_target(self, table: QName, constraint: str) -> QName | None: ...
 
 
 def alter_table_lock(cmd: Node) -> tuple[LockMode, str]:
@@ -95,12 +104,12 @@ def alter_table_lock(cmd: Node) -> tuple[LockMode, str]:
     return mode, "ALTER TABLE"
 
 
-def locks_taken(
-    kind: str, node: Node, default_schema: str, index_table: Callable[[QName], QName | None]
-) -> list[LockTaken]:
-    """Locks on tables a statement takes. ``index_table`` finds an index's table (DROP/REINDEX INDEX)."""
+def locks_taken(kind: str, node: Node, default_schema: str, history: History) -> list[LockTaken]:
+    """Locks on tables a statement takes. ``history`` finds an index's table (DROP/REINDEX INDEX) and the
+    table a dropped foreign key references."""
     if kind not in _LOCKING_KINDS:
         return []
+    index_table = history.index_table
     def rv(n: object) -> QName:
         return range_var(n, default_schema)
 
@@ -118,6 +127,12 @@ def locks_taken(
                 strongest, what = mode, label
             for ref in _fk_targets(cmd, default_schema):
                 out.append(LockTaken(ref, LockMode.SHARE_ROW_EXCLUSIVE, "FOREIGN KEY (referenced table)"))
+            if cmd.get("subtype") == "AT_DropConstraint":
+                # dropping a foreign key drops its triggers on the referenced table too: ACCESS EXCLUSIVE on
+                # both tables (observed on PG15)
+                target = history.foreign_key_target(table, str(cmd.get("name", "")))
+                if target is not None:
+                    out.append(LockTaken(target, LockMode.ACCESS_EXCLUSIVE, "DROP FOREIGN KEY (referenced table)"))
         out.insert(0, LockTaken(table, strongest, what))
         return out
     if kind == "IndexStmt":
@@ -137,15 +152,15 @@ def locks_taken(
             elif rtype == "OBJECT_INDEX":
                 owner = index_table(name)
                 mode = LockMode.SHARE_UPDATE_EXCLUSIVE if node.get("concurrent") else LockMode.ACCESS_EXCLUSIVE
-                if owner:
-                    out.append(LockTaken(owner, mode, "DROP INDEX"))
+                # an index the history does not know still locks its table
+                out.append(LockTaken(owner or name, mode, "DROP INDEX", index_of_unknown_table=owner is None))
             elif rtype in ("OBJECT_TRIGGER", "OBJECT_POLICY", "OBJECT_RULE") and len(parts) >= 2:
                 out.append(LockTaken(qualify(parts[:-1], default_schema), LockMode.ACCESS_EXCLUSIVE, f"DROP {rtype[7:]}"))
         return out
     if kind == "TruncateStmt":
         return [LockTaken(rv(r), LockMode.ACCESS_EXCLUSIVE, "TRUNCATE") for r in node.get("relations") or ()]
     if kind == "VacuumStmt":
-        full = any(unwrap(o)[1].get("defname") == "full" for o in node.get("options") or ())
+        full = option_enabled(node.get("options"), "full")
         if not node.get("is_vacuumcmd", False):
             return []  # ANALYZE: SHARE UPDATE EXCLUSIVE, harmless to traffic
         mode = LockMode.ACCESS_EXCLUSIVE if full else LockMode.SHARE_UPDATE_EXCLUSIVE
@@ -158,7 +173,7 @@ def locks_taken(
             return [LockTaken(rv(node.get("relation")), LockMode.ACCESS_EXCLUSIVE, "CLUSTER")]
         return []
     if kind == "ReindexStmt":
-        concurrent = any(unwrap(o)[1].get("defname") == "concurrently" for o in node.get("params") or ())
+        concurrent = option_enabled(node.get("params"), "concurrently")
         rel = node.get("relation")
         if not rel:
             return []

@@ -119,6 +119,12 @@ class SchemaModel:
         """Did this file create a function or procedure (that a later statement may call)?"""
         return file in self._function_files
 
+    def foreign_key_target(self, table: QName, constraint: str) -> QName | None:
+        """The table a known foreign key of ``table`` references."""
+        known = self.tables.get(table)
+        con = known.constraints.get(constraint) if known is not None else None
+        return con.ref_table if con is not None and con.kind == "FOREIGN" else None
+
     def index_table(self, index: QName) -> QName | None:
         ix = self.indexes.get(index)
         return ix.table if ix else None

@@ -123,6 +123,19 @@ def stored_generated_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         ctype = type_sql(col, stmt)
         start = ctx.statement.offset_of(generated.get("location"))
         expression = parenthesized_after(stmt.source.text, start, stmt.end) or "<expression>"
+        if kind == "v":
+            # Before PG18 a generated column must be STORED: GENERATED … VIRTUAL (or without STORED) is a
+            # syntax error there, so nothing is rewritten — the migration fails.
+            yield Hit(
+                f"ADD COLUMN {name}.{column} is a VIRTUAL generated column (GENERATED ALWAYS AS (…) without STORED), "
+                f"which PostgreSQL 18 introduced: on target-postgres {ctx.target_postgres} this statement fails with "
+                f"a syntax error",
+                f"Set target-postgres = 18 if the migrations run on PostgreSQL 18, or add a plain nullable column "
+                f"and backfill it in batches (STORED would rewrite {name} under ACCESS EXCLUSIVE):\n"
+                f"ALTER TABLE {name} ADD COLUMN {column} {ctype};",
+                ctx.statement.offset_of(col.location),
+            )
+            continue
         virtual = (f"\nOn PostgreSQL 18+ a VIRTUAL generated column is computed on read and adds no rewrite:\n"
                    f"ALTER TABLE {name} ADD COLUMN {column} {ctype} GENERATED ALWAYS AS ({expression}) VIRTUAL;")
         yield Hit(

@@ -20,6 +20,7 @@ from schemalint.rules.recipes import (
     lock_of,
     lock_phrase,
     lock_timeout_prefix,
+    locks_phrase,
     not_valid_steps,
     scan_sql,
     set_not_null_steps,
@@ -71,10 +72,12 @@ def foreign_key_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit
             continue
         ref = ctx.rv(con.get("pktable"))
         cname, body = _named_constraint_sql(stmt, table, con, "FOREIGN", tuple(strings(con.get("fk_attrs"))))
-        both = f"{name} and {ctx.name(ref)}" if ref != table else name
+        held = [(lock_of(ctx, stmt, table), name)]
+        if ref != table:
+            held.append((lock_of(ctx, stmt, ref), ctx.name(ref)))
         yield Hit(
             f"ADD FOREIGN KEY {cname} on {name} checks every existing row while it "
-            f"{lock_phrase(lock_of(ctx, stmt, ref), both, 'for the whole scan')}",
+            f"{locks_phrase(held, 'for the whole scan')}",
             lock_timeout_prefix(ctx) + not_valid_steps(name, body, cname),
             ctx.statement.offset_of(con.get("location")),
         )
@@ -87,7 +90,8 @@ def foreign_key_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit
         ref = ctx.rv(fk.get("pktable"))
         yield Hit(
             f"ADD COLUMN {name}.{column} REFERENCES {ctx.name(ref)} with a non-null DEFAULT validates the key for "
-            f"every existing row while it {lock_phrase(lock_of(ctx, stmt, ref), f'{name} and {ctx.name(ref)}')}",
+            f"every existing row while it "
+            f"{locks_phrase([(lock_of(ctx, stmt, table), name), (lock_of(ctx, stmt, ref), ctx.name(ref))])}",
             f"Add the column first, then the key as NOT VALID, and validate it separately:\n"
             f"ALTER TABLE {name} ADD COLUMN {column} … DEFAULT …;\n"
             f"ALTER TABLE {name} ADD CONSTRAINT {quote_ident(f'fk_{table[1]}_{col.name}'[:63])} FOREIGN KEY ({column}) "
@@ -175,6 +179,8 @@ def set_not_null_scans_table(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     known = ctx.model.table(table)
     for cmd in alter_commands(stmt, "AT_SetNotNull"):
         column = str(cmd.get("name", ""))
+        if known is not None and column in known.columns and known.columns[column].not_null:
+            continue  # already NOT NULL in the history: PostgreSQL does nothing, no scan
         if ctx.target_postgres >= 12 and known is not None and any(
             c.kind == "CHECK" and c.validated and c.not_null_column == column for c in known.constraints.values()
         ):

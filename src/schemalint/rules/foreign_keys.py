@@ -7,13 +7,13 @@ from collections.abc import Iterator
 
 from schemalint.context import Context, FileContext
 from schemalint.findings import Hit, Severity
-from schemalint.rules.alter import added_columns, declared_constraints
+from schemalint.rules.alter import added_columns, alter_commands, declared_constraints
 from schemalint.rules.base import file_rule, rule
 from schemalint.rules.tables import create_columns, table_constraints
 from schemalint.sql.names import QName, quote_ident, strings
-from schemalint.sql.nodes import Node
+from schemalint.sql.nodes import Node, unwrap
 from schemalint.sql.parse import Statement
-from schemalint.types import ColumnType
+from schemalint.types import ColumnType, column_type
 
 
 @file_rule("SL406", "foreign-key-without-index", Severity.WARNING,
@@ -59,6 +59,11 @@ def _foreign_keys(stmt: Statement, ctx: Context) -> Iterator[tuple[QName, list[t
         known = ctx.model.table(table)
         types = {c.name: c.type for c in known.columns.values()} if known else {}
         types.update((c.name, c.type) for c in added_columns(stmt))
+        # ALTER TABLE runs its type changes in an earlier pass than ADD CONSTRAINT: the key sees the new type
+        for cmd in alter_commands(stmt, "AT_AlterColumnType"):
+            new_type = column_type(unwrap(cmd.get("def"))[1].get("typeName"))
+            if new_type is not None:
+                types[str(cmd.get("name", ""))] = new_type
     for columns, con in declared_constraints(stmt, "CONSTR_FOREIGN"):
         yield table, [(c, types.get(c)) for c in columns], con
 

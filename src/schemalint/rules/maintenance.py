@@ -12,7 +12,7 @@ from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
 from schemalint.rules.recipes import add_keyword_after, lock_of, lock_phrase
 from schemalint.sql.names import QName
-from schemalint.sql.nodes import unwrap
+from schemalint.sql.nodes import option_enabled, unwrap
 from schemalint.sql.parse import Statement
 
 
@@ -30,7 +30,7 @@ def blocking_maintenance(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     node = stmt.node
     kind = stmt.kind
     if kind == "VacuumStmt":
-        if not node.get("is_vacuumcmd") or not any(unwrap(o)[1].get("defname") == "full" for o in node.get("options") or ()):
+        if not node.get("is_vacuumcmd") or not option_enabled(node.get("options"), "full"):
             return
         rels = [ctx.rv(unwrap(r)[1].get("relation")) for r in node.get("rels") or ()]
         help_text = ("Use pg_repack or pg_squeeze to reclaim space online, or run VACUUM FULL in a maintenance "
@@ -52,7 +52,7 @@ def blocking_maintenance(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         yield _hit(ctx, clustered, "CLUSTER rewrites the table in index order and", LockMode.ACCESS_EXCLUSIVE,
                    "Use pg_repack (which can also order by an index) online, or run CLUSTER in a maintenance window.")
     elif kind == "ReindexStmt":
-        if any(unwrap(p)[1].get("defname") == "concurrently" for p in node.get("params") or ()):
+        if option_enabled(node.get("params"), "concurrently"):
             return
         target = str(node.get("kind", "")).removeprefix("REINDEX_OBJECT_")
         rel = node.get("relation")

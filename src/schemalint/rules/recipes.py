@@ -18,13 +18,28 @@ def lock_phrase(mode: LockMode, table: str, duration: str = "") -> str:
     return f"takes {mode.article} {mode.label} lock on {table}{during}, blocking {mode.blocks}"
 
 
+def locks_phrase(locks: list[tuple[LockMode, str]], duration: str = "") -> str:
+    """One lock per relation: "takes an ACCESS EXCLUSIVE lock on t (blocking every read and write) and a SHARE
+    ROW EXCLUSIVE lock on u (blocking writes …)"; the same lock on several: "… lock on t and u, blocking …"."""
+    merged: dict[LockMode, list[str]] = {}
+    for mode, name in locks:
+        if name not in merged.setdefault(mode, []):
+            merged[mode].append(name)
+    if len(merged) == 1:
+        ((mode, names),) = merged.items()
+        return lock_phrase(mode, " and ".join(names), duration)
+    during = f" {duration}" if duration else ""
+    parts = [f"{mode.article} {mode.label} lock on {' and '.join(names)} (blocking {mode.blocks})"
+             for mode, names in sorted(merged.items(), reverse=True)]
+    return f"takes {' and '.join(parts)}{during}"
+
+
 def lock_of(ctx: Context, stmt: Statement, table: QName | None = None,
             default: LockMode = LockMode.ACCESS_EXCLUSIVE) -> LockMode:
-    """The lock ``stmt`` takes on ``table``, from the one statement → lock table in locks.py."""
-    for lock in ctx.locks(stmt):
-        if table is None or lock.table == table:
-            return lock.mode
-    return default
+    """The strongest lock the whole statement takes on ``table`` (any table when None), from the one
+    statement → lock table in locks.py."""
+    modes = [lock.mode for lock in ctx.locks(stmt) if table is None or lock.table == table]
+    return max(modes) if modes else default
 
 
 def lock_timeout_prefix(ctx: Context) -> str:

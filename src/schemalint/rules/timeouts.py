@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 from schemalint.context import Context
 from schemalint.findings import Hit, Severity
-from schemalint.locks import LockMode
+from schemalint.locks import LockMode, LockTaken
 from schemalint.rules.base import rule
-from schemalint.rules.recipes import lock_phrase
+from schemalint.rules.recipes import locks_phrase
 from schemalint.sql.parse import Statement
 
 
@@ -18,15 +18,21 @@ from schemalint.sql.parse import Statement
 def missing_lock_timeout(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     if ctx.lock_timeout or ctx.option("locks", "runner-sets-lock-timeout"):
         return
-    for lock in ctx.locks(stmt):
-        if lock.mode < LockMode.SHARE or not ctx.is_existing(lock.table) or not lock.table[1]:
-            continue
-        name = ctx.name(lock.table)
-        yield Hit(
-            f"{lock.what} {lock_phrase(lock.mode, name)}, with no lock_timeout set: if a long query holds "
-            f"{name}, this statement waits in the lock queue and every later query on {name} waits behind it",
-            "Set a lock_timeout at the top of the migration and retry the migration when it fires:\n"
-            "SET lock_timeout = '5s';\n"
-            "(or set `runner-sets-lock-timeout = true` under [tool.schemalint.locks] if your runner sets it)",
-        )
+    blocking = [lock for lock in ctx.locks(stmt) if lock.mode >= LockMode.SHARE and lock.table[1]
+                and (lock.index_of_unknown_table or ctx.is_existing(lock.table))]
+    if not blocking:
         return
+    names = [_locked_name(ctx, lock) for lock in blocking]
+    held = " and ".join(dict.fromkeys(names))
+    yield Hit(
+        f"{blocking[0].what} {locks_phrase([(lock.mode, n) for lock, n in zip(blocking, names, strict=True)])}, "
+        f"with no lock_timeout set: if a long query holds {held}, this statement waits in the lock queue and "
+        f"every later query on {held} waits behind it",
+        "Set a lock_timeout at the top of the migration and retry the migration when it fires:\n"
+        "SET lock_timeout = '5s';\n"
+        "(or set `runner-sets-lock-timeout = true` under [tool.schemalint.locks] if your runner sets it)",
+    )
+
+
+def _locked_name(ctx: Context, lock: LockTaken) -> str:
+    return f"the table of index {ctx.name(lock.table)}" if lock.index_of_unknown_table else ctx.name(lock.table)

@@ -12,7 +12,7 @@ from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
 from schemalint.rules.recipes import one_line
 from schemalint.runners import RUNNERS
-from schemalint.sql.nodes import unwrap
+from schemalint.sql.nodes import option_enabled, unwrap
 from schemalint.sql.parse import Statement
 
 _RUNNER_HINT = (
@@ -33,7 +33,7 @@ def refused_in_transaction(stmt: Statement, postgres_version: int) -> str | None
     if kind == "DropStmt" and node.get("concurrent"):
         return "DROP INDEX CONCURRENTLY"
     if kind == "ReindexStmt":
-        if any(unwrap(p)[1].get("defname") == "concurrently" for p in node.get("params") or ()):
+        if option_enabled(node.get("params"), "concurrently"):
             return "REINDEX CONCURRENTLY"
         target = str(node.get("kind", "")).removeprefix("REINDEX_OBJECT_")
         if target in ("SCHEMA", "DATABASE", "SYSTEM"):

@@ -54,3 +54,24 @@ def const_value(node: Any) -> str | int | float | bool | None:
     if fields.get("ival") == {}:
         return 0
     return None
+
+
+def option_enabled(options: Any, name: str) -> bool:
+    """Whether a parenthesized option list (``VACUUM (FULL false)``, ``REINDEX (CONCURRENTLY)``) turns
+    ``name`` on, read as PostgreSQL reads booleans: bare = true; true/on/yes/1 and false/off/no/0."""
+    for item in options or ():
+        _, elem = unwrap(item)
+        if elem.get("defname") != name:
+            continue
+        arg = elem.get("arg")
+        if arg is None:
+            return True
+        kind, value = unwrap(arg)
+        if kind == "Integer":
+            return bool(value.get("ival", 0))
+        if kind == "Boolean":
+            return bool(value.get("boolval", False))
+        text = str(value.get("sval", "")).strip().lower()
+        return text in ("true", "on", "yes", "1", "t", "y") or (text not in ("false", "off", "no", "0", "f", "n")
+                                                                and bool(text))
+    return False
