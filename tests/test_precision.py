@@ -70,13 +70,13 @@ def test_drop_index_of_an_unknown_index_still_needs_a_lock_timeout() -> None:
 
 def test_dropping_a_foreign_key_names_the_referenced_table_too() -> None:
     ((code, message),) = _later("ALTER TABLE notes DROP CONSTRAINT fk_notes_account;", select=["SL114"])
-    assert "ACCESS EXCLUSIVE lock on notes and accounts" in message
+    assert code == "SL114" and "ACCESS EXCLUSIVE lock on notes and accounts" in message
 
 
 def test_the_lock_named_is_the_strongest_the_statement_takes_on_each_table() -> None:
     ((code, message),) = _later("ALTER TABLE notes ADD COLUMN owner_id bigint DEFAULT 1 REFERENCES accounts (id);",
                                 select=["SL105"])
-    assert "ACCESS EXCLUSIVE lock on notes (blocking every read and write)" in message
+    assert code == "SL105" and "ACCESS EXCLUSIVE lock on notes (blocking every read and write)" in message
     assert "SHARE ROW EXCLUSIVE lock on accounts" in message
 
 
@@ -94,6 +94,6 @@ def test_virtual_generated_columns() -> None:
     sql = "ALTER TABLE accounts ADD COLUMN doubled bigint GENERATED ALWAYS AS (id * 2) VIRTUAL;"
     assert _later(sql, select=["SL111"], **{"target-postgres": 18}) == []
     ((code, message),) = _later(sql, select=["SL111"])
-    assert "PostgreSQL 18 introduced" in message and "fails" in message and "rewrite" not in message.split(":")[0]
+    assert code == "SL111" and "PostgreSQL 18 introduced" in message and "fails" in message and "rewrite" not in message.split(":")[0]
     stored = "ALTER TABLE accounts ADD COLUMN doubled bigint GENERATED ALWAYS AS (id * 2) STORED;"
     assert "STORED computes the value" in _later(stored, select=["SL111"], **{"target-postgres": 18})[0][1]
