@@ -97,3 +97,71 @@ def test_virtual_generated_columns() -> None:
     assert code == "SL111" and "PostgreSQL 18 introduced" in message and "fails" in message and "rewrite" not in message.split(":")[0]
     stored = "ALTER TABLE accounts ADD COLUMN doubled bigint GENERATED ALWAYS AS (id * 2) STORED;"
     assert "STORED computes the value" in _later(stored, select=["SL111"], **{"target-postgres": 18})[0][1]
+
+
+def test_one_finding_per_statement_and_rule() -> None:
+    result = lint_files({"1.sql": "CREATE TABLE a (id int, b int, c int);",
+                         "2.sql": "ALTER TABLE a DROP COLUMN b, DROP COLUMN c;\nDELETE FROM a;\n"},
+                        {"select": ["SL201", "SL116", "SL208"]})
+    got = [(f.code, f.span.line) for f in result.findings]
+    assert got == [("SL201", 1), ("SL208", 2)]
+    assert "a.b, a.c" in result.findings[0].message and "DROP COLUMN b, DROP COLUMN c" in result.findings[0].help
+
+
+def test_sl114_is_once_per_file_inside_do_blocks_too() -> None:
+    body = "\n".join(f"  ALTER TABLE a ADD COLUMN c{i} int;" for i in range(20))
+    result = lint_files({"1.sql": "CREATE TABLE a (id int);",
+                         "2.sql": f"DO $$\nBEGIN\n{body}\nEND $$;\nALTER TABLE a ADD COLUMN z int;\n"},
+                        {"select": ["SL114"]}, quiet_timeouts=False)
+    assert [(f.code, f.span.line) for f in result.findings if f.file == "2.sql"] == [("SL114", 3)]
+
+
+def test_sl115_in_a_do_block_points_at_the_locking_statement_and_never_commits_inside() -> None:
+    result = lint_files({"1.sql": "CREATE TABLE a (id int); CREATE TABLE b (id int);",
+                         "2.sql": "DO $$\nBEGIN\n  ALTER TABLE a ADD COLUMN c int;\n"
+                                  "  UPDATE b SET id = id + 1 WHERE id > 0;\nEND $$;\n"},
+                        {"select": ["SL115"]})
+    (finding,) = result.findings
+    assert finding.span.line == 4 and "taken on a at line 3" in finding.message
+    assert "COMMIT" not in finding.help
+
+
+def test_precision_increases_and_utc_timestamptz_do_not_rewrite() -> None:
+    history = ("CREATE TABLE t (a timestamptz(3), b timestamp(2), c interval(2), d interval day, e time(2),\n"
+               "  f timestamp, g timestamptz, h timestamp(3), i timestamp);")
+    migration = ("ALTER TABLE t ALTER COLUMN a TYPE timestamptz(6);\n"    # 1 no rewrite
+                 "ALTER TABLE t ALTER COLUMN b TYPE timestamp;\n"          # 2 no rewrite
+                 "ALTER TABLE t ALTER COLUMN c TYPE interval(4);\n"        # 3 no rewrite
+                 "ALTER TABLE t ALTER COLUMN d TYPE interval;\n"           # 4 no rewrite
+                 "ALTER TABLE t ALTER COLUMN e TYPE time(4);\n"            # 5 no rewrite
+                 "ALTER TABLE t ALTER COLUMN g TYPE timestamptz(3);\n"     # 6 rewrite: less precision
+                 "ALTER TABLE t ALTER COLUMN f TYPE timestamptz;\n"        # 7 rewrite: time zone not UTC
+                 "SET timezone = 'UTC';\n"
+                 "ALTER TABLE t ALTER COLUMN i TYPE timestamptz;\n"        # 9 no rewrite (PG12+, UTC)
+                 "ALTER TABLE t ALTER COLUMN h TYPE timestamptz(3);\n")    # 10 rewrite
+    result = lint_files({"1.sql": history, "2.sql": migration}, {"select": ["SL204"]})
+    assert [f.span.line for f in result.findings] == [6, 7, 10]
+    old = lint_files({"1.sql": history, "2.sql": migration}, {"select": ["SL204"], "target-postgres": 11})
+    assert [f.span.line for f in old.findings] == [6, 7, 9, 10]
+
+
+def test_engine_specific_sql_files_are_reported_as_not_checked(tmp_path: object) -> None:
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(str(tmp_path))
+    (root / "migrations").mkdir()
+    (root / "schemalint.toml").write_text('ignore = ["SL01"]\n')
+    (root / "migrations" / "1_init.sql").write_text("SELECT 1;\n")
+    (root / "migrations" / "2_init.sql.postgres").write_text("SELECT 1;\n")
+    (root / "migrations" / "2_init.sql.mysql").write_text("SELECT 1;\n")
+    (root / "migrations" / "notes.txt").write_text("not sql\n")
+    proc = subprocess.run([sys.executable, "-m", "schemalint", "check", "migrations", "--format", "json",
+                           "--no-cache"], cwd=root, capture_output=True, text=True, check=False)
+    (note,) = json.loads(proc.stdout)["summary"]["notes"]
+    assert note.startswith("2 files not checked (pattern): migrations/2_init.sql.mysql, migrations/2_init.sql.postgres")
+    text = subprocess.run([sys.executable, "-m", "schemalint", "check", "migrations", "--no-cache"], cwd=root,
+                          capture_output=True, text=True, check=False).stdout
+    assert "All checks passed (1 file checked)" in text and "2 files not checked (pattern)" in text

@@ -18,7 +18,7 @@ from schemalint.verify import observe
 from schemalint.verify.runner import Verifier
 from schemalint.verify.sandbox import sandbox
 from schemalint.verify.timeouts import Limits
-from tests.conftest import REPO
+from tests.conftest import REPO, lint_files
 
 SEED = """
 CREATE TABLE accounts (id int PRIMARY KEY, name varchar(50), revenue numeric(10,2), region text, score int);
@@ -47,6 +47,23 @@ CLAIMS = [
     Claim("SL204", "ALTER TABLE accounts ALTER COLUMN revenue TYPE numeric(12,2)", rewrite=False),
     Claim("SL204", "ALTER TABLE accounts ALTER COLUMN revenue TYPE numeric", rewrite=False),
     Claim("SL204", "ALTER TABLE accounts ALTER COLUMN revenue TYPE numeric(10,3)", rewrite=True),
+    # precision increases and (PG12+, session time zone UTC) timestamp → timestamptz: no rewrite
+    Claim("SL204", "ALTER TABLE accounts ALTER COLUMN ts TYPE timestamptz(6)", rewrite=False,
+          setup="ALTER TABLE accounts ADD COLUMN ts timestamptz(3);"),
+    Claim("SL204", "ALTER TABLE accounts ALTER COLUMN ts TYPE timestamptz(3)", rewrite=True,
+          setup="ALTER TABLE accounts ADD COLUMN ts timestamptz;"),
+    Claim("SL204", "ALTER TABLE accounts ALTER COLUMN ts TYPE timestamp", rewrite=False,
+          setup="ALTER TABLE accounts ADD COLUMN ts timestamp(2);"),
+    Claim("SL204", "ALTER TABLE accounts ALTER COLUMN iv TYPE interval(4)", rewrite=False,
+          setup="ALTER TABLE accounts ADD COLUMN iv interval(2);"),
+    Claim("SL204", "ALTER TABLE accounts ALTER COLUMN iv TYPE interval", rewrite=False,
+          setup="ALTER TABLE accounts ADD COLUMN iv interval day;"),
+    Claim("SL204", "ALTER TABLE accounts ALTER COLUMN tm TYPE time(4)", rewrite=False,
+          setup="ALTER TABLE accounts ADD COLUMN tm time(2);"),
+    Claim("SL204", "ALTER TABLE accounts ALTER COLUMN ts TYPE timestamptz", rewrite=False,
+          setup="ALTER TABLE accounts ADD COLUMN ts timestamp;\nSET timezone = 'UTC';"),
+    Claim("SL204", "ALTER TABLE accounts ALTER COLUMN ts TYPE timestamptz", rewrite=True,
+          setup="ALTER TABLE accounts ADD COLUMN ts timestamp;\nSET timezone = 'Europe/Berlin';"),
     Claim("SL110", "ALTER TABLE accounts ADD COLUMN created timestamptz DEFAULT now()", rewrite=False, scan=False),
     Claim("SL110", "ALTER TABLE accounts ADD COLUMN tier text DEFAULT 'standard'", rewrite=False, scan=False),
     Claim("SL110", "ALTER TABLE accounts ADD COLUMN public_id uuid DEFAULT gen_random_uuid()", rewrite=True),
@@ -101,7 +118,7 @@ def _statements(sql: str) -> list[Any]:
     return parse(sql).statements
 
 
-@pytest.mark.parametrize("claim", CLAIMS, ids=[f"{c.rule}:{c.sql[:60]}" for c in CLAIMS])
+@pytest.mark.parametrize("claim", CLAIMS, ids=[f"{c.rule}:{c.sql[:60]}:{c.setup[-30:]}" for c in CLAIMS])
 def test_static_claim_holds_on_the_server(verifier: Verifier, claim: Claim) -> None:
     assert verifier.apply_plain(_statements(SEED + claim.setup)) is None
     watched = observe.relations(verifier.monitor)
@@ -119,6 +136,15 @@ def test_static_claim_holds_on_the_server(verifier: Verifier, claim: Claim) -> N
         name = "accounts" if name.startswith("idx_") or name == "TABLE" else name
         assert seen.observed
         assert seen.locks.get(f"public.{name}") == claim.lock, seen.locks
+
+
+@pytest.mark.parametrize("claim", [c for c in CLAIMS if c.rule == "SL204"],
+                         ids=[f"{c.sql[-40:]}:{c.setup[-30:]}" for c in CLAIMS if c.rule == "SL204"])
+def test_sl204_flags_exactly_the_type_changes_the_server_rewrites(claim: Claim) -> None:
+    history = SEED.replace("INSERT", "-- INSERT") + claim.setup.split("\nSET")[0]
+    migration = ("SET" + claim.setup.split("\nSET", 1)[1] + "\n" if "\nSET" in claim.setup else "") + claim.sql + ";"
+    result = lint_files({"1.sql": history, "2.sql": migration}, {"select": ["SL204"]})
+    assert bool([f for f in result.findings if f.file == "2.sql"]) == bool(claim.rewrite), claim
 
 
 def test_every_page_that_claims_a_rewrite_or_scan_is_covered() -> None:

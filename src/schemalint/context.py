@@ -19,6 +19,7 @@ from schemalint.sql.parse import Statement
 from schemalint.sql.sections import Sections
 from schemalint.sql.text import SourceText
 
+_UTC_ZONES = frozenset(("utc", "etc/utc", "gmt", "etc/gmt", "zulu", "uct", "universal", "etc/universal", "z"))
 _ZERO_DURATION = re.compile(r"^\s*0+(\.0*)?\s*[a-z]*\s*$", re.I)
 
 
@@ -43,7 +44,10 @@ class Context:
     tx_serial: int = 0
     lock_timeout_session: bool = False
     lock_timeout_local: bool = False
-    exclusive_locks: dict[QName, int] = field(default_factory=dict)  # existing tables, this tx → stmt
+    timezone_utc_session: bool = False  # SET timezone = 'UTC' (or another zone at offset 0) in force
+    timezone_utc_local: bool = False
+    exclusive_locks: dict[QName, Statement] = field(default_factory=dict)  # existing tables, this tx → the
+    # statement that took the lock (inside a DO block: the block's own statement, at its real line)
     ddl_tables: set[QName] = field(default_factory=set)  # tables altered by DDL in this transaction
     transaction_problems: list[TransactionProblem] = field(default_factory=list)
     open_begin: int | None = None
@@ -74,6 +78,10 @@ class Context:
     @property
     def lock_timeout(self) -> bool:
         return self.lock_timeout_session or self.lock_timeout_local
+
+    @property
+    def timezone_utc(self) -> bool:
+        return self.timezone_utc_local or self.timezone_utc_session
 
     @property
     def target_postgres(self) -> int:
@@ -123,7 +131,7 @@ class Context:
         if self.in_transaction:
             for lock in self.locks(stmt):
                 if lock.mode == LockMode.ACCESS_EXCLUSIVE and self.is_existing(lock.table):
-                    self.exclusive_locks.setdefault(lock.table, self.index)
+                    self.exclusive_locks.setdefault(lock.table, stmt)
                 if stmt.kind in ("AlterTableStmt", "IndexStmt", "RenameStmt"):
                     self.ddl_tables.add(lock.table)
         else:
@@ -132,6 +140,7 @@ class Context:
     def _end_transaction(self) -> None:
         self.tx_serial += 1
         self.lock_timeout_local = False
+        self.timezone_utc_local = False
         self.exclusive_locks.clear()
         self.ddl_tables.clear()
 
@@ -169,6 +178,16 @@ class Context:
         kind = node.get("kind", "")
         if kind == "VAR_RESET_ALL":
             self.lock_timeout_session = self.lock_timeout_local = False
+            self.timezone_utc_session = self.timezone_utc_local = False
+        elif node.get("name") == "timezone":
+            args = node.get("args") or []
+            value = const_value(args[0]) if kind == "VAR_SET_VALUE" and args else None
+            utc = str(value).strip().lower() in _UTC_ZONES if value is not None else False
+            if node.get("is_local"):
+                self.timezone_utc_local = utc and self.in_transaction
+            else:
+                self.timezone_utc_session = utc
+                self.timezone_utc_local = False
         elif node.get("name") == "lock_timeout":
             args = node.get("args") or []
             value = const_value(args[0]) if kind == "VAR_SET_VALUE" and args else None

@@ -52,6 +52,7 @@ class RunResult:
     files: int = 0
     incomplete: list[str] = field(default_factory=list)  # "file: what was not checked or applied, and why"
     runner: str | None = None  # "goose (detected from -- +goose markers)"
+    notes: list[str] = field(default_factory=list)  # for the summary, e.g. files not checked (pattern)
 
 
 @dataclass(slots=True)
@@ -191,7 +192,7 @@ class Engine:
                 ctx.index = index
                 if judge:
                     raw.extend(self._judge(stmt, stmt, ctx, errors, reported_once))
-                raw.extend(self._run_embedded(stmt, ctx, errors, judge, raw))
+                raw.extend(self._run_embedded(stmt, ctx, errors, judge, raw, reported_once))
                 ctx.advance(stmt)
                 self._apply(stmt, ctx)
                 stmt.release()
@@ -238,7 +239,8 @@ class Engine:
         return out
 
     def _run_embedded(self, stmt: Statement, ctx: Context, errors: list[InternalError], judge: bool,
-                      raw: list[tuple[Finding, int | None]]) -> list[tuple[Finding, int | None]]:
+                      raw: list[tuple[Finding, int | None]],
+                      reported_once: set[tuple[str, int]] | None = None) -> list[tuple[Finding, int | None]]:
         """Judge and apply the statements a DO block or a called function runs, as one transaction; when it
         also runs dynamic SQL with DDL, say so on the findings of the enclosing statement."""
         embedded, opaque = self._embedded(stmt, ctx)
@@ -247,8 +249,8 @@ class Engine:
             ctx.in_block = True
             for inner in embedded:
                 ctx.current = inner
-                if judge:
-                    out.extend(self._judge(inner, stmt, ctx, errors, None))
+                if judge:  # once-per-file rules (SL114) count the statements of the block too
+                    out.extend(self._judge(inner, stmt, ctx, errors, reported_once))
                 ctx.advance(inner)
                 self._apply(inner, ctx)
             ctx.current = None

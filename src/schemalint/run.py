@@ -48,12 +48,20 @@ def enabled_codes(settings: Settings) -> set[str]:
     return enabled
 
 
-def gather(request: RunRequest) -> tuple[list[SourceFile], RunnerChoice]:
-    """The files of the run in migration order (read, history marked), and the runner that applies them."""
+@dataclass(slots=True)
+class Gathered:
+    files: list[SourceFile]  # in migration order, read, history marked
+    runner: RunnerChoice
+    notes: list[str]  # for the summary: what was found but not checked
+
+
+def gather(request: RunRequest) -> Gathered:
+    """The files of the run, the runner that applies them, and what was left out and why."""
     files: list[SourceFile] = []
+    not_checked: list[str] = []
     paths = [p for p in request.paths if p != "-"]
     if paths:
-        files = collect(paths, request.settings.include, request.settings.exclude)
+        files = collect(paths, request.settings.include, request.settings.exclude, not_checked)
     if "-" in request.paths:
         data = sys.stdin.buffer.read()
         files.append(SourceFile(request.stdin_filename or "-", None, data=data))
@@ -67,7 +75,12 @@ def gather(request: RunRequest) -> tuple[list[SourceFile], RunnerChoice]:
         files = _with_baseline(files, request.settings)
     _read_all(files)
     settings = request.settings
-    return files, runners.assign(settings.runner, settings.assume_in_transaction, files)
+    notes = []
+    if not_checked:
+        shown = ", ".join(sorted(not_checked)[:3]) + (", …" if len(not_checked) > 3 else "")
+        notes.append(f"{len(not_checked)} file{'s' if len(not_checked) != 1 else ''} not checked (pattern): {shown} "
+                     f"— add their pattern (e.g. \"*.sql.*\") to include to check them")
+    return Gathered(files, runners.assign(settings.runner, settings.assume_in_transaction, files), notes)
 
 
 def _with_history(files: list[SourceFile], request: RunRequest) -> list[SourceFile]:
@@ -145,13 +158,15 @@ def _read_all(files: list[SourceFile]) -> None:
 
 def execute(request: RunRequest) -> tuple[RunResult, dict[str, str]]:
     enabled = enabled_codes(request.settings)
-    files, runner = gather(request)
+    gathered = gather(request)
+    files, runner = gathered.files, gathered.runner
     engine = Engine(request.settings, enabled)
     engine.runner = runner.runner
     if not request.use_cache:
         prepared = prepare_all(files, request.jobs)
         result = engine.run(prepared)
         result.runner = runner.summary
+        result.notes = gathered.notes
         sources = {p.source.display: p.text.text for p in prepared if p.text is not None and p.source.judged}
         return result, sources
 
@@ -160,7 +175,7 @@ def execute(request: RunRequest) -> tuple[RunResult, dict[str, str]]:
     keys = chain_keys([(f.display, f"{f.role}:{f.transaction}", f.judged, f.data) for f in files])
     cached = [cache.get(f.display, key) if f.path is not None else None for f, key in zip(files, keys, strict=True)]
     first_miss = next((i for i, hit in enumerate(cached) if hit is None), len(files))
-    result = RunResult(files=sum(1 for f in files if f.judged), runner=runner.summary)
+    result = RunResult(files=sum(1 for f in files if f.judged), runner=runner.summary, notes=gathered.notes)
     # files before the first miss: findings from the cache; parsed and replayed only if a later file needs
     # the schema model they build
     needs_model = first_miss < len(files)

@@ -112,8 +112,13 @@ def _matches(rel: str, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(name, p) for p in patterns)
 
 
-def collect(paths: list[str], include: list[str], exclude: list[str]) -> list[SourceFile]:
-    """Expand files and folders into migration-ordered source files."""
+_ENGINE_SPECIFIC_SQL = re.compile(r"\.sql\.[A-Za-z][\w-]*$", re.I)
+
+
+def collect(paths: list[str], include: list[str], exclude: list[str],
+            not_checked: list[str] | None = None) -> list[SourceFile]:
+    """Expand files and folders into migration-ordered source files. Files that look like SQL for one engine
+    (``x.sql.postgres``) but miss the include patterns are added to ``not_checked``, so the run can say so."""
     found: dict[str, SourceFile] = {}
     for given in paths:
         path = Path(given)
@@ -128,7 +133,11 @@ def collect(paths: list[str], include: list[str], exclude: list[str]) -> list[So
                 for name in files:
                     file_path = Path(root, name)
                     rel = file_path.relative_to(path).as_posix()
-                    if not _matches(rel, include) or _matches(rel, exclude) or _matches(file_path.as_posix(), exclude):
+                    if _matches(rel, exclude) or _matches(file_path.as_posix(), exclude):
+                        continue
+                    if not _matches(rel, include):
+                        if not_checked is not None and _ENGINE_SPECIFIC_SQL.search(name):
+                            not_checked.append(file_path.as_posix() if given not in (".", "./") else rel)
                         continue
                     if not file_path.is_file():
                         continue

@@ -35,6 +35,8 @@ def render(result: RunResult) -> str:
         summary["runner"] = result.runner
     if result.incomplete:
         summary["incomplete"] = result.incomplete
+    if result.notes:
+        summary["notes"] = result.notes
     findings = [finding_dict(f) for f in result.findings]
     internal = [
         {"file": e.file, "line": e.line, "column": e.column, "rule": e.rule, "message": e.message}

@@ -76,7 +76,8 @@ def render(result: RunResult) -> str:
     }
     if notifications:
         run["invocations"] = [{"executionSuccessful": False, "toolExecutionNotifications": notifications}]
-    if result.runner or result.incomplete:
-        run["properties"] = {k: v for k, v in (("runner", result.runner), ("incomplete", result.incomplete)) if v}
+    if result.runner or result.incomplete or result.notes:
+        run["properties"] = {k: v for k, v in (("runner", result.runner), ("incomplete", result.incomplete),
+                                                ("notes", result.notes)) if v}
     document = {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -45,6 +45,8 @@ def render(result: RunResult, options: ReportOptions) -> str:
     if options.statistics and findings:
         for line in statistics_lines(result):
             console.print(line)
+    for note in result.notes:
+        console.print(Text(note, style="yellow"))
     if result.runner:
         console.print(Text(f"runner: {result.runner}", style="dim"))
     console.print(_summary(result))

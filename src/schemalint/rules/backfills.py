@@ -60,6 +60,8 @@ def unbatched_backfill(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         batch = (f"{verb} {'' if verb == 'UPDATE' else 'FROM '}{name} {'SET … ' if verb == 'UPDATE' else ''}"
                  f"WHERE <key> IN (SELECT <key> FROM {name} WHERE <not yet done> LIMIT 5000);  "
                  f"-- repeat, one transaction per batch")
+        if stmt.node.get("whereClause") is None and verb == "DELETE":
+            return  # one finding per statement: a DELETE of every row is SL208's (truncate-or-delete-all)
         if stmt.node.get("whereClause") is None:
             yield Hit(f"{verb} of every row of {name} in one statement takes a ROW EXCLUSIVE lock on {name} "
                       f"(blocking index builds and most DDL) and a row lock on every row it touches, blocking "

@@ -22,21 +22,27 @@ def drop_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     if ctx.is_new(table):
         return
     name = ctx.name(table)
-    for cmd in alter_commands(stmt, "AT_DropColumn"):
-        if _column_is_new(ctx, table, str(cmd.get("name", ""))):
-            continue
-        column = quote_ident(str(cmd.get("name", "")))
-        cascade = " CASCADE also drops every view, index and constraint that uses it;" if cmd.get("behavior") == "DROP_CASCADE" else ""
-        yield Hit(
-            f"DROP COLUMN {name}.{column} breaks every query and every deployed version of the application "
-            f"that still reads or writes it;{cascade} the data is gone and a rollback cannot bring it back",
-            "Contract in steps instead of in one release:\n"
-            f"1. Stop reading and writing {column} in the application, and deploy that.\n"
-            f"2. In a later migration, once no deployed code uses it:\n"
-            f"   SET lock_timeout = '5s';\n"
-            f"   ALTER TABLE {name} DROP COLUMN {column};  -- schemalint: ignore drop-column\n"
-            "   (a brief ACCESS EXCLUSIVE lock; no rewrite, the space is reclaimed by later updates)",
-        )
+    # one finding per statement, naming every existing column it drops
+    dropped = [cmd for cmd in alter_commands(stmt, "AT_DropColumn")
+               if not _column_is_new(ctx, table, str(cmd.get("name", "")))]
+    if not dropped:
+        return
+    columns = [quote_ident(str(cmd.get("name", ""))) for cmd in dropped]
+    listed = ", ".join(f"{name}.{c}" for c in columns)
+    cascade = (" CASCADE also drops every view, index and constraint that uses them;"
+               if any(cmd.get("behavior") == "DROP_CASCADE" for cmd in dropped) else "")
+    them = "it" if len(columns) == 1 else "them"
+    drops = ", ".join(f"DROP COLUMN {c}" for c in columns)
+    yield Hit(
+        f"DROP COLUMN {listed} breaks every query and every deployed version of the application that still "
+        f"reads or writes {them};{cascade} the data is gone and a rollback cannot bring it back",
+        "Contract in steps instead of in one release:\n"
+        f"1. Stop reading and writing {', '.join(columns)} in the application, and deploy that.\n"
+        f"2. In a later migration, once no deployed code uses {them}:\n"
+        f"   SET lock_timeout = '5s';\n"
+        f"   ALTER TABLE {name} {drops};  -- schemalint: ignore drop-column\n"
+        "   (a brief ACCESS EXCLUSIVE lock; no rewrite, the space is reclaimed by later updates)",
+    )
 
 
 def _expand_contract(name: str, old: str, new_column: str, new_type: str) -> str:
@@ -104,9 +110,28 @@ def rename_table(stmt: Statement, ctx: Context) -> Iterator[Hit]:
 
 
 # Changes PostgreSQL makes without a rewrite and that widen what the column accepts.
-def _no_rewrite_widening(old: ColumnType, new: ColumnType) -> bool:
+_TIME_PRECISION = ("timestamp", "timestamptz", "time", "timetz")
+_MAX_PRECISION = 6
+_INTERVAL_FULL_RANGE = 32767
+
+
+def _precision(mods: tuple[str, ...], index: int) -> int:
+    return _int(mods[index]) if len(mods) > index else _MAX_PRECISION
+
+
+def _no_rewrite_widening(old: ColumnType, new: ColumnType, utc: bool = False) -> bool:
     if old.array_dims != new.array_dims:
         return False
+    if old.name == new.name and old.name in _TIME_PRECISION:
+        # a higher (or no) fractional-seconds precision: PostgreSQL's support function skips the rewrite
+        return _precision(new.mods, 0) >= _precision(old.mods, 0)
+    if old.name == new.name == "interval":
+        # interval(p), interval DAY …: no rewrite when the new type keeps every field and enough precision
+        if not new.mods:
+            return True
+        return _int(new.mods[0]) == _INTERVAL_FULL_RANGE and _precision(new.mods, 1) >= _precision(old.mods, 1)
+    if utc and old.name == "timestamp" and new.name == "timestamptz" and not old.mods and not new.mods:
+        return True  # PG12+: timestamp → timestamptz is metadata-only while the session time zone is UTC
     if old.name == "varchar" and new.name == "text":
         return True
     if old.name == new.name and old.name in ("varchar", "varbit"):
@@ -148,7 +173,8 @@ def change_column_type(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         old_type = known.type if known else None
         using = definition.get("raw_default")
         if old_type is not None and new_type is not None and using is None and (
-            old_type == new_type or _no_rewrite_widening(old_type, new_type)
+            old_type == new_type or _no_rewrite_widening(old_type, new_type,
+                                                         ctx.timezone_utc and ctx.target_postgres >= 12)
         ):
             continue  # same type, or a widening PostgreSQL does without a rewrite
         col = quote_ident(column)

@@ -125,12 +125,20 @@ def statements_after_exclusive_lock(stmt: Statement, ctx: Context) -> Iterator[H
     others = sorted(t for t in touched if t not in ctx.exclusive_locks and ctx.is_existing(t))
     if slow is None and not others:
         return
-    first = ctx.statements[min(ctx.exclusive_locks.values())]
+    first = min(ctx.exclusive_locks.values(), key=lambda s: s.start)
     line = ctx.source.position(first.start)[0]
     doing = slow if slow else f"locks {', '.join(ctx.name(t) for t in others)} too"
+    message = (f"This statement {doing} while the transaction still holds the ACCESS EXCLUSIVE lock taken on "
+               f"{held_names} at line {line}: every read and write of {held_names} waits until COMMIT")
+    if ctx.in_block:
+        # a DO block is one transaction and cannot COMMIT in the middle: split the block instead
+        yield Hit(message, f"Split the DO block in two, so the statement at line {line} commits before this one "
+                           f"runs (each DO block is its own transaction when the file is not one):\n"
+                           f"DO $$ BEGIN {one_line(first.text, 200)}; END $$;\n"
+                           f"DO $$ BEGIN {one_line(stmt.text, 200)}; END $$;")
+        return
     yield Hit(
-        f"This statement {doing} while the transaction still holds the ACCESS EXCLUSIVE lock taken on "
-        f"{held_names} at line {line}: every read and write of {held_names} waits until COMMIT",
+        message,
         f"Commit right after the statement at line {line}, and run this one in a later transaction:\n"
         f"{one_line(first.text, 200)};\nCOMMIT;\nBEGIN;\n{one_line(stmt.text, 200)};",
     )

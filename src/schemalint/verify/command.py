@@ -56,7 +56,8 @@ def verify(request: RunRequest, options: VerifyOptions) -> tuple[RunResult, list
 
     settings: Settings = request.settings
     enabled = enabled_codes(settings)
-    files, runner = gather(request)
+    gathered = gather(request)
+    files, runner = gathered.files, gathered.runner
     prepared = [prepare(f) for f in files]
     rollback_files = {}
     for p in prepared:
@@ -75,6 +76,7 @@ def verify(request: RunRequest, options: VerifyOptions) -> tuple[RunResult, list
                                 privileged=options.allow_superuser)
             result = verifier.run(prepared, rollback_files)
             result.runner = runner.summary
+            result.notes = gathered.notes
     sources = {p.source.display: p.text.text for p in prepared if p.text is not None}
     return result, verifier.reports, sources
 
