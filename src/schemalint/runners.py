@@ -74,42 +74,55 @@ def _head(source: SourceFile) -> bytes:
     return (source.data or b"")[:_HEAD]
 
 
-def _ancestor_has(path: Path, name: str, depth: int = 6, containing: str | None = None) -> bool:
-    for folder in list(path.resolve().parents)[:depth]:
-        candidate = folder / name
-        if candidate.is_file():
-            if containing is None:
-                return True
-            try:
-                if containing in candidate.read_text(encoding="utf-8", errors="replace"):
-                    return True
-            except OSError:
-                continue
-    return False
+def _ancestor_has(start: Path, name: str, depth: int = 6, containing: str | None = None,
+                  seen: dict[Path, bool] | None = None) -> bool:
+    """Whether ``start`` or a folder above it (``depth`` in all) holds ``name`` (containing ``containing``);
+    ``seen`` remembers folders already looked at, so a thousand migrations in one folder cost one look."""
+    if seen is not None and start in seen:
+        return seen[start]
+    found = any(_holds(folder / name, containing) for folder in [start, *start.absolute().parents][:depth])
+    if seen is not None:
+        seen[start] = found
+    return found
+
+
+def _holds(candidate: Path, containing: str | None) -> bool:
+    if not candidate.is_file():
+        return False
+    if containing is None:
+        return True
+    try:
+        return containing in candidate.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
 
 
 def detect(files: list[SourceFile]) -> RunnerChoice | None:
     """The runner what is on disk shows, or None. Content markers first (they are unambiguous), then
     file and folder layouts."""
     paths = [f.path for f in files if f.path is not None]
-    if any(_GOOSE.search(_head(f)) for f in files):
+    heads = [_head(f) for f in files]
+    # a plain substring test first (fast), the anchored pattern only where it might match
+    if any(_GOOSE.search(h) for h in heads if b"+goose" in h or b"+GOOSE" in h):
         return RunnerChoice(RUNNERS["goose"], "detected from -- +goose markers")
-    if any(_DBMATE.search(_head(f)) for f in files):
+    if any(_DBMATE.search(h) for h in heads if b"migrate:" in h):
         return RunnerChoice(RUNNERS["dbmate"], "detected from -- migrate:up markers")
     for path in paths:
         if (path.name == "migration.sql" and _PRISMA_FOLDER.match(path.parent.name)
                 and (path.parent.parent / "migration_lock.toml").is_file()):
             return RunnerChoice(RUNNERS["prisma"], "detected from migration_lock.toml beside timestamped "
                                                    "migration.sql folders")
+    diesel_toml: dict[Path, bool] = {}
     for path in paths:
         if path.name in ("up.sql", "down.sql") and _VERSIONED_FOLDER.match(path.parent.name) and (
-                (path.parent / "metadata.toml").is_file() or _ancestor_has(path, "diesel.toml")):
+                (path.parent / "metadata.toml").is_file() or _ancestor_has(path.parent.parent, "diesel.toml",
+                                                                           seen=diesel_toml)):
             return RunnerChoice(RUNNERS["diesel"], "detected from <version>_name/up.sql folders with diesel.toml "
                                                    "or metadata.toml")
     if any(_FLYWAY_VERSIONED.match(path.name) for path in paths):
         return RunnerChoice(RUNNERS["flyway"], "detected from V<version>__name.sql file names")
     numbered = [p for p in paths if _SQLX_NAME.match(p.name)]
-    if numbered and _ancestor_has(numbered[0], "Cargo.toml", containing="sqlx"):
+    if numbered and _ancestor_has(numbered[0].parent, "Cargo.toml", containing="sqlx"):
         return RunnerChoice(RUNNERS["sqlx"], "detected from numbered migrations beside a Cargo.toml that uses sqlx")
     if any(_UP_DOWN_PAIR.match(p.name) for p in paths):
         return RunnerChoice(RUNNERS["golang-migrate"], "detected from N_name.up.sql / N_name.down.sql pairs")
