@@ -68,12 +68,23 @@ def _relation_name(stmt: Statement) -> str:
     return f"{relation.get('schemaname', 'public')}.{relation.get('relname', '')}"
 
 
+def _claimed(page: Path, opts: str, sql: str, history: str) -> list[tuple[Any, Claims]]:
+    """The example's findings of the page's rule whose messages claim a lock, a rewrite or a scan."""
+    result = lint_files({"20240101_000000_history.sql": history, "20240201_000000_example.sql": sql},
+                        {**_settings(opts), "select": [page.name[:5]]})
+    found = [(f, claims_of(f.message)) for f in result.findings if f.file.endswith("example.sql")]
+    return [(f, c) for f, c in found if c.locks or c.rewrite or c.scan]
+
+
+# every bad example whose message claims something the server can be asked about (a tablespace needs a
+# superuser and a folder on the server's host: that one example is left to the page's static test)
 CASES = [
     pytest.param(page, i, opts, sql, history, id=f"{page.stem[:5]}-{i}")
     for page in sorted(PAGES.glob("SL[12]*.md"))
     for i, (kind, opts, sql, history) in enumerate(examples(page))
-    if kind == "bad"
+    if kind == "bad" and "TABLESPACE" not in sql.upper() and _claimed(page, opts, sql, history)
 ]
+
 
 @pytest.fixture
 def verifier(pg_server: Any) -> Iterator[Verifier]:
@@ -91,15 +102,7 @@ def _lines(stmt: Statement) -> range:
 @pytest.mark.parametrize(("page", "number", "opts", "sql", "history"), CASES)
 def test_message_claims_agree_with_the_server(verifier: Verifier, page: Path, number: int, opts: str, sql: str,
                                               history: str) -> None:
-    code = page.name[:5]
-    settings = _settings(opts)
-    result = lint_files({"20240101_000000_history.sql": history, "20240201_000000_example.sql": sql},
-                        {**settings, "select": [code]})
-    findings = [f for f in result.findings if f.file.endswith("example.sql")]
-    claimed = [(f, claims_of(f.message)) for f in findings]
-    claimed = [(f, c) for f, c in claimed if c.locks or c.rewrite or c.scan]
-    if not claimed:
-        pytest.skip(f"{page.name} example {number}: the message claims no lock, rewrite or scan")
+    claimed = _claimed(page, opts, sql, history)
     # the pages' examples build on the guide's tables (accounts, opportunities, tenant_metadata) as existing
     # tables: create them first, as the fixtures' first migration does, then the page's own history
     added = set(re.findall(r"(?i)ADD COLUMN\s+(?:IF NOT EXISTS\s+)?\"?(\w+)", sql))
@@ -112,19 +115,13 @@ def test_message_claims_agree_with_the_server(verifier: Verifier, page: Path, nu
         verifier.conn.execute(f"DROP TABLE {name} CASCADE")  # the page defines its own version of it
     assert verifier.apply_plain(page_history) is None, "the page's history must apply"
     statements = parse(sql).statements
-    if any(s.kind == "TransactionStmt" for s in statements):
-        pytest.skip("examples with their own transaction blocks are observed by verify's own tests")
     observed: dict[int, observe.Observation] = {}
     for stmt in statements:
         watched = observe.relations(verifier.monitor)
         seen, error = verifier._observe(stmt, watched, in_user_tx=False)
-        if error is not None:
-            observed.clear()  # the server rejects the example (a table the page does not define): nothing observed
-            break
+        assert error is None, f"{page.name} example {number} fails on PostgreSQL: {error}"
         for line in _lines(stmt):
             observed.setdefault(line, seen)
-    if not observed:
-        pytest.skip(f"{page.name} example {number}: PostgreSQL 15 does not run it")
     for finding, claims in claimed:
         seen = observed.get(finding.span.line)
         assert seen is not None, f"no statement at line {finding.span.line}"
