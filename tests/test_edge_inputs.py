@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -89,14 +90,16 @@ def test_unreadable_file_among_good_ones(here: Path, monkeypatch: pytest.MonkeyP
     (here / "1_ok.sql").write_text("SELECT 1;")
     (here / "2_secret.sql").write_text("SELECT 2;")
     (here / "3_bad.sql").write_text("CREATE INDEX idx_a ON accounts (a);")
-    original = Path.read_bytes
+    import builtins
 
-    def read_bytes(self: Path) -> bytes:
-        if self.name == "2_secret.sql":
+    original = builtins.open
+
+    def guarded_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(file).endswith("2_secret.sql"):
             raise PermissionError(13, "Permission denied")
-        return original(self)
+        return original(file, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(builtins, "open", guarded_open)
     code, payload, _ = check(here, ".")
     assert code == 1
     found = [(f["file"], f["code"]) for f in payload["findings"]]  # type: ignore[union-attr]

@@ -14,16 +14,17 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from schemalint import __version__
+from schemalint.atomic import write_atomically
 from schemalint.config import Settings
 from schemalint.findings import Edit, Finding, Severity, Span
 
 CACHE_FORMAT = 2
+KEEP_RESULT_FILES = 4  # settings variants kept in the cache folder
 
 
 def _code_fingerprint() -> str:
@@ -88,18 +89,21 @@ class ResultCache:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return
+            return  # missing or corrupt: rebuilt by this run
         if isinstance(data, dict) and data.get("format") == CACHE_FORMAT and isinstance(data.get("files"), dict):
-            self.entries = data["files"]
+            self.entries = {k: v for k, v in data["files"].items() if isinstance(k, str) and isinstance(v, dict)}
 
     def get(self, display: str, key: str) -> list[Finding] | None:
+        """The cached findings, or None — also for an entry that is malformed in any way (it is then
+        linted again and rewritten: a bad cache file never stops a run)."""
         entry = self.entries.get(display)
         if not entry or entry.get("key") != key:
             return None
         try:
-            return [finding_from_json(raw) for raw in entry["findings"]]
-        except (KeyError, TypeError, ValueError):
+            findings = [finding_from_json(raw) for raw in entry["findings"]]
+        except Exception:
             return None
+        return findings if all(isinstance(f.message, str) and isinstance(f.file, str) for f in findings) else None
 
     def put(self, display: str, key: str, findings: list[Finding]) -> None:
         self.entries[display] = {"key": key, "findings": [finding_to_json(f) for f in findings]}
@@ -113,13 +117,19 @@ class ResultCache:
             gitignore = self.directory / ".gitignore"
             if not gitignore.exists():
                 gitignore.write_text("# created by schemalint\n*\n", encoding="utf-8")
-            import tempfile
 
             payload = json.dumps({"format": CACHE_FORMAT, "files": self.entries}, separators=(",", ":"))
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".results-", suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(payload)
-            os.replace(tmp, self.path)
+            write_atomically(self.path, payload.encode("utf-8"))
         except OSError:
-            with contextlib.suppress(OSError, UnboundLocalError):
-                os.unlink(tmp)  # a cache that cannot be written is not an error
+            return  # a cache that cannot be written is not an error
+        self.prune()
+
+    def prune(self, keep: int = KEEP_RESULT_FILES) -> None:
+        """Keep the cache folder bounded: only the most recently used result files (one per settings
+        variant) stay."""
+        with contextlib.suppress(OSError):
+            files = sorted(self.directory.glob("results-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+            for old in files[keep:]:
+                if old != self.path:
+                    with contextlib.suppress(OSError):
+                        old.unlink()

@@ -70,8 +70,10 @@ def _emit(report: str, output_file: Path | None) -> None:
         sys.stdout.write(report)
         sys.stdout.flush()
         return
+    from schemalint.atomic import write_atomically
+
     try:
-        output_file.write_text(report, encoding="utf-8")
+        write_atomically(output_file, report.encode("utf-8"))  # never left empty or half-written
     except OSError as exc:
         _fail(f"{output_file}: cannot write report: {exc.strerror or exc}")
 
@@ -139,6 +141,7 @@ def check(
 ) -> None:
     """Check migration files and report unsafe changes."""
     from schemalint.config import ConfigError
+    from schemalint.deep import run_deep
     from schemalint.report import FORMATS, ReportOptions, render
     from schemalint.run import RunRequest, execute
     from schemalint.sources import SourceError
@@ -160,16 +163,18 @@ def check(
             settings.cache_dir = str(cache_dir)
         request = RunRequest(paths or ["."], settings, stdin_filename, since, use_cache=not no_cache and not fix,
                              jobs=jobs, history=not no_history)
-        result, sources = execute(request)
+        result, sources = run_deep(lambda: execute(request))
         if fix:
             from schemalint.fixes import apply_fixes
 
             stdin_name = {stdin_filename or "-"} if "-" in request.paths else set()
-            applied, changed = apply_fixes(result.findings, stdin_name)
-            if applied:
-                result, sources = execute(request)  # report what remains, on the files as they are now
-            sys.stderr.write(f"Fixed {applied} finding{'s' if applied != 1 else ''} in {changed} "
-                             f"file{'s' if changed != 1 else ''}.\n")
+            fixed = apply_fixes(result.findings, stdin_name)
+            for line in fixed.refused:
+                sys.stderr.write(f"schemalint: {line}\n")
+            if fixed.applied:
+                result, sources = run_deep(lambda: execute(request))  # what remains, on the files as they are now
+            sys.stderr.write(f"Fixed {fixed.applied} finding{'s' if fixed.applied != 1 else ''} in {fixed.files} "
+                             f"file{'s' if fixed.files != 1 else ''}.\n")
     except (ConfigError, SourceError) as exc:
         _fail(str(exc))
 
@@ -363,3 +368,7 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("schemalint: interrupted\n")
         sys.exit(130)
+    except Exception as exc:  # a bug: one line and exit 2, never a traceback read as "findings" (exit 1)
+        detail = " ".join(str(exc).split())[:300]
+        sys.stderr.write(f"schemalint: internal error: {type(exc).__name__}: {detail} (please report it)\n")
+        sys.exit(2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,7 @@ _TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
     "history-paths": list,
     "runner": str,
     "baseline": str,
+    "max-file-size": (int, str),
 }
 
 
@@ -78,6 +80,7 @@ class Settings:
     history_paths: list[str] = field(default_factory=list)
     runner: str | None = None  # None: detected from the files (runners.py)
     baseline: str | None = None  # a schema dump read first as history, never reported
+    max_file_size: int = 64 * 1024 * 1024  # bytes; larger files are SL002 "too large"
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: Path | None = None  # the file these settings came from
 
@@ -99,26 +102,29 @@ def find_config(start: Path) -> Path | None:
             return own
         pyproject = candidate_dir / "pyproject.toml"
         if pyproject.is_file():
-            try:
-                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-                continue
+            # a pyproject.toml that cannot be read may hold our table: an error, never skipped in silence
+            data = _read_toml(pyproject)
             if "schemalint" in data.get("tool", {}):
                 return pyproject
     return None
 
 
-def load_settings(path: Path | None) -> Settings:
-    if path is None:
-        return Settings()
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: a config saved with a byte-order mark (Windows editors) is read, not rejected
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: config file is not valid UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def load_settings(path: Path | None) -> Settings:
+    if path is None:
+        return Settings()
+    data = _read_toml(path)
     if path.name == "pyproject.toml":
         table = data.get("tool", {}).get("schemalint", {})
         prefix = "tool.schemalint"
@@ -199,7 +205,21 @@ def settings_from_table(table: dict[str, Any], path: Path | str, prefix: str = "
             settings.runner = value
         elif key == "baseline":
             settings.baseline = value
+        elif key == "max-file-size":
+            size = _size(value)
+            if size is None or size <= 0:
+                raise fail(key, "expected a size in bytes or with a unit: 64MB, 512kB")
+            settings.max_file_size = size
     return settings
+
+
+def _size(value: int | str) -> int | None:
+    if isinstance(value, int):
+        return value
+    match = re.fullmatch(r"\s*(\d+)\s*(b|kb|mb|gb)?\s*", value, re.I)
+    if match is None:
+        return None
+    return int(match.group(1)) * {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}[(match.group(2) or "b").lower()]
 
 
 def _is(value: object, expected: type | tuple[type, ...]) -> bool:

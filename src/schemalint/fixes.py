@@ -1,64 +1,104 @@
-"""``check --fix``: apply the safe, mechanical edits findings carry. Nothing else ever writes a user's file."""
+"""``check --fix``: apply the safe, mechanical edits findings carry. Nothing else ever writes a user's file.
+
+A file is identified by what it is on disk (device and inode), so two spellings of one path are fixed
+once; an edited text must parse as well as the original did before it is written; a symlink is written
+through to its target, a file with several hard links in place, and owner, group and mode are kept; a
+read-only file is never rewritten."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
-from collections import defaultdict
+import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from schemalint.atomic import write_atomically
 from schemalint.findings import Edit, Finding
 
 _BOM = b"\xef\xbb\xbf"
 
 
-def apply_fixes(findings: list[Finding], skip: set[str]) -> tuple[int, int]:
-    """Apply every finding's edit to its file (not to ``skip``, e.g. standard input).
-    Returns (edits applied, files changed)."""
-    by_file: dict[str, list[Edit]] = defaultdict(list)
+@dataclass(slots=True)
+class FixReport:
+    applied: int = 0  # edits written
+    files: int = 0  # files changed
+    refused: list[str] = field(default_factory=list)  # one line each: which file was not fixed, and why
+
+
+def apply_fixes(findings: list[Finding], skip: set[str]) -> FixReport:
+    """Apply every finding's edit to its file (not to ``skip``, e.g. standard input)."""
+    report = FixReport()
+    by_identity: dict[tuple[int, int], tuple[Path, set[Edit]]] = {}
     for finding in findings:
-        if finding.fix is not None and finding.file not in skip:
-            by_file[finding.file].append(finding.fix)
-    applied = changed = 0
-    for file, edits in by_file.items():
-        count = _apply_to(Path(file), edits)
-        if count:
-            applied += count
-            changed += 1
-    return applied, changed
+        if finding.fix is None or finding.file in skip:
+            continue
+        path = Path(finding.file)
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        target, edits = by_identity.setdefault((info.st_dev, info.st_ino), (path, set()))
+        if target == path or not edits:
+            edits.add(finding.fix)
+        # the same file under another spelling carries the same edits at the same offsets: once is enough
+    for path, edits in by_identity.values():
+        count, problem = _apply_to(path, edits)
+        if problem is not None:
+            report.refused.append(f"{path}: not fixed: {problem}")
+        elif count:
+            report.applied += count
+            report.files += 1
+    return report
 
 
-def _apply_to(path: Path, edits: list[Edit]) -> int:
+def _apply_to(path: Path, edits: set[Edit]) -> tuple[int, str | None]:
+    target = path.resolve()  # a symlink is written through to the file it points at
     try:
-        data = path.read_bytes()
-    except OSError:
-        return 0
+        info = target.stat()
+        data = target.read_bytes()
+    except OSError as exc:
+        return 0, f"cannot read it ({exc.strerror or exc})"
+    if not info.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        return 0, "the file is read-only"
     bom = data.startswith(_BOM)
     try:
         text = data[len(_BOM) if bom else 0 :].decode("utf-8")
     except UnicodeDecodeError:
-        return 0
+        return 0, "it is not UTF-8 text"
     count = 0
     boundary = len(text) + 1
-    for edit in sorted(set(edits), key=lambda e: (e.start, e.end), reverse=True):
-        if edit.end > boundary or edit.end > len(text) or edit.start < 0:
+    fixed = text
+    for edit in sorted(edits, key=lambda e: (e.start, e.end), reverse=True):
+        if edit.end > boundary or edit.end > len(fixed) or edit.start < 0:
             continue  # overlaps an edit already applied: the next run picks it up
-        text = text[: edit.start] + edit.replacement + text[edit.end :]
+        fixed = fixed[: edit.start] + edit.replacement + fixed[edit.end :]
         boundary = edit.start
         count += 1
     if not count:
-        return 0
-    payload = (_BOM if bom else b"") + text.encode("utf-8")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".schemalint")
+        return 0, None
+    from schemalint.sql.parse import parse
+
+    if len(parse(fixed).errors) > len(parse(text).errors):
+        return 0, "the fixed text would not parse (nothing was written)"
+    payload = (_BOM if bom else b"") + fixed.encode("utf-8")
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-        shutil.copymode(path, tmp)
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        return 0
-    return count
+        if info.st_nlink > 1:
+            _write_in_place(target, payload)  # keeps every hard link pointing at the fixed file
+        else:
+            write_atomically(target, payload, keep_mode_of=target)
+            with contextlib.suppress(OSError):
+                if (os.stat(target).st_uid, os.stat(target).st_gid) != (info.st_uid, info.st_gid):
+                    os.chown(target, info.st_uid, info.st_gid)
+    except OSError as exc:
+        return 0, f"cannot write it ({exc.strerror or exc})"
+    return count, None
+
+
+def _write_in_place(path: Path, payload: bytes) -> None:
+    with open(path, "r+b") as handle:
+        handle.write(payload)
+        handle.truncate()
+
+
+__all__ = ["FixReport", "apply_fixes"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ class SourceFile:
     data: bytes | None = None  # content, once read (stdin is read up front)
     transaction: str | None = None  # how the runner runs it: "wrapped", "implicit", "autocommit" (runners.py)
     baseline: bool = False  # the configured schema dump read first as history (never judged)
+    unreadable: str | None = None  # why it cannot be read (a FIFO, too large, a folder that cannot be listed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,16 @@ NaturalKey = tuple[tuple[int, int | str], ...]
 MigrationKey = tuple[tuple[int, tuple[int | str, ...], NaturalKey], ...]
 _LEADING_VERSION = re.compile(r"^\d+(?:[-_.]\d+)*")
 _FLYWAY_NAME = re.compile(r"^(?:[VU](?P<version>\d+(?:[._]\d+)*)|(?P<repeatable>R))__(?P<rest>.*)$")
+
+
+def printable_path(path: str) -> str:
+    """A path for reports: bytes that are not UTF-8 (os.fsdecode's surrogates) become U+FFFD, so every
+    output format stays valid UTF-8; the file itself is still read through its real path."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return path
 
 
 def natural_key(text: str) -> NaturalKey:
@@ -120,12 +132,31 @@ def collect(paths: list[str], include: list[str], exclude: list[str],
     """Expand files and folders into migration-ordered source files. Files that look like SQL for one engine
     (``x.sql.postgres``) but miss the include patterns are added to ``not_checked``, so the run can say so."""
     found: dict[str, SourceFile] = {}
+    seen: set[tuple[int, int]] = set()  # (device, inode): one file reached by two spellings is read once
+
+    def add(display: str, file_path: Path) -> None:
+        try:
+            info = file_path.stat()
+        except OSError:
+            info = None
+        if info is not None and stat.S_ISREG(info.st_mode):
+            if (info.st_dev, info.st_ino) in seen:
+                return
+            seen.add((info.st_dev, info.st_ino))
+        found.setdefault(display, SourceFile(display, file_path))
+
     for given in paths:
         path = Path(given)
         if not os.path.lexists(path):
             raise SourceError(f"{given}: no such file or directory")
         if path.is_dir():
-            for root, dirs, files in os.walk(path, followlinks=False):
+            def unlisted(error: OSError, given: str = given) -> None:
+                where = Path(error.filename or given)
+                display = printable_path(where.as_posix())
+                found.setdefault(display, SourceFile(display, where, unreadable=(
+                    f"cannot read folder: {error.strerror or error}; its migrations were not checked")))
+
+            for root, dirs, files in os.walk(path, followlinks=False, onerror=unlisted):
                 dirs[:] = sorted(
                     d for d in dirs
                     if not d.startswith(".") and d not in SKIPPED_DIRS and not _excluded(Path(root, d), path, exclude)
@@ -141,10 +172,9 @@ def collect(paths: list[str], include: list[str], exclude: list[str],
                         continue
                     if not file_path.is_file():
                         continue
-                    display = file_path.as_posix() if given not in (".", "./") else rel
-                    found.setdefault(display, SourceFile(display, file_path))
+                    add(printable_path(file_path.as_posix() if given not in (".", "./") else rel), file_path)
         else:
-            found.setdefault(path.as_posix(), SourceFile(path.as_posix(), path))
+            add(printable_path(path.as_posix()), path)
     return order(list(found.values()))
 
 
@@ -206,14 +236,43 @@ def decode(data: bytes) -> Decoded:
     return Decoded(text, None)
 
 
+MAX_FILE_SIZE = 64 * 1024 * 1024  # bytes; config max-file-size
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
+
+
+def read_bytes(path: Path, limit: int = MAX_FILE_SIZE) -> tuple[bytes | None, str | None]:
+    """The file's bytes, or why not: only regular files are opened (a FIFO or /dev/zero would hang or grow
+    without end), and never more than ``limit`` bytes."""
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        return None, f"cannot read file: {exc.strerror or exc}"
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a file")
+        return None, f"not a regular file: {kind}"
+    if info.st_size > limit:
+        return None, f"too large: {info.st_size:,} bytes (max-file-size is {limit:,})"
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        return None, f"cannot read file: {exc.strerror or exc}"
+    if len(data) > limit:
+        return None, f"too large: more than {limit:,} bytes (max-file-size)"
+    return data, None
+
+
 def read(source: SourceFile) -> Decoded:
+    if source.unreadable is not None:
+        return Decoded(None, source.unreadable)
     if source.data is None:
         if source.path is None:
             return Decoded(None, "no input")
-        try:
-            source.data = source.path.read_bytes()
-        except OSError as exc:
-            return Decoded(None, f"cannot read file: {exc.strerror or exc}")
+        data, error = read_bytes(source.path)
+        if data is None:
+            return Decoded(None, error)
+        source.data = data
     return decode(source.data)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from schemalint.engine import RunResult
+from schemalint.report.escape import markdown
 
 
 def _data(value: str) -> str:
@@ -50,11 +51,10 @@ def step_summary(result: RunResult) -> str:
     lines.append("")
     for file, group in groupby(sorted(result.findings, key=lambda f: f.sort_key()), key=lambda f: f.file):
         items = list(group)
-        lines.append(f"<details><summary>{file} — {len(items)} finding(s)</summary>")
+        lines.append(f"<details><summary>{markdown(file)} — {len(items)} finding(s)</summary>")
         lines.append("")
         for f in items:
-            message = f.message.replace("|", "\\|")
-            lines.append(f"- `{f.code}` line {f.span.line}: {message}")
+            lines.append(f"- `{f.code}` line {f.span.line}: {markdown(f.message)}")
         lines.append("")
         lines.append("</details>")
         lines.append("")

@@ -249,7 +249,8 @@ def _scan(text: str) -> tuple[list[Any], SyntaxProblem | None]:
     try:
         return list(_pg.scan(text)), None
     except _pg.ParseError as exc:
-        message, offset = _error_args(exc)
+        message, at = _error_args(exc)
+        offset = len(text) if at is None else at
         try:
             return list(_pg.scan(text[:offset])), SyntaxProblem(message, offset)
         except _pg.ParseError:
@@ -284,6 +285,9 @@ def _recover(text: str, source: SourceText, out: ParsedSql) -> None:
             payload = _pg.parse_sql_json(chunk)
         except _pg.ParseError as exc:
             message, offset = _error_args(exc)
+            if offset is None:
+                # "at end of input" carries no location: it is where the statement's text ends
+                offset = len(chunk.rstrip())
             offset = min(start + offset, end)
             out.errors.append(SyntaxProblem(_error_message(message, chunk), offset))
             head = _readable_head(chunk, start, end, source)
@@ -369,11 +373,12 @@ def _readable_head(chunk: str, start: int, end: int, source: SourceText) -> Stat
     return Statement(kind_name, node, start, end, source.byte_of_char(start), source)
 
 
-def _error_args(exc: Exception) -> tuple[str, int]:
+def _error_args(exc: Exception) -> tuple[str, int | None]:
+    """PostgreSQL's message and the character offset it names (None when it names none)."""
     args = exc.args
     message = str(args[0]) if args else str(exc)
-    offset = int(args[1]) if len(args) > 1 and isinstance(args[1], int) else 0
-    return message, max(offset, 0)
+    offset = int(args[1]) if len(args) > 1 and isinstance(args[1], int) else None
+    return message, None if offset is None else max(offset, 0)
 
 
 def scan_comments(text: str) -> list[tuple[int, int, str]]:

@@ -9,6 +9,7 @@ from bisect import bisect_left, bisect_right
 from schemalint.findings import Span
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 class SourceText:
@@ -47,8 +48,13 @@ class SourceText:
     def line_starts(self) -> array[int]:
         if self._line_starts is None:
             # a compact array: 8 bytes a line instead of a Python int object each (large files)
+            # lines end at \n, \r\n or \r only, as PostgreSQL and editors count them (a form feed or
+            # U+2028 inside a file is not a line break)
             starts = array("q", [0])
-            starts.extend(m.end() for m in re.finditer("\n", self.text))
+            if "\r" in self.text:
+                starts.extend(m.end() for m in _LINE_BREAK.finditer(self.text))
+            else:
+                starts.extend(m.end() for m in re.finditer("\n", self.text))
             self._line_starts = starts
         return self._line_starts
 
