@@ -246,6 +246,14 @@ def _check_option_table(name: str, values: dict[str, Any], fail: Any) -> dict[st
             raise fail(f"{name}.{key}", f"expected {_type_name(expected)}, got {type(value).__name__}")
         if expected is list and not all(isinstance(v, str) for v in value):
             raise fail(f"{name}.{key}", "expected a list of strings")
+        if key.endswith("-pattern") or key == "rollback-markers":
+            from schemalint.patterns import PatternError, compiled
+
+            for pattern in value if isinstance(value, list) else [value]:
+                try:
+                    compiled(pattern, key == "rollback-markers", key == "rollback-markers")
+                except PatternError as exc:
+                    raise fail(f"{name}.{key}", f"invalid pattern {pattern!r}: {exc}") from None
         out[key] = value
     return out
 

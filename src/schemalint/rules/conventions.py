@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from schemalint.context import Context
 from schemalint.findings import Hit, Severity
+from schemalint.patterns import search
 from schemalint.rules.alter import (
     added_columns,
     added_constraints,
@@ -141,7 +141,7 @@ def _constraint_name_hits(ctx: Context, con: Node, table: QName, existing: bool)
                       f"and later migrations (and rollbacks) must guess it",
                       f"Name it: ADD CONSTRAINT <name matching {pattern}> …", where)
         return
-    if not re.search(pattern, name):
+    if not search(pattern, name):
         yield Hit(f"{label.capitalize()} name {quote_ident(name)} does not match the convention {pattern!r}",
                   f"Rename it to match {pattern!r} (e.g. with the guide's prefixes idx_, uk_, chk_, fk_, pk_).", where)
 
@@ -158,7 +158,7 @@ def naming_convention(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         if not name:
             yield Hit("Unnamed index: PostgreSQL generates a name that later migrations must guess",
                       f"Name it to match {patterns[0]!r}: CREATE INDEX idx_<table>_<columns> …")
-        elif not any(re.search(p, name) for p in patterns):
+        elif not any(search(p, name) for p in patterns):
             yield Hit(f"Index name {quote_ident(name)} does not match the convention {' or '.join(map(repr, patterns))}",
                       "Name indexes idx_<table>_<columns> (unique ones may use uk_).")
         return

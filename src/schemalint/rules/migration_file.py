@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from schemalint.context import FileContext
 from schemalint.findings import Hit, Severity
+from schemalint.patterns import search
 from schemalint.rules.base import file_rule
 
 _HEADER_FIELD = re.compile(r"^\s*--\s*([A-Za-z][A-Za-z ]*?)\s*:\s*(.*)$")
@@ -17,7 +18,7 @@ _HEADER_FIELD = re.compile(r"^\s*--\s*([A-Za-z][A-Za-z ]*?)\s*:\s*(.*)$")
 def migration_filename(ctx: FileContext) -> Iterator[Hit]:
     pattern = ctx.option("migration-file", "filename-pattern")
     name = ctx.file.rsplit("/", 1)[-1]
-    if ctx.file == "-" or re.search(pattern, name):
+    if ctx.file == "-" or search(pattern, name):
         return
     yield Hit(f"File name {name!r} does not match the migration naming pattern {pattern}",
               "Name migrations YYYYMMDD_HHMMSS_descriptive_name.sql, e.g. "
@@ -63,7 +64,7 @@ def missing_rollback(ctx: FileContext) -> Iterator[Hit]:
     if ctx.sections.style is not None or ctx.has_rollback_file:
         return
     for marker in ctx.option("migration-file", "rollback-markers"):
-        if re.search(marker, ctx.source.text, re.M | re.I):
+        if search(marker, ctx.source.text, ignore_case=True, multi_line=True):
             return
     yield Hit(
         "This migration has no rollback: no DOWN MIGRATION section, no -- migrate:down / -- +goose Down part, and "

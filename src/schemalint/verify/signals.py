@@ -4,12 +4,28 @@ throwaway server is stopped and its folder removed, and the process then exits w
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import sys
+import threading
 from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
 HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+CLEANUP_SECONDS = 45.0  # a cleanup that hangs (a server that will not stop) must not keep a CI job waiting
+
+
+def _exit_anyway_after(seconds: float, code: int) -> None:
+    """A last resort: if the cleanup has not finished by then, exit all the same (a cluster left behind
+    is removed by the next run, which finds its owner gone)."""
+    def force() -> None:
+        sys.stderr.write("schemalint: the clean-up after the signal did not finish in time; exiting anyway\n")
+        os._exit(code)
+
+    timer = threading.Timer(seconds, force)
+    timer.daemon = True
+    timer.start()
 
 
 class Interrupted(KeyboardInterrupt):
@@ -36,6 +52,7 @@ def stop_cleanly_on_signals() -> Iterator[None]:
         if raised:
             return
         raised = True
+        _exit_anyway_after(CLEANUP_SECONDS, 128 + signum)
         raise Interrupted(signum)
 
     previous: dict[signal.Signals, Any] = {}
