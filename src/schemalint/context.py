@@ -53,6 +53,7 @@ class Context:
     open_begin: int | None = None
     current: Statement | None = None  # a statement inside a DO block or called function, when judging one
     in_block: bool = False  # judging the statements of a DO block / function: one transaction
+    routines_run: set[str] = field(default_factory=set)  # routines of this file already judged at a call
     transaction: str = AUTOCOMMIT  # how the runner runs this file (runners.py): wrapped, implicit, autocommit
     runner: Runner = field(default_factory=lambda: RUNNERS["psql"])
 

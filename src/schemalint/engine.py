@@ -281,7 +281,13 @@ class Engine:
                 found = stmt.text.find(body)
                 bodies.append((body, language.lower(), stmt.start + found if found >= 0 else None))
         else:
-            for _, routine in routines_called_here(stmt.kind, stmt.node, self.model, ctx.file):
+            for parts, routine in routines_called_here(stmt.kind, stmt.node, self.model, ctx.file):
+                # a routine's statements sit at the same lines whichever call runs them: they are judged
+                # (and taken into the model) at its first call in the file, not again at every call
+                key = f"{'.'.join(parts)}@{routine.body_offset}"
+                if key in ctx.routines_run:
+                    continue
+                ctx.routines_run.add(key)
                 bodies.append((routine.body or "", routine.language.lower(), routine.body_offset))
         statements: list[Statement] = []
         opaque: list[tuple[int, str]] = []

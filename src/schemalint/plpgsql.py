@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -147,14 +148,17 @@ def called_routines(kind: str, node: Node) -> Iterator[list[str]]:
 _DDL_WORDS = re.compile(r"\b(ALTER|CREATE|DROP|TRUNCATE|RENAME|VACUUM|REINDEX|CLUSTER|GRANT|REVOKE)\b", re.I)
 
 
+@functools.lru_cache(maxsize=16)
+def _line_starts(body: str) -> array[int]:
+    """Where each line of a body starts: built once per body, so locating its statements is linear."""
+    starts = array("q", [0])
+    starts.extend(m.end() for m in re.finditer("\n", body))
+    return starts
+
+
 def _line_offset(body: str, lineno: int) -> int:
-    pos = 0
-    for _ in range(max(lineno - 1, 0)):
-        nxt = body.find("\n", pos)
-        if nxt < 0:
-            return pos
-        pos = nxt + 1
-    return pos
+    starts = _line_starts(body)
+    return starts[min(max(lineno - 1, 0), len(starts) - 1)]
 
 
 def _locate(body: str, text: str, lineno: int) -> int | None:

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import re
 from itertools import groupby
-
-from rich.console import Console
-from rich.markup import escape
-from rich.text import Text
 
 from schemalint.engine import RunResult
 from schemalint.findings import Finding, Severity
@@ -22,53 +17,57 @@ MAX_FRAME_WIDTH = 160  # characters of a long line shown around the span
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow"}
 
 
+# SGR codes for the styles used (the terminal's own 16 colours, as rich's "standard" system wrote them).
+# Plain string building instead of a rich Console: the report renders tens of thousands of findings a
+# second, and a run with colour off never pays for styling at all.
+_SGR = {"bold": "1", "dim": "2", "underline": "4", "red": "31", "green": "32", "yellow": "33", "blue": "34",
+        "magenta": "35", "cyan": "36"}
+
+
+class _Styler:
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def __call__(self, text: str, style: str = "") -> str:
+        if not self.color or not style or not text:
+            return text
+        codes = ";".join(_SGR[word] for word in style.split())
+        return f"\x1b[{codes}m{text}\x1b[0m"
+
+
 def render(result: RunResult, options: ReportOptions) -> str:
-    buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        force_terminal=bool(options.color),
-        no_color=not options.color,
-        color_system="standard" if options.color else None,
-        width=10_000,
-        highlight=False,
-        soft_wrap=True,
-    )
+    paint = _Styler(bool(options.color))
+    out: list[str] = []
     sources = options.sources or {}
     findings = sorted(result.findings, key=Finding.sort_key)
     for file, group in groupby(findings, key=lambda f: f.file):
-        items = list(group)
-        console.print(Text(visible(file), style="bold underline"))
+        out.append(paint(visible(file), "bold underline"))
         lines = source_lines(sources.get(file, ""))
-        for f in items:
-            _finding(console, f, lines, options)
-        console.print()
+        for f in group:
+            _finding(out, paint, f, lines, options)
+        out.append("")
     for e in result.internal_errors:
-        console.print(Text.assemble((f"{visible(e.file)}:{e.line}:{e.column}: ", "bold"),
-                                    ("internal error ", "bold magenta"), f"in rule {e.rule}: {visible(e.message)}"))
+        out.append(paint(f"{visible(e.file)}:{e.line}:{e.column}: ", "bold") + paint("internal error ", "bold magenta")
+                   + f"in rule {e.rule}: {visible(e.message)}")
     if options.statistics and findings:
-        for line in statistics_lines(result):
-            console.print(line)
-    for note in result.notes:
-        console.print(Text(visible(note), style="yellow"))
+        out.extend(statistics_lines(result))
+    out.extend(paint(visible(note), "yellow") for note in result.notes)
     if result.runner:
-        console.print(Text(f"runner: {result.runner}", style="dim"))
-    console.print(_summary(result))
-    return buffer.getvalue()
+        out.append(paint(f"runner: {result.runner}", "dim"))
+    out.append(_summary(result, paint))
+    return "\n".join(out) + "\n"
 
 
-def _finding(console: Console, f: Finding, lines: list[str], options: ReportOptions) -> None:
-    console.print(Text.assemble(
-        (f"{visible(f.file)}:{f.span.line}:{f.span.column}: ", "bold"),
-        (f"{f.code} ", _STYLE[f.severity]),
-        (f"[{f.severity.label}] ", _STYLE[f.severity]),
-        (visible(f.message), ""),
-    ))
+def _finding(out: list[str], paint: _Styler, f: Finding, lines: list[str], options: ReportOptions) -> None:
+    style = _STYLE[f.severity]
+    out.append(paint(f"{visible(f.file)}:{f.span.line}:{f.span.column}: ", "bold") + paint(f"{f.code} ", style)
+               + paint(f"[{f.severity.label}] ", style) + visible(f.message))
     if lines and 0 < f.span.line <= len(lines):
         last = min(f.span.end_line, f.span.line + MAX_FRAME_LINES - 1, len(lines))
         width = len(str(last))
+        underline = style.replace("bold ", "")
         for number in range(f.span.line, last + 1):
             raw = lines[number - 1]
-            gutter = Text(f"  {number:>{width}} │ ", style="blue")
             start = f.span.column - 1 if number == f.span.line else 0
             end = f.span.end_column if number == f.span.end_line else len(raw)
             if len(raw) > MAX_FRAME_WIDTH:
@@ -81,22 +80,21 @@ def _finding(console: Console, f: Finding, lines: list[str], options: ReportOpti
                 start, end = max(0, start - shift), min(len(content) - 1, max(0, end - shift))
             else:
                 content = _frame_text(raw)
-            line_text = Text(content)
-            line_text.stylize(_STYLE[f.severity].replace("bold ", ""), start, max(start, end))
-            console.print(Text.assemble(gutter, line_text))
+            stop = max(start, end)
+            out.append(paint(f"  {number:>{width}} │ ", "blue") + content[:start]
+                       + paint(content[start:stop], underline) + content[stop:])
             if number == f.span.line:
                 caret_end = end if f.span.end_line == number else len(content)
                 marks = " " * start + "^" * max(1, caret_end - start)
-                console.print(Text.assemble(Text(f"  {'':>{width}} │ ", style="blue"), Text(marks, style=_STYLE[f.severity])))
+                out.append(paint(f"  {'':>{width}} │ ", "blue") + paint(marks, style))
         if f.span.end_line > last:
-            console.print(Text(f"  {'':>{width}} ┆ … ({f.span.end_line - last} more lines)", style="blue"))
+            out.append(paint(f"  {'':>{width}} ┆ … ({f.span.end_line - last} more lines)", "blue"))
     if options.show_help and f.help:
         help_lines = visible_lines(f.help)
-        console.print(Text.assemble(("  help: ", "bold cyan"), help_lines[0]))
-        for extra in help_lines[1:]:
-            console.print(Text("        " + extra))
+        out.append(paint("  help: ", "bold cyan") + help_lines[0])
+        out.extend("        " + extra for extra in help_lines[1:])
     fixable = " · fixable with --fix" if f.fix is not None else ""
-    console.print(Text.from_markup(f"  [dim]see: schemalint explain {escape(f.code)}{fixable}[/dim]"))
+    out.append(paint(f"  see: schemalint explain {f.code}{fixable}", "dim"))
 
 
 def _frame_text(line: str) -> str:
@@ -109,30 +107,24 @@ def source_lines(text: str) -> list[str]:
     return _LINE_BREAK.split(text) if text else []
 
 
-def _summary(result: RunResult) -> Text:
+def _summary(result: RunResult, paint: _Styler) -> str:
     errors, warnings = counts(result)
     files_with = len({f.file for f in result.findings})
     checked = f"{result.files} file{'s' if result.files != 1 else ''} checked"
     if not result.findings and not result.internal_errors and not result.incomplete:
-        return Text.assemble(("All checks passed", "bold green"), f" ({checked}).")
+        return paint("All checks passed", "bold green") + f" ({checked})."
     parts = []
     if errors:
-        parts.append((f"{errors} error{'s' if errors != 1 else ''}", "bold red"))
+        parts.append(paint(f"{errors} error{'s' if errors != 1 else ''}", "bold red"))
     if warnings:
-        parts.append((f"{warnings} warning{'s' if warnings != 1 else ''}", "bold yellow"))
-    out = Text("Found ")
-    for i, (label, style) in enumerate(parts):
-        if i:
-            out.append(" and ")
-        out.append(label, style=style)
-    if not parts:
-        out.append("no findings")
-    out.append(f" in {files_with} file{'s' if files_with != 1 else ''} ({checked}).")
+        parts.append(paint(f"{warnings} warning{'s' if warnings != 1 else ''}", "bold yellow"))
+    out = "Found " + (" and ".join(parts) if parts else "no findings")
+    out += f" in {files_with} file{'s' if files_with != 1 else ''} ({checked})."
     fixable = sum(1 for f in result.findings if f.fix is not None)
     if fixable:
-        out.append(f" {fixable} fixable with `schemalint check --fix`.", style="cyan")
+        out += paint(f" {fixable} fixable with `schemalint check --fix`.", "cyan")
     if result.internal_errors:
-        out.append(f" {len(result.internal_errors)} internal error(s).", style="bold magenta")
+        out += paint(f" {len(result.internal_errors)} internal error(s).", "bold magenta")
     for line in result.incomplete:
-        out.append(f"\nNot fully checked: {visible(line)}", style="bold yellow")
+        out += "\n" + paint(f"Not fully checked: {visible(line)}", "bold yellow")
     return out

@@ -189,7 +189,7 @@ def _parse_in_chunks(text: str, source: SourceText, out: ParsedSql) -> None:
 
 def _lexically_complete(chunk: str) -> bool:
     try:
-        _pg.scan(chunk)
+        _pg.split(chunk, with_parser=False, only_slices=True)  # the scanner, without a token list
     except _pg.ParseError:
         return False
     return True
@@ -257,27 +257,68 @@ def _scan(text: str) -> tuple[list[Any], SyntaxProblem | None]:
             return [], SyntaxProblem(message, offset)
 
 
-def _statement_ranges(tokens: list[Any], limit: int) -> list[tuple[int, int]]:
-    """Character ranges of the statements, cut at top-level semicolons (comments are not statements)."""
+def _split(text: str) -> tuple[list[tuple[int, int]], SyntaxProblem | None]:
+    """Character ranges of the statements, cut at top-level semicolons by PostgreSQL's scanner (in C: no
+    token list is built, so a 10 MB statement costs no more memory than its text), leading comments
+    skipped; when the scanner stops (an unterminated string, comment or body), the statements before that
+    point and the scanner's error."""
+    slices: list[slice]
+    try:
+        slices, tail = list(_pg.split(text, with_parser=False, only_slices=True)), None
+    except _pg.ParseError as exc:
+        message, at = _error_args(exc)
+        limit = len(text) if at is None else at
+        try:
+            slices = list(_pg.split(text[:limit], with_parser=False, only_slices=True))
+        except _pg.ParseError:
+            slices = []
+        if slices and ";" not in text[slices[-1].stop : limit]:
+            slices.pop()  # the statement the scanner choked on: reported once, as the tail error
+        tail = SyntaxProblem(message, limit)
+    # the scanner's split passes over text that does not start like a statement (``SELEC 1;``): those gaps
+    # are statements too (they fail to parse and are reported), never dropped in silence
+    limit = tail.offset if tail is not None else len(text)
     ranges: list[tuple[int, int]] = []
-    start: int | None = None
-    for token in tokens:
-        if token.name == "ASCII_59":
-            if start is not None:
-                ranges.append((start, token.start))
-            start = None
-        elif token.name not in ("SQL_COMMENT", "C_COMMENT") and start is None:
-            start = token.start
-    if start is not None:
-        ranges.append((start, limit))
-    return ranges
+    position = 0
+    for piece in [*slices, slice(limit, limit)]:
+        gap_start = _after_comments(text, position, piece.start)
+        gap = text[gap_start : piece.start].rstrip().rstrip(";").rstrip()
+        if gap and (piece.start < limit or tail is None or ";" in text[gap_start:limit]):
+            ranges.append((gap_start, gap_start + len(gap)))
+        if piece.start < piece.stop:
+            ranges.append((_after_comments(text, piece.start, piece.stop), piece.stop))
+        position = piece.stop
+    return ranges, tail
+
+
+def _after_comments(text: str, start: int, end: int) -> int:
+    """The first character of ``text[start:end]`` that is not white space, a comment or a semicolon."""
+    i = start
+    while i < end:
+        if text[i].isspace() or text[i] == ";":
+            i += 1
+        elif text.startswith("--", i):
+            newline = text.find("\n", i, end)
+            i = end if newline < 0 else newline + 1
+        elif text.startswith("/*", i):
+            depth, i = 1, i + 2  # PostgreSQL's block comments nest
+            while i < end and depth:
+                if text.startswith("/*", i):
+                    depth, i = depth + 1, i + 2
+                elif text.startswith("*/", i):
+                    depth, i = depth - 1, i + 2
+                else:
+                    i += 1
+        else:
+            return i
+    return i
 
 
 def _recover(text: str, source: SourceText, out: ParsedSql) -> None:
     """Split at top-level semicolons with the scanner and parse statement by statement."""
-    tokens, tail_error = _scan(text)
+    ranges, tail_error = _split(text)
     scan_limit = tail_error.offset if tail_error is not None else len(text)
-    for start, end in _statement_ranges(tokens, scan_limit):
+    for start, end in ranges:
         if tail_error is not None and end >= scan_limit:
             break  # the statement the scanner choked on: reported once, below
         chunk = text[start:end]
@@ -302,6 +343,7 @@ def _recover(text: str, source: SourceText, out: ParsedSql) -> None:
 
 
 _NOISE_TOKENS = ("SQL_COMMENT", "C_COMMENT")
+_HEAD_CHARS = 4096
 _TABLE_PREFIXES = {"OR", "REPLACE", "TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL"}
 
 
@@ -324,11 +366,12 @@ def _readable_head(chunk: str, start: int, end: int, source: SourceText) -> Stat
     """For a statement that does not parse, the object its readable head creates, as a statement the
     schema model can take in (the catalogue: a syntax error must not turn later statements on a new table
     into false alarms)."""
+    head = chunk[:_HEAD_CHARS]  # the head is all that is read: a 10 MB statement is not scanned whole
     try:
-        tokens = [t for t in _pg.scan(chunk) if t.name not in _NOISE_TOKENS]
+        tokens = [t for t in _pg.scan(head) if t.name not in _NOISE_TOKENS]
     except _pg.ParseError:
         return None
-    words = [(t.name, chunk[t.start : t.end + 1]) for t in tokens]
+    words = [(t.name, head[t.start : t.end + 1]) for t in tokens]
     upper = [text.upper() for _, text in words]
     if not upper or upper[0] != "CREATE":
         return None
