@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from schemalint.engine import RunResult
-from schemalint.report.escape import markdown
+from schemalint.report.escape import markdown, visible, visible_lines
 
 
 def _data(value: str) -> str:
@@ -19,18 +19,20 @@ def render(result: RunResult) -> str:
     for f in result.findings:
         level = "error" if f.severity.label == "error" else "warning"
         props = ",".join([
-            f"file={_property(f.file)}",
+            f"file={_property(visible(f.file))}",
             f"line={f.span.line}",
             f"col={f.span.column}",
             f"endLine={f.span.end_line}",
             f"endColumn={f.span.end_column + 1}",
             f"title={_property(f'{f.code} {f.name}')}",
         ])
-        body = f.message + (f"\n\n{f.help}" if f.help else "")
+        # control characters shown visibly (ESC would reach the log as a terminal escape); the help's own
+        # line breaks stay line breaks
+        body = visible(f.message) + ("\n\n" + "\n".join(visible_lines(f.help)) if f.help else "")
         lines.append(f"::{level} {props}::{_data(body)}")
     for e in result.internal_errors:
         props = f"file={_property(e.file)},line={e.line},col={e.column},title={_property('schemalint internal error')}"
-        lines.append(f"::error {props}::{_data(e.rule + ': ' + e.message)}")
+        lines.append(f"::error {props}::{_data(visible(e.rule + ': ' + e.message))}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 
