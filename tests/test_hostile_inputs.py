@@ -112,7 +112,8 @@ def test_deep_nesting_is_judged_and_the_rest_of_the_file_too(tmp_path: Path) -> 
 
 def test_an_internal_error_is_one_line_and_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    from schemalint import cli, run as run_module
+    from schemalint import cli
+    from schemalint import run as run_module
 
     def broken(request: Any) -> Any:
         raise RuntimeError("a bug\nwith two lines")
