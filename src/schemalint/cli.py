@@ -215,7 +215,7 @@ def verify(
     pg_bin: Annotated[str | None, typer.Option("--pg-bin", help="Folder with initdb and postgres.")] = None,
     pg_user: Annotated[str | None, typer.Option("--pg-user", help="When run as root: the system user to run PostgreSQL as (default postgres).")] = None,
     statement_timeout: Annotated[str, typer.Option("--statement-timeout", help="Cancel a statement that runs longer, e.g. 60s (the migration cannot lift it).")] = "60s",
-    timeout: Annotated[str | None, typer.Option("--timeout", help="Cancel the whole run after this long, e.g. 10m.")] = None,
+    timeout: Annotated[str | None, typer.Option("--timeout", help="Cancel applying the migrations after this long, e.g. 10m (server start-up not counted).")] = None,
     allow_superuser: Annotated[bool, typer.Option("--allow-superuser", help="Run the migrations as superuser (COPY PROGRAM, untrusted extensions, CREATE ROLE): only for repositories you trust.")] = False,
     assume_in_transaction: Annotated[bool | None, typer.Option("--assume-in-transaction/--no-assume-in-transaction", help="Apply each file as one transaction, as your runner does.")] = None,
     fail_on: Annotated[str | None, typer.Option("--fail-on", help="error or warning.")] = None,

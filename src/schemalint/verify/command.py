@@ -64,8 +64,9 @@ def verify(request: RunRequest, options: VerifyOptions) -> tuple[RunResult, list
         if p.source.role == "down" and p.source.up_sibling is not None:
             up_display = _display_of(p.source.display, p.source.up_sibling)
             rollback_files[up_display] = p
-    limits = Limits.start(options.statement_timeout, options.timeout)
     with scratch(options) as box, options.progress:
+        # the run's clock starts when the server is ready: --timeout bounds applying the migrations
+        limits = Limits.start(options.statement_timeout, options.timeout)
         try:
             monitor = psycopg.connect(**box.monitor, autocommit=True)
             conn = psycopg.connect(**box.migrator, autocommit=True)
