@@ -9,6 +9,7 @@ import glob
 import json
 import os
 import pty
+import re
 import select
 import signal
 import subprocess
@@ -351,7 +352,7 @@ def test_progress_on_a_terminal_and_nothing_on_a_pipe(tmp_path: Path, pg_server:
     assert proc.wait(timeout=60) == 0
     text = screen.decode(errors="replace")
     assert "migrations/1_slow.sql:1" in text and "SELECT pg_sleep(2)" in text
-    assert "1.5s" in text or "1.6s" in text or "1.7s" in text  # the elapsed time counts while it runs
+    assert re.search(r"\b1\.\ds", text), text[-500:]  # the elapsed time counts while the statement runs
 
 
 @pytest.mark.slow
