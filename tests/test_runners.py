@@ -26,6 +26,7 @@ EXPECTED: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
     "golang-migrate": ("golang-migrate", "N_name.up.sql", [("000010_index_accounts_name.up.sql", "SL104")]),
     "flyway": ("flyway", "V<version>__name.sql", [("V2__index_in_transaction.sql", "SL104")]),
     "prisma": ("prisma", "migration_lock.toml", [("migration.sql", "SL104")]),
+    "popx": ("popx", "<dialect>.up.sql", [("20240103000000000000_accounts_id_name_idx.postgres.up.sql", "SL104")]),
 }
 
 

@@ -271,7 +271,7 @@ STARTER_CONFIG = """\
 target-postgres = 15
 
 # The migration runner: decides which files run in one transaction, and the order of the files.
-# psql, flyway, golang-migrate, goose, dbmate, diesel, sqlx, prisma, alembic, django or rails.
+# psql, flyway, golang-migrate, goose, dbmate, diesel, sqlx, popx, prisma, alembic, django or rails.
 # Default: detected from the files (-- +goose markers, V1__x.sql names, …), else psql (autocommit).
 # runner = "goose"
 

@@ -37,6 +37,7 @@ RUNNERS: dict[str, Runner] = {r.name: r for r in (
     Runner("dbmate", WRAPPED, "-- migrate:up transaction:false"),
     Runner("diesel", WRAPPED, "run_in_transaction = false in the migration's metadata.toml"),
     Runner("sqlx", WRAPPED, "-- no-transaction as the first line of the file"),
+    Runner("popx", WRAPPED, ".autocommit in the file name (<version>_<name>.postgres.autocommit.up.sql)"),
     Runner("prisma", IMPLICIT, "a migration of its own, applied with prisma db execute or outside Prisma"),
     Runner("alembic", WRAPPED, "with op.get_context().autocommit_block(): around the statement"),
     Runner("django", WRAPPED, "atomic = False on the Migration class"),
@@ -64,6 +65,9 @@ _FLYWAY_NAME = re.compile(r"^[VR]\d*[\d._]*__.+\.sql$")
 _FLYWAY_VERSIONED = re.compile(r"^V\d[\d._]*__.+\.sql$")
 _VERSIONED_FOLDER = re.compile(r"^\d[\d_-]*[_-]?\w*$")
 _UP_DOWN_PAIR = re.compile(r"^\d+_.+\.(up|down)\.sql$")
+# ory/x popx (gobuffalo pop): <version>_<name>[.<dialect>][.autocommit].(up|down).sql
+_POPX_NAME = re.compile(r"^\d+_[^.]+\.(postgres|cockroach|mysql|sqlite3?)(\.autocommit)?\.(up|down)\.sql$")
+_POPX_AUTOCOMMIT = re.compile(r"^\d+_[^.]+(\.[a-z0-9]+)?\.autocommit\.(up|down)\.sql$")
 _SQLX_NAME = re.compile(r"^\d+_.+\.sql$")
 _PRISMA_FOLDER = re.compile(r"^\d{14}_")
 _FLYWAY_NO_TX = re.compile(r"(?im)^\s*executeInTransaction\s*=\s*false\s*$")
@@ -124,6 +128,8 @@ def detect(files: list[SourceFile]) -> RunnerChoice | None:
     numbered = [p for p in paths if _SQLX_NAME.match(p.name)]
     if numbered and _ancestor_has(numbered[0].parent, "Cargo.toml", containing="sqlx"):
         return RunnerChoice(RUNNERS["sqlx"], "detected from numbered migrations beside a Cargo.toml that uses sqlx")
+    if any(_POPX_NAME.match(p.name) for p in paths):
+        return RunnerChoice(RUNNERS["popx"], "detected from <version>_<name>.<dialect>.up.sql file names")
     if any(_UP_DOWN_PAIR.match(p.name) for p in paths):
         return RunnerChoice(RUNNERS["golang-migrate"], "detected from N_name.up.sql / N_name.down.sql pairs")
     return None
@@ -155,6 +161,8 @@ def file_transaction(runner: Runner, source: SourceFile) -> str:
     if name == "sqlx" and _SQLX_NO_TX.search(head):
         return AUTOCOMMIT
     if name == "diesel" and path is not None and _file_says(path.parent / "metadata.toml", _DIESEL_NO_TX):
+        return AUTOCOMMIT
+    if name == "popx" and path is not None and _POPX_AUTOCOMMIT.match(path.name):
         return AUTOCOMMIT
     if name == "flyway" and path is not None and _file_says(path.with_name(path.name + ".conf"), _FLYWAY_NO_TX):
         return AUTOCOMMIT

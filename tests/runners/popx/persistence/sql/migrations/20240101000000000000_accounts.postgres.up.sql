@@ -1,0 +1,1 @@
+CREATE TABLE accounts (id uuid PRIMARY KEY, name varchar(50) NOT NULL);

@@ -1,0 +1,1 @@
+CREATE INDEX CONCURRENTLY accounts_id_name_idx ON accounts (id, name);
