@@ -55,14 +55,17 @@ def unbatched_backfill(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         table = ctx.rv(stmt.node.get("relation"))
         if ctx.is_new(table):
             return
-        name = ctx.name(table)
         verb = "UPDATE" if stmt.kind == "UpdateStmt" else "DELETE"
+        whole_table = stmt.node.get("whereClause") is None
+        if whole_table and verb == "DELETE":
+            return  # one finding per statement: a DELETE of every row is SL208's (truncate-or-delete-all)
+        if not whole_table and not (ctx.in_transaction and table in ctx.ddl_tables):
+            return  # a batched write outside a DDL transaction: nothing to say (the common case, kept cheap)
+        name = ctx.name(table)
         batch = (f"{verb} {'' if verb == 'UPDATE' else 'FROM '}{name} {'SET … ' if verb == 'UPDATE' else ''}"
                  f"WHERE <key> IN (SELECT <key> FROM {name} WHERE <not yet done> LIMIT 5000);  "
                  f"-- repeat, one transaction per batch")
-        if stmt.node.get("whereClause") is None and verb == "DELETE":
-            return  # one finding per statement: a DELETE of every row is SL208's (truncate-or-delete-all)
-        if stmt.node.get("whereClause") is None:
+        if whole_table:
             yield Hit(f"{verb} of every row of {name} in one statement takes a ROW EXCLUSIVE lock on {name} "
                       f"(blocking index builds and most DDL) and a row lock on every row it touches, blocking "
                       f"concurrent writers of those rows until the transaction ends; it also bloats the table and "
