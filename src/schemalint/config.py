@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from schemalint.findings import Severity
+from schemalint.sources import MAX_FILE_SIZE
 
 
 class ConfigError(Exception):
@@ -80,7 +81,7 @@ class Settings:
     history_paths: list[str] = field(default_factory=list)
     runner: str | None = None  # None: detected from the files (runners.py)
     baseline: str | None = None  # a schema dump read first as history, never reported
-    max_file_size: int = 64 * 1024 * 1024  # bytes; larger files are SL002 "too large"
+    max_file_size: int = MAX_FILE_SIZE  # bytes; larger files are SL002 "too large"
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: Path | None = None  # the file these settings came from
 

@@ -155,10 +155,8 @@ class Context:
             # Inside an implicit transaction (one multi-statement query) BEGIN is legal: PostgreSQL turns the
             # implicit block into an explicit one without a warning.
             if self.transaction == WRAPPED:
-                which = ("assume-in-transaction" if self.runner.name == "assume-in-transaction"
-                         else self.runner.name)
                 self.transaction_problems.append(TransactionProblem(
-                    self.index, f"BEGIN inside the transaction your runner opens for the file ({which}): "
+                    self.index, f"BEGIN inside the transaction your runner opens for the file ({self.runner.name}): "
                     "PostgreSQL only warns, and the file's COMMIT then ends the runner's transaction early"))
             self.explicit_transaction = True
             self.open_begin = self.index

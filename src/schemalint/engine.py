@@ -18,7 +18,7 @@ from schemalint.plpgsql import analyse_body, do_block_body, embedded_sql, routin
 from schemalint.rules import all_rules, resolve
 from schemalint.rules.base import Rule
 from schemalint.rules.recipes import one_line
-from schemalint.runners import AUTOCOMMIT, RUNNERS, WRAPPED, Runner
+from schemalint.runners import RUNNERS, Runner, transaction_of
 from schemalint.schema import SchemaModel
 from schemalint.sources import SourceFile, read
 from schemalint.sql.identifiers import long_defined_names, truncate_identifier
@@ -177,7 +177,7 @@ class Engine:
         ctx = Context(
             file=source.display, source=prepared.text, statements=forward, settings=self.settings, model=self.model,
             sections=prepared.sections, rollback_statements=rollback, has_rollback_file=source.down_sibling is not None,
-            transaction=source.transaction or (WRAPPED if self.settings.assume_in_transaction else AUTOCOMMIT),
+            transaction=transaction_of(source, self.settings.assume_in_transaction),
             runner=self.runner,
         )
         errors: list[InternalError] = []

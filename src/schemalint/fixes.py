@@ -38,10 +38,9 @@ def apply_fixes(findings: list[Finding], skip: set[str]) -> FixReport:
             info = path.stat()
         except OSError:
             continue
-        target, edits = by_identity.setdefault((info.st_dev, info.st_ino), (path, set()))
-        if target == path or not edits:
+        first_spelling, edits = by_identity.setdefault((info.st_dev, info.st_ino), (path, set()))
+        if first_spelling == path:  # under another spelling the same file carries the same edits: once is enough
             edits.add(finding.fix)
-        # the same file under another spelling carries the same edits at the same offsets: once is enough
     for path, edits in by_identity.values():
         count, problem = _apply_to(path, edits)
         if problem is not None:
@@ -88,7 +87,8 @@ def _apply_to(path: Path, edits: set[Edit]) -> tuple[int, str | None]:
         else:
             write_atomically(target, payload, keep_mode_of=target)
             with contextlib.suppress(OSError):
-                if (os.stat(target).st_uid, os.stat(target).st_gid) != (info.st_uid, info.st_gid):
+                written = os.stat(target)
+                if (written.st_uid, written.st_gid) != (info.st_uid, info.st_gid):
                     os.chown(target, info.st_uid, info.st_gid)
     except OSError as exc:
         return 0, f"cannot write it ({exc.strerror or exc})"

@@ -91,14 +91,7 @@ def _ancestor_has(start: Path, name: str, depth: int = 6, containing: str | None
 
 
 def _holds(candidate: Path, containing: str | None) -> bool:
-    if not candidate.is_file():
-        return False
-    if containing is None:
-        return True
-    try:
-        return containing in candidate.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
+    return candidate.is_file() and (containing is None or _file_says(candidate, re.compile(re.escape(containing))))
 
 
 def detect(files: list[SourceFile]) -> RunnerChoice | None:
@@ -149,8 +142,8 @@ def choose(configured: str | None, assume_in_transaction: bool, files: list[Sour
 
 def file_transaction(runner: Runner, source: SourceFile) -> str:
     """How ``runner`` runs this file: its default, unless the file opts out of the transaction."""
-    if runner.transaction == AUTOCOMMIT or source.role != "up":
-        return runner.transaction if source.role == "up" else AUTOCOMMIT
+    if source.role != "up" or runner.transaction == AUTOCOMMIT:
+        return AUTOCOMMIT
     head = _head(source)
     path = source.path
     name = runner.name
@@ -167,6 +160,12 @@ def file_transaction(runner: Runner, source: SourceFile) -> str:
     if name == "flyway" and path is not None and _file_says(path.with_name(path.name + ".conf"), _FLYWAY_NO_TX):
         return AUTOCOMMIT
     return runner.transaction
+
+
+def transaction_of(source: SourceFile, assume_in_transaction: bool) -> str:
+    """How the file runs: as :func:`assign` recorded, else (a file linted without a run's runner choice)
+    in one transaction exactly when assume-in-transaction says so."""
+    return source.transaction or (WRAPPED if assume_in_transaction else AUTOCOMMIT)
 
 
 def assign(configured: str | None, assume_in_transaction: bool, files: list[SourceFile]) -> RunnerChoice:
@@ -186,4 +185,4 @@ def _file_says(path: Path, pattern: re.Pattern[str]) -> bool:
 
 
 __all__ = ["AUTOCOMMIT", "IMPLICIT", "RUNNERS", "WRAPPED", "Runner", "RunnerChoice", "assign", "choose", "detect",
-           "file_transaction"]
+           "file_transaction", "transaction_of"]

@@ -236,7 +236,7 @@ def decode(data: bytes) -> Decoded:
     return Decoded(text, None)
 
 
-MAX_FILE_SIZE = 64 * 1024 * 1024  # bytes; config max-file-size
+MAX_FILE_SIZE = 64 * 1024 * 1024  # bytes: the default of the config key max-file-size
 _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
           (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
 

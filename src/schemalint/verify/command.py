@@ -16,6 +16,7 @@ from schemalint.verify.sandbox import Sandbox, sandbox
 from schemalint.verify.server import (
     Connection,
     ServerError,
+    clip,
     existing_server,
     find_bindir,
     throwaway_cluster,
@@ -71,7 +72,7 @@ def verify(request: RunRequest, options: VerifyOptions) -> tuple[RunResult, list
             monitor = psycopg.connect(**box.monitor, autocommit=True)
             conn = psycopg.connect(**box.migrator, autocommit=True)
         except psycopg.Error as exc:
-            raise ServerError(f"cannot connect to {box.description}: {str(exc).strip()[:300]}") from None
+            raise ServerError(f"cannot connect to {box.description}: {clip(str(exc))}") from None
         with monitor, conn:
             verifier = Verifier(conn, settings, enabled, limits, monitor=monitor, progress=options.progress,
                                 privileged=options.allow_superuser)

@@ -13,22 +13,16 @@ from schemalint.locks import LockMode
 from schemalint.rules import all_rules
 from schemalint.rules.recipes import one_line
 from schemalint.rules.transactions import refused_in_transaction
-from schemalint.runners import AUTOCOMMIT, WRAPPED
+from schemalint.runners import AUTOCOMMIT, transaction_of
 from schemalint.sql.parse import Statement, SyntaxProblem
 from schemalint.sql.text import SourceText
 from schemalint.verify import catalog, observe
 from schemalint.verify.progress import Progress, Silent
-from schemalint.verify.server import ServerError
+from schemalint.verify.server import ServerError, clip
 from schemalint.verify.timeouts import Limits, Watch, describe, guarded
 
-MAX_SERVER_TEXT = 300  # characters of server output a message may carry (it could hold file contents)
 SUPERUSER_HINT = ("it needs superuser, which verify never gives the migrations under test; for a repository "
                   "you trust, run verify with --allow-superuser")
-
-
-def _clip(text: str, limit: int = MAX_SERVER_TEXT) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _copy_from_stdin(stmt: Statement) -> bool:
@@ -119,7 +113,7 @@ class Verifier:
         if failure is None:
             return None
         if self.conn.closed or self.conn.broken:
-            raise ServerError(f"lost the connection to PostgreSQL: {_clip(str(failure))}") from None
+            raise ServerError(f"lost the connection to PostgreSQL: {clip(str(failure))}") from None
         message = self._message(failure, watch)
         if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             self.conn.execute("ROLLBACK")
@@ -136,7 +130,7 @@ class Verifier:
         if sqlstate == "57014" and watch.cancelled_by == "statement":
             return (f"did not finish within {describe(self.limits.statement)} (--statement-timeout): verify "
                     f"cancelled it")
-        message = _clip((exc.diag.message_primary or str(exc)).strip())
+        message = clip((exc.diag.message_primary or str(exc)).strip())
         if not self.privileged and (sqlstate == "42501" or "must be superuser" in message):
             message += f" ({SUPERUSER_HINT})"
         return message
@@ -144,16 +138,26 @@ class Verifier:
     def apply_plain(self, statements: list[Statement], transaction: str = AUTOCOMMIT) -> str | None:
         """Apply statements the way the runner would (in one transaction unless it runs the file in
         autocommit), without observing; the first error, if any (the transaction is then rolled back)."""
+        errors = self._apply_all(statements, transaction, keep_going=False)
+        return errors[0] if errors else None
+
+    def _apply_all(self, statements: list[Statement], transaction: str, keep_going: bool) -> list[str]:
+        """Apply statements without observing: stop at the first error, or (``keep_going``, as psql restores
+        a dump) go on after each; the errors, each with its line."""
         if transaction != AUTOCOMMIT:
             self.conn.execute("BEGIN")
+        errors: list[str] = []
         for stmt in statements:
             if _copy_from_stdin(stmt):
                 continue  # COPY FROM STDIN: the data is not in the file
             self.progress.statement(self._progress_file, stmt.span.line, one_line(stmt.text, 60))
             error = self._execute(stmt.text)
             if error is not None:
-                return f"{error} (at line {stmt.span.line})"
-        return self._commit_if_open()
+                errors.append(f"{error} (at line {stmt.span.line})")
+                if not keep_going:
+                    return errors
+        commit_error = self._commit_if_open()
+        return errors + ([commit_error] if commit_error is not None else [])
 
     def _commit_if_open(self) -> str | None:
         import psycopg
@@ -161,10 +165,6 @@ class Verifier:
         if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             return self._execute("COMMIT")
         return None
-
-    def transaction_of(self, prepared: PreparedFile) -> str:
-        """How the runner runs the file (runners.py); assume-in-transaction when nothing decided it."""
-        return prepared.source.transaction or (WRAPPED if self.settings.assume_in_transaction else AUTOCOMMIT)
 
     def run(self, files: list[PreparedFile], rollback_files: dict[str, PreparedFile]) -> RunResult:
         result = RunResult()
@@ -180,21 +180,20 @@ class Verifier:
             file = prepared.source.display
             if prepared.parsed is None or prepared.text is None:
                 self.incomplete.append(f"{file}: cannot be read, not applied")
-                if prepared.source.judged:
-                    result.findings.extend(f for f in [self._finding(
-                        "SL002", file, None, prepared.error or "unreadable file", "Save the file as UTF-8 text.")]
-                        if f is not None)
+                unreadable = self._finding("SL002", file, None, prepared.error or "unreadable file",
+                                           "Save the file as UTF-8 text.")
+                if prepared.source.judged and unreadable is not None:
+                    result.findings.append(unreadable)
                 continue
             forward, syntax_line, syntax = self._applicable(prepared)
             if syntax_line is not None:
                 self.incomplete.append(f"{file}: applied up to the syntax error at line {syntax_line}")
+            self._progress_file = file
             if prepared.source.baseline:
-                self._progress_file = file
                 self._apply_baseline(file, forward)
                 continue
             if not prepared.source.judged:
-                self._progress_file = file
-                error = self.apply_plain(forward, self.transaction_of(prepared))
+                error = self.apply_plain(forward, transaction_of(prepared.source, self.settings.assume_in_transaction))
                 if error is not None:
                     self.incomplete.append(f"{file} (history): {error}")
                 continue
@@ -207,19 +206,12 @@ class Verifier:
     def _apply_baseline(self, file: str, statements: list[Statement]) -> None:
         """A schema dump, as psql restores one: statement by statement, going on after an error; then the
         session settings it changed (pg_dump's search_path = '', …) are reset for the migrations."""
-        failures: list[str] = []
-        for stmt in statements:
-            if _copy_from_stdin(stmt):
-                continue
-            self.progress.statement(file, stmt.span.line, one_line(stmt.text, 60))
-            error = self._execute(stmt.text)
-            if error is not None:
-                failures.append(f"line {stmt.span.line}: {error}")
+        failures = self._apply_all(statements, AUTOCOMMIT, keep_going=True)
         self.conn.execute("RESET ALL")
         self._configure()
         if failures:
             self.incomplete.append(f"{file} (baseline): {len(failures)} statement{'s' if len(failures) != 1 else ''} "
-                                   f"failed, the first at {failures[0]}")
+                                   f"failed, the first: {failures[0]}")
 
     def _applicable(self, prepared: PreparedFile) -> tuple[list[Statement], int | None, Finding | None]:
         """The forward statements a runner would get through: those before the first syntax error (the
@@ -242,7 +234,6 @@ class Verifier:
                     rollback_files: dict[str, PreparedFile], syntax: Finding | None = None,
                     complete: bool = True) -> list[Finding]:
         file = prepared.source.display
-        self._progress_file = file
         report = FileReport(file)
         self.reports.append(report)
         findings: list[Finding | None] = [syntax]
@@ -250,7 +241,7 @@ class Verifier:
         watched = observe.relations(self.monitor)
         # as the runner does: the whole file in one transaction (a statement PostgreSQL refuses in a
         # transaction block then fails, as it would for the runner), or statement by statement
-        transaction = self.transaction_of(prepared)
+        transaction = transaction_of(prepared.source, self.settings.assume_in_transaction)
         one_transaction = transaction != AUTOCOMMIT
         if one_transaction:
             self.conn.execute("BEGIN")

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from schemalint.verify.server import Connection, ServerError
+from schemalint.verify.server import Connection, ServerError, clip
 
 NAME_PREFIX = "schemalint_verify_"
 ATTEMPTS = 5
@@ -31,7 +31,7 @@ class Sandbox:
 
 def _first_line(exc: BaseException) -> str:
     text = str(getattr(getattr(exc, "diag", None), "message_primary", None) or exc).strip()
-    return (text.splitlines() or [""])[0][:300]
+    return clip((text.splitlines() or [""])[0])
 
 
 def _check_admin(admin: Any, allow_superuser: bool, where: str) -> None:

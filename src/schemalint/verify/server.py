@@ -26,6 +26,15 @@ class ServerError(Exception):
     """The server could not be found, started or reached (one line, for the user)."""
 
 
+MAX_SERVER_TEXT = 300  # characters of server output a message may carry (it could hold file contents)
+
+
+def clip(text: str, limit: int = MAX_SERVER_TEXT) -> str:
+    """Server output for a message: on one line, and never more than ``limit`` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 INSTALL_HINT = "install the PostgreSQL server (Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql)"
 
 
@@ -232,7 +241,7 @@ def _wait_ready(conninfo: dict[str, Any], process: subprocess.Popen[bytes], log:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
-            raise ServerError(f"postgres exited while starting: {' '.join(tail)[:300] or 'no log'}")
+            raise ServerError(f"postgres exited while starting: {clip(' '.join(tail)) or 'no log'}")
         try:
             with psycopg.connect(**conninfo, connect_timeout=2):
                 return
@@ -248,9 +257,9 @@ def existing_server(dsn: str) -> Connection:
     try:
         info = psycopg.conninfo.conninfo_to_dict(dsn)
     except psycopg.Error as exc:
-        raise ServerError(f"--dsn is not a valid connection string: {str(exc).strip().splitlines()[0][:300]}") from None
+        raise ServerError(f"--dsn is not a valid connection string: {clip(str(exc))}") from None
     return Connection(dict(info), "the server named by --dsn")
 
 
-__all__ = ["Connection", "ServerError", "existing_server", "find_bindir", "remove_leftovers", "scrubbed_environment",
-           "throwaway_cluster"]
+__all__ = ["MAX_SERVER_TEXT", "Connection", "ServerError", "clip", "existing_server", "find_bindir",
+           "remove_leftovers", "scrubbed_environment", "throwaway_cluster"]
