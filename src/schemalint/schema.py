@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemalint.sql.names import DEFAULT_SCHEMA, QName, qualify, range_var, strings
-from schemalint.sql.nodes import Node, unwrap
+from schemalint.sql.nodes import Node, const_value, unwrap, walk
 from schemalint.types import ColumnType, column_type
 
 VOLATILITIES = ("immutable", "stable", "volatile")
@@ -23,6 +23,7 @@ class Column:
     not_null: bool = False
     has_default: bool = False
     created_file: str = ""  # "" when it existed before the run or came with its table
+    default_sequence: QName | None = None  # serial, identity or DEFAULT nextval('seq')
 
 
 @dataclass(slots=True)
@@ -37,6 +38,8 @@ class Constraint:
     created_file: str = ""
     created_tx: int = -1
     validated_tx: int = -1
+    expr_columns: tuple[str, ...] = ()  # CHECK: the columns its expression reads
+    index: str | None = None  # PRIMARY/UNIQUE ... USING INDEX: the index it took over
 
 
 @dataclass(slots=True)
@@ -46,6 +49,7 @@ class Index:
     columns: tuple[str | None, ...]  # None for an expression
     unique: bool = False
     created_file: str = ""
+    partial: bool = False  # has a WHERE clause: not a replacement for a full unique constraint
 
 
 @dataclass(slots=True)
@@ -64,6 +68,10 @@ class Table:
     created_file: str = ""
     kind: str = "table"  # table, partitioned, view, matview, foreign
     partition_of: QName | None = None
+    partition_key: tuple[str | None, ...] = ()  # partitioned: key columns (None for an expression)
+    default_partition: bool = False  # PARTITION OF … DEFAULT
+    view_sources: tuple[QName, ...] = ()  # view / matview: the relations its query reads
+    view_columns: frozenset[str] = frozenset()  # …and the column names it names ("*" for a star)
     rls_enabled: bool = False
     rls_forced: bool = False
     policies: dict[str, Policy] = field(default_factory=dict)
@@ -85,6 +93,25 @@ class Function:
     created_file: str
     body_offset: int | None = None  # file character offset of the body text, when known
     kind: str = "function"  # or procedure
+    arg_types: tuple[str, ...] = ()
+    security_definer: bool = False
+    config: dict[str, str] = field(default_factory=dict)  # SET clauses: search_path → its value
+
+
+@dataclass(slots=True)
+class UserType:
+    name: QName
+    kind: str  # enum, domain, composite, range
+    created_file: str
+    labels: list[str] = field(default_factory=list)  # enum labels in order
+    base: str | None = None  # domain: the type it is based on
+
+
+@dataclass(slots=True)
+class Sequence:
+    name: QName
+    created_file: str
+    owned_by: tuple[QName, str] | None = None  # the column it belongs to (serial, identity, OWNED BY)
 
 
 @dataclass(slots=True)
@@ -93,6 +120,9 @@ class SchemaModel:
     tables: dict[QName, Table] = field(default_factory=dict)
     indexes: dict[QName, Index] = field(default_factory=dict)
     functions: dict[QName, Function] = field(default_factory=dict)
+    types: dict[QName, UserType] = field(default_factory=dict)
+    sequences: dict[QName, Sequence] = field(default_factory=dict)
+    enum_labels_added: dict[tuple[str, int], list[tuple[QName, str]]] = field(default_factory=dict)  # (file, tx)
     objects_created: dict[tuple[str, QName], str] = field(default_factory=dict)  # (kind, name) → file
     long_names: dict[str, tuple[str, str]] = field(default_factory=dict)  # truncated → (full name, file)
     _function_files: set[str] = field(default_factory=set)
@@ -132,6 +162,43 @@ class SchemaModel:
     def rv(self, node: Any) -> QName:
         return range_var(node, self.default_schema)
 
+    def qualify(self, parts: list[str]) -> QName:
+        return qualify(parts, self.default_schema)
+
+    def views_reading(self, relation: QName) -> list[Table]:
+        """Views and materialized views whose query reads ``relation``."""
+        return [t for t in self.tables.values() if t.kind in ("view", "matview") and relation in t.view_sources]
+
+    def partitions_of(self, parent: QName) -> list[Table]:
+        return [t for t in self.tables.values() if t.partition_of == parent]
+
+    def default_partition_of(self, parent: QName) -> Table | None:
+        return next((t for t in self.partitions_of(parent) if t.default_partition), None)
+
+    def user_type(self, name: QName) -> UserType | None:
+        return self.types.get(name)
+
+    def labels_added_in(self, file: str, tx: int) -> list[tuple[QName, str]]:
+        """Enum labels ``ALTER TYPE … ADD VALUE`` added in this file's transaction ``tx``."""
+        return self.enum_labels_added.get((file, tx), [])
+
+    def columns_of_type(self, type_name: QName) -> list[tuple[Table, Column]]:
+        out = []
+        for table in self.tables.values():
+            for col in table.columns.values():
+                if col.type is not None and self.qualify(col.type.name.split(".")) == type_name:
+                    out.append((table, col))
+        return out
+
+    def unique_keys(self, table: QName) -> list[tuple[str, frozenset[str]]]:
+        """The PRIMARY KEY / UNIQUE constraints and full unique indexes of a table: (name, columns)."""
+        known = self.tables.get(table)
+        keys = [(c.name, frozenset(c.columns)) for c in known.constraints.values()
+                if c.kind in ("PRIMARY", "UNIQUE")] if known is not None else []
+        keys.extend((ix.name[1], frozenset(c for c in ix.columns if c is not None)) for ix in self.indexes.values()
+                    if ix.table == table and ix.unique and not ix.partial and None not in ix.columns)
+        return keys
+
     # --- applying statements -------------------------------------------------------------
     def object_created_in(self, kind: str, name: QName) -> str | None:
         """The file that created a schema, type, sequence, view or function, if the run did."""
@@ -144,6 +211,9 @@ class SchemaModel:
         created = _created_object(kind, node, self.default_schema)
         if created is not None:
             self.objects_created.setdefault(created, file)
+        elif kind == "DropStmt":
+            for dropped in _dropped_objects(node, self.default_schema):
+                self.objects_created.pop(dropped, None)
 
     def _apply_CreateStmt(self, node: Node, file: str, tx: int, location: int) -> None:
         name = self.rv(node.get("relation"))
@@ -152,7 +222,9 @@ class SchemaModel:
         table = Table(name=name, created_file=file)
         if node.get("partspec"):
             table.kind = "partitioned"
+            table.partition_key = tuple(unwrap(p)[1].get("name") for p in node["partspec"].get("partParams") or ())
         if node.get("partbound"):
+            table.default_partition = bool(node["partbound"].get("is_default"))
             parents = node.get("inhRelations") or []
             if parents:
                 table.partition_of = self.rv(parents[0])
@@ -184,13 +256,35 @@ class SchemaModel:
         for col in into.get("colNames") or ():
             colname = unwrap(col)[1].get("sval", "")
             table.columns[colname] = Column(colname, None)
+        if kind == "matview":
+            table.view_sources, table.view_columns = self._query_reads(node.get("query"))
         self.tables[name] = table
 
     def _apply_ViewStmt(self, node: Node, file: str, tx: int, location: int) -> None:
         name = self.rv(node.get("view"))
         existing = self.tables.get(name)
         if existing is None or existing.kind != "view":
-            self.tables[name] = Table(name=name, created_file=file, kind="view")
+            existing = self.tables[name] = Table(name=name, created_file=file, kind="view")
+        existing.view_sources, existing.view_columns = self._query_reads(node.get("query"))
+
+    def _query_reads(self, query: Any) -> tuple[tuple[QName, ...], frozenset[str]]:
+        """The relations a view's query reads (not its CTEs) and the column names it uses."""
+        nodes = list(walk(query))
+        ctes = {str(fields.get("ctename", "")) for kind, fields in nodes if kind == "CommonTableExpr"}
+        relations: list[QName] = []
+        columns: set[str] = set()
+        for kind, fields in nodes:
+            if kind == "RangeVar":
+                if fields.get("schemaname") is None and fields.get("relname") in ctes:
+                    continue
+                relation = self.rv(fields)
+                if relation not in relations:
+                    relations.append(relation)
+            elif kind == "ColumnRef":
+                items = fields.get("fields") or []
+                last = unwrap(items[-1]) if items else ("", {})
+                columns.add("*" if last[0] == "A_Star" else str(last[1].get("sval", "")))
+        return tuple(relations), frozenset(columns)
 
     def _add_column(self, table: Table, col: Node, file: str, tx: int, validated: bool) -> None:
         name = col.get("colname", "")
@@ -199,6 +293,7 @@ class SchemaModel:
         if ctype is not None and ctype.is_serial:
             column.not_null = True
             column.has_default = True
+            column.default_sequence = self._owned_sequence(table, name, file)
         for item in col.get("constraints") or ():
             _, con = unwrap(item)
             contype = con.get("contype", "")
@@ -206,8 +301,11 @@ class SchemaModel:
                 column.not_null = True
             elif contype in ("CONSTR_DEFAULT", "CONSTR_IDENTITY", "CONSTR_GENERATED"):
                 column.has_default = True
+                if contype == "CONSTR_DEFAULT":
+                    column.default_sequence = self._nextval_sequence(con.get("raw_expr"))
                 if contype == "CONSTR_IDENTITY":
                     column.not_null = True
+                    column.default_sequence = self._owned_sequence(table, name, file)
             elif contype == "CONSTR_PRIMARY":
                 column.not_null = True
                 self._add_constraint(table, {**con, "keys": [{"String": {"sval": name}}]}, file, tx, True)
@@ -217,6 +315,22 @@ class SchemaModel:
                     extra = {"fk_attrs": [{"String": {"sval": name}}]}
                 self._add_constraint(table, {**con, **extra}, file, tx, True)
         table.columns[name] = column
+
+    def _owned_sequence(self, table: Table, column: str, file: str) -> QName:
+        """serial and identity columns own a sequence named <table>_<column>_seq."""
+        name = (table.name[0], f"{table.name[1]}_{column}_seq"[:63])
+        self.sequences[name] = Sequence(name, file, (table.name, column))
+        return name
+
+    def _nextval_sequence(self, expr: Any) -> QName | None:
+        """``nextval('seq'::regclass)`` → the sequence."""
+        for kind, fields in walk(expr):
+            if kind == "FuncCall" and strings(fields.get("funcname"))[-1:] == ["nextval"]:
+                args = fields.get("args") or []
+                value = const_value(args[0]) if args else None
+                if isinstance(value, str):
+                    return self.qualify([p.strip('"') for p in value.split(".")])
+        return None
 
     def _add_constraint(self, table: Table, con: Node, file: str, tx: int, new_table: bool) -> Constraint | None:
         contype = con.get("contype", "")
@@ -242,7 +356,20 @@ class SchemaModel:
             )
         else:
             columns = tuple(strings(con.get("keys")))
-        name = con.get("conname") or generated_constraint_name(table.name[1], kind, columns, con)
+        taken_over: Index | None = None
+        if con.get("indexname") and kind in ("PRIMARY", "UNIQUE"):
+            # ADD … USING INDEX: the index becomes the constraint's (PostgreSQL renames it to the constraint)
+            taken_over = self.indexes.pop((table.name[0], str(con["indexname"])), None)
+            if taken_over is not None:
+                columns = tuple(c for c in taken_over.columns if c is not None)
+        expr_columns: tuple[str, ...] = ()
+        if kind == "CHECK":
+            expr_columns = tuple(dict.fromkeys(
+                str(unwrap(f["fields"][-1])[1].get("sval", "")) for k, f in walk(con.get("raw_expr"))
+                if k == "ColumnRef" and f.get("fields")))
+        # PostgreSQL names a CHECK that reads exactly one column after it (<table>_<column>_check)
+        named_by = columns or (expr_columns if kind == "CHECK" and len(expr_columns) == 1 else ())
+        name = con.get("conname") or generated_constraint_name(table.name[1], kind, named_by, con)
         constraint = Constraint(
             name=name,
             kind=kind,
@@ -251,8 +378,11 @@ class SchemaModel:
             created_file=file,
             created_tx=tx,
         )
+        if taken_over is not None:
+            constraint.index = taken_over.name[1]
         if kind == "CHECK":
             constraint.not_null_column = not_null_check_column(con.get("raw_expr"))
+            constraint.expr_columns = expr_columns
         if kind == "FOREIGN":
             constraint.ref_table = self.rv(con.get("pktable"))
             constraint.ref_columns = tuple(strings(con.get("pk_attrs")))
@@ -322,7 +452,21 @@ class SchemaModel:
                 table.columns[colname].not_null = False
         elif subtype == "AT_ColumnDefault":
             if colname in table.columns:
-                table.columns[colname].has_default = bool(cmd.get("def"))
+                default = cmd.get("def")
+                is_null = unwrap(default)[0] == "A_Const" and unwrap(default)[1].get("isnull")
+                table.columns[colname].has_default = bool(default) and not is_null
+                table.columns[colname].default_sequence = self._nextval_sequence(default)
+        elif subtype == "AT_AttachPartition":
+            child = self.rv(unwrap(cmd.get("def"))[1].get("name"))
+            partition = self.tables.setdefault(child, Table(name=child, created_file=""))
+            partition.partition_of = table.name
+            bound = unwrap(cmd.get("def"))[1].get("bound") or {}
+            partition.default_partition = bool(bound.get("is_default"))
+        elif subtype in ("AT_DetachPartition", "AT_DetachPartitionFinalize"):
+            child = self.rv(unwrap(cmd.get("def"))[1].get("name"))
+            if child in self.tables:
+                self.tables[child].partition_of = None
+                self.tables[child].default_partition = False
         elif subtype == "AT_EnableRowSecurity":
             table.rls_enabled = True
         elif subtype == "AT_DisableRowSecurity":
@@ -380,21 +524,43 @@ class SchemaModel:
 
     def _apply_DropStmt(self, node: Node, file: str, tx: int, location: int) -> None:
         rtype = node.get("removeType", "")
+        if rtype in ("OBJECT_FUNCTION", "OBJECT_PROCEDURE", "OBJECT_ROUTINE", "OBJECT_TYPE", "OBJECT_DOMAIN",
+                     "OBJECT_SEQUENCE"):
+            self._drop_objects(node)
+            return
         for obj in node.get("objects") or ():
             parts = strings(unwrap(obj)[1].get("items")) if "List" in obj else []
             if not parts:
                 continue
             name = qualify(parts, self.default_schema)
             if rtype in ("OBJECT_TABLE", "OBJECT_VIEW", "OBJECT_MATVIEW", "OBJECT_FOREIGN_TABLE"):
-                self.tables.pop(name, None)
-                for key in [k for k, ix in self.indexes.items() if ix.table == name]:
-                    del self.indexes[key]
+                self._drop_relation(name)
             elif rtype == "OBJECT_INDEX":
                 self.indexes.pop(name, None)
             elif rtype == "OBJECT_POLICY" and len(parts) >= 2:
                 table = self.tables.get(qualify(parts[:-1], self.default_schema))
                 if table:
                     table.policies.pop(parts[-1], None)
+
+    def _drop_relation(self, name: QName) -> None:
+        """A table goes with its indexes, its partitions and the sequences its columns own."""
+        self.tables.pop(name, None)
+        for key in [k for k, ix in self.indexes.items() if ix.table == name]:
+            del self.indexes[key]
+        for key in [k for k, seq in self.sequences.items() if seq.owned_by and seq.owned_by[0] == name]:
+            del self.sequences[key]
+        for partition in self.partitions_of(name):
+            self._drop_relation(partition.name)
+
+    def _drop_objects(self, node: Node) -> None:
+        """DROP FUNCTION / PROCEDURE / TYPE / DOMAIN / SEQUENCE."""
+        for kind, name in _dropped_objects(node, self.default_schema):
+            if kind == "function":
+                self.functions.pop(name, None)
+            elif kind == "type":
+                self.types.pop(name, None)
+            elif kind == "sequence":
+                self.sequences.pop(name, None)
 
     def _apply_IndexStmt(self, node: Node, file: str, tx: int, location: int) -> None:
         table = self.rv(node.get("relation"))
@@ -408,7 +574,8 @@ class SchemaModel:
         name = (table[0], idxname)
         if name in self.indexes and node.get("if_not_exists"):
             return
-        self.indexes[name] = Index(name, table, tuple(columns), bool(node.get("unique")), file)
+        self.indexes[name] = Index(name, table, tuple(columns), bool(node.get("unique")), file,
+                                   partial=node.get("whereClause") is not None)
 
     def _apply_CreateFunctionStmt(self, node: Node, file: str, tx: int, location: int) -> None:
         name = qualify(strings(node.get("funcname")), self.default_schema)
@@ -427,8 +594,87 @@ class SchemaModel:
                 items = strings(unwrap(arg)[1].get("items"))
                 body = items[0] if items else None
         kind = "procedure" if node.get("is_procedure") else "function"
-        self.functions[name] = Function(name, volatility, language, body, file, None, kind)
+        args = tuple(_type_text(unwrap(p)[1].get("argType")) for p in node.get("parameters") or ()
+                     if unwrap(p)[1].get("mode") not in ("FUNC_PARAM_OUT", "FUNC_PARAM_TABLE"))
+        function = Function(name, volatility, language, body, file, None, kind, args)
+        _routine_options(function, node.get("options"))
+        self.functions[name] = function
         self._function_files.add(file)
+
+    def _apply_AlterFunctionStmt(self, node: Node, file: str, tx: int, location: int) -> None:
+        function = self.functions.get(qualify(strings((node.get("func") or {}).get("objname")), self.default_schema))
+        if function is not None:
+            _routine_options(function, node.get("actions"))
+
+    def _apply_CreateEnumStmt(self, node: Node, file: str, tx: int, location: int) -> None:
+        name = qualify(strings(node.get("typeName")), self.default_schema)
+        self.types[name] = UserType(name, "enum", file, strings(node.get("vals")))
+
+    def _apply_CreateDomainStmt(self, node: Node, file: str, tx: int, location: int) -> None:
+        name = qualify(strings(node.get("domainname")), self.default_schema)
+        self.types[name] = UserType(name, "domain", file, base=_type_text(node.get("typeName")))
+
+    def _apply_CompositeTypeStmt(self, node: Node, file: str, tx: int, location: int) -> None:
+        name = self.rv(node.get("typevar"))
+        self.types[name] = UserType(name, "composite", file)
+
+    def _apply_CreateRangeStmt(self, node: Node, file: str, tx: int, location: int) -> None:
+        name = qualify(strings(node.get("typeName")), self.default_schema)
+        self.types[name] = UserType(name, "range", file)
+
+    def _apply_AlterEnumStmt(self, node: Node, file: str, tx: int, location: int) -> None:
+        name = qualify(strings(node.get("typeName")), self.default_schema)
+        enum = self.types.setdefault(name, UserType(name, "enum", ""))
+        new, old = str(node.get("newVal", "")), node.get("oldVal")
+        if old is not None:
+            enum.labels = [new if label == old else label for label in enum.labels]
+        elif new not in enum.labels:
+            enum.labels.append(new)
+            self.enum_labels_added.setdefault((file, tx), []).append((name, new))
+
+    def _apply_CreateSeqStmt(self, node: Node, file: str, tx: int, location: int) -> None:
+        name = self.rv(node.get("sequence"))
+        if name in self.sequences and node.get("if_not_exists"):
+            return
+        self.sequences[name] = Sequence(name, file, self._owner_option(node.get("options")))
+
+    def _apply_AlterSeqStmt(self, node: Node, file: str, tx: int, location: int) -> None:
+        name = self.rv(node.get("sequence"))
+        sequence = self.sequences.setdefault(name, Sequence(name, ""))
+        for opt in node.get("options") or ():
+            if unwrap(opt)[1].get("defname") == "owned_by":
+                sequence.owned_by = self._owner_option(node.get("options"))
+
+    def _owner_option(self, options: Any) -> tuple[QName, str] | None:
+        for opt in options or ():
+            _, de = unwrap(opt)
+            if de.get("defname") == "owned_by":
+                parts = strings(unwrap(de.get("arg"))[1].get("items"))
+                if len(parts) >= 2:  # OWNED BY NONE is one part
+                    return self.qualify(parts[:-1]), parts[-1]
+        return None
+
+    def _apply_AlterObjectSchemaStmt(self, node: Node, file: str, tx: int, location: int) -> None:
+        """ALTER … SET SCHEMA: the object keeps everything but its qualified name."""
+        kind = moved_object_kind(node)
+        old = moved_object_name(node, self.default_schema)
+        if kind is None or old is None:
+            return
+        new = (str(node.get("newschema", "")), old[1])
+        registry: dict[Any, Any] = {"relation": self.tables, "function": self.functions, "type": self.types,
+                                    "sequence": self.sequences}[kind]
+        if old in registry:
+            moved = registry.pop(old)
+            moved.name = new
+            registry[new] = moved
+        if kind == "relation":
+            for ix_name in [k for k, ix in self.indexes.items() if ix.table == old]:
+                index = self.indexes.pop(ix_name)
+                index.table, index.name = new, (new[0], ix_name[1])
+                self.indexes[index.name] = index
+        for created_kind in ("type", "sequence", "view", "function"):
+            if (created_kind, old) in self.objects_created:
+                self.objects_created[(created_kind, new)] = self.objects_created.pop((created_kind, old))
 
     def _apply_CreatePolicyStmt(self, node: Node, file: str, tx: int, location: int) -> None:
         table = self.tables.get(self.rv(node.get("table")))
@@ -490,3 +736,77 @@ def _created_object(kind: str, node: Node, default_schema: str) -> tuple[str, QN
     if kind == "ViewStmt":
         return (label, range_var(node.get("view"), default_schema))
     return (label, qualify(strings(node.get("funcname")), default_schema))
+
+
+_MOVED_RELATIONS = ("OBJECT_TABLE", "OBJECT_VIEW", "OBJECT_MATVIEW", "OBJECT_FOREIGN_TABLE")
+_MOVED_KINDS = {**{k: "relation" for k in _MOVED_RELATIONS}, "OBJECT_SEQUENCE": "sequence",
+                "OBJECT_FUNCTION": "function", "OBJECT_PROCEDURE": "function", "OBJECT_ROUTINE": "function",
+                "OBJECT_TYPE": "type", "OBJECT_DOMAIN": "type"}
+
+
+def moved_object_kind(node: Node) -> str | None:
+    """What ALTER … SET SCHEMA moves: relation, sequence, function or type (None for anything else)."""
+    return _MOVED_KINDS.get(str(node.get("objectType", "")))
+
+
+def moved_object_name(node: Node, default_schema: str) -> QName | None:
+    if node.get("relation"):
+        return range_var(node["relation"], default_schema)
+    kind, obj = unwrap(node.get("object"))
+    if kind == "ObjectWithArgs":
+        return qualify(strings(obj.get("objname")), default_schema)
+    if kind == "List":
+        return qualify(strings(obj.get("items")), default_schema)
+    if kind == "TypeName":
+        return qualify(strings(obj.get("names")), default_schema)
+    return None
+
+
+_DROPPED_KINDS = {"OBJECT_FUNCTION": "function", "OBJECT_PROCEDURE": "function", "OBJECT_ROUTINE": "function",
+                  "OBJECT_TYPE": "type", "OBJECT_DOMAIN": "type", "OBJECT_SEQUENCE": "sequence",
+                  "OBJECT_VIEW": "view", "OBJECT_MATVIEW": "view", "OBJECT_SCHEMA": "schema"}
+
+
+def dropped_names(node: Node, default_schema: str) -> list[QName]:
+    """The qualified names a DropStmt names, whatever the object's node (List, TypeName, ObjectWithArgs)."""
+    out: list[QName] = []
+    for obj in node.get("objects") or ():
+        kind, fields = unwrap(obj)
+        if kind == "List":
+            out.append(qualify(strings(fields.get("items")), default_schema))
+        elif kind == "TypeName":
+            out.append(qualify(strings(fields.get("names")), default_schema))
+        elif kind == "ObjectWithArgs":
+            out.append(qualify(strings(fields.get("objname")), default_schema))
+        elif kind == "String":
+            out.append(("", str(fields.get("sval", ""))))
+    return out
+
+
+def _dropped_objects(node: Node, default_schema: str) -> list[tuple[str, QName]]:
+    label = _DROPPED_KINDS.get(str(node.get("removeType", "")))
+    return [(label, name) for name in dropped_names(node, default_schema)] if label else []
+
+
+def _type_text(type_name: Any) -> str:
+    """A TypeName as text for messages (``integer``, ``public.mood``, ``text[]``)."""
+    ctype = column_type(type_name)
+    return str(ctype) if ctype is not None else "?"
+
+
+def _routine_options(function: Function, options: Any) -> None:
+    """SECURITY DEFINER/INVOKER and SET/RESET clauses of CREATE or ALTER FUNCTION."""
+    for opt in options or ():
+        _, de = unwrap(opt)
+        defname = de.get("defname")
+        if defname == "security":
+            function.security_definer = bool(unwrap(de.get("arg"))[1].get("boolval", False))
+        elif defname == "set":
+            _, setting = unwrap(de.get("arg"))
+            name = str(setting.get("name", ""))
+            if setting.get("kind") in ("VAR_RESET", "VAR_SET_DEFAULT"):
+                function.config.pop(name, None)
+            elif setting.get("kind") == "VAR_RESET_ALL":
+                function.config.clear()
+            else:
+                function.config[name] = ", ".join(str(const_value(a)) for a in setting.get("args") or ())
