@@ -22,6 +22,7 @@ SUPPORTED_POSTGRES = range(10, 19)  # 10 is accepted for its pre-PG11 rewrite be
 OPTION_TABLES: dict[str, dict[str, tuple[type, Any]]] = {
     "locks": {
         "runner-sets-lock-timeout": (bool, False),
+        "max-lock-timeout": (str, "10s"),
     },
     "tenancy": {
         "column": (str, "tenant_id"),
@@ -255,6 +256,11 @@ def _check_option_table(name: str, values: dict[str, Any], fail: Any) -> dict[st
                     compiled(pattern, key == "rollback-markers", key == "rollback-markers")
                 except PatternError as exc:
                     raise fail(f"{name}.{key}", f"invalid pattern {pattern!r}: {exc}") from None
+        if key == "max-lock-timeout":
+            from schemalint.durations import guc_milliseconds
+
+            if guc_milliseconds(value) is None:
+                raise fail(f"{name}.{key}", f"{value!r} is not a duration (e.g. \"10s\", \"500ms\", \"1min\")")
         out[key] = value
     return out
 
@@ -302,6 +308,8 @@ fail-on = "error"
 [locks]
 # Set to true when your migration runner sets lock_timeout itself (satisfies SL114).
 runner-sets-lock-timeout = false
+# The longest lock_timeout SL124 accepts while a strong lock is taken.
+# max-lock-timeout = "10s"
 
 [tenancy]
 # column = "tenant_id"

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemalint.config import Settings
+from schemalint.durations import guc_milliseconds
+from schemalint.gitref import AtRef
 from schemalint.locks import LockMode, LockTaken, locks_taken
 from schemalint.runners import AUTOCOMMIT, IMPLICIT, RUNNERS, WRAPPED, Runner
 from schemalint.schema import SchemaModel
@@ -21,6 +23,10 @@ from schemalint.sql.text import SourceText
 
 _UTC_ZONES = frozenset(("utc", "etc/utc", "gmt", "etc/gmt", "zulu", "uct", "universal", "etc/universal", "z"))
 _ZERO_DURATION = re.compile(r"^\s*0+(\.0*)?\s*[a-z]*\s*$", re.I)
+
+
+_ENDS_TRANSACTION = frozenset(("TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK", "TRANS_STMT_PREPARE",
+                               "TRANS_STMT_COMMIT_PREPARED", "TRANS_STMT_ROLLBACK_PREPARED"))
 
 
 @dataclass(slots=True)
@@ -44,6 +50,8 @@ class Context:
     tx_serial: int = 0
     lock_timeout_session: bool = False
     lock_timeout_local: bool = False
+    lock_timeout_session_ms: float | None = None  # the value in force, when it could be read
+    lock_timeout_local_ms: float | None = None
     timezone_utc_session: bool = False  # SET timezone = 'UTC' (or another zone at offset 0) in force
     timezone_utc_local: bool = False
     exclusive_locks: dict[QName, Statement] = field(default_factory=dict)  # existing tables, this tx → the
@@ -56,6 +64,7 @@ class Context:
     routines_run: set[str] = field(default_factory=set)  # routines of this file already judged at a call
     transaction: str = AUTOCOMMIT  # how the runner runs this file (runners.py): wrapped, implicit, autocommit
     runner: Runner = field(default_factory=lambda: RUNNERS["psql"])
+    at_ref: AtRef | None = None  # with --since: the file as git knew it at the ref (SL013, SL014)
 
     # --- what rules ask -------------------------------------------------------------------
     @property
@@ -79,6 +88,13 @@ class Context:
     @property
     def lock_timeout(self) -> bool:
         return self.lock_timeout_session or self.lock_timeout_local
+
+    @property
+    def lock_timeout_ms(self) -> float | None:
+        """The lock_timeout in force, in milliseconds (None: none set, or not readable)."""
+        if self.lock_timeout_local:
+            return self.lock_timeout_local_ms
+        return self.lock_timeout_session_ms if self.lock_timeout_session else None
 
     @property
     def timezone_utc(self) -> bool:
@@ -111,6 +127,18 @@ class Context:
     def later_statements(self) -> list[Statement]:
         return self.statements[self.index + 1 :]
 
+    def rest_of_transaction(self) -> list[Statement]:
+        """The later statements of the file that run in the same transaction as this one (none when each
+        statement commits on its own, and none judged from inside a DO block)."""
+        if not self.in_transaction or self.current is not None:
+            return []
+        out = []
+        for later in self.later_statements():
+            if later.kind == "TransactionStmt" and later.node.get("kind") in _ENDS_TRANSACTION:
+                break
+            out.append(later)
+        return out
+
     def locks(self, stmt: Statement) -> list[LockTaken]:
         """The locks ``stmt`` takes (computed once per statement, before the model takes it in)."""
         memo = stmt.facts()
@@ -141,6 +169,7 @@ class Context:
     def _end_transaction(self) -> None:
         self.tx_serial += 1
         self.lock_timeout_local = False
+        self.lock_timeout_local_ms = None
         self.timezone_utc_local = False
         self.exclusive_locks.clear()
         self.ddl_tables.clear()
@@ -204,13 +233,17 @@ class Context:
         """SET [LOCAL] lock_timeout / set_config(): a local value lasts until the transaction ends (and only
         exists inside one); a session value replaces both. No value (RESET, DEFAULT) or zero turns it off."""
         active = value is not None and not _ZERO_DURATION.match(str(value))
+        milliseconds = guc_milliseconds(value) if active else None
         if is_local:
             if self.in_transaction:
                 self.lock_timeout_local = active
+                self.lock_timeout_local_ms = milliseconds
         else:
             self.lock_timeout_session = active
+            self.lock_timeout_session_ms = milliseconds
             if not active:
                 self.lock_timeout_local = False
+                self.lock_timeout_local_ms = None
 
 
 FileContext = Context  # what file-level rules receive: the same object, after the last statement

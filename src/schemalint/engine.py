@@ -178,7 +178,7 @@ class Engine:
             file=source.display, source=prepared.text, statements=forward, settings=self.settings, model=self.model,
             sections=prepared.sections, rollback_statements=rollback, has_rollback_file=source.down_sibling is not None,
             transaction=transaction_of(source, self.settings.assume_in_transaction),
-            runner=self.runner,
+            runner=self.runner, at_ref=source.at_ref,
         )
         errors: list[InternalError] = []
         if source.role == "up":

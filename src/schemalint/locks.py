@@ -90,6 +90,8 @@ class History(Protocol):
 
     def foreign_key_target(self, table: QName, constraint: str) -> QName | None: ...
 
+    def default_partition_name(self, parent: QName) -> QName | None: ...
+
 
 def alter_table_lock(cmd: Node) -> tuple[LockMode, str]:
     subtype = cmd.get("subtype", "")
@@ -125,6 +127,7 @@ def locks_taken(kind: str, node: Node, default_schema: str, history: History) ->
             mode, label = alter_table_lock(cmd)
             if mode > strongest:
                 strongest, what = mode, label
+            out.extend(_partition_locks(cmd, table, default_schema, history))
             for ref in _fk_targets(cmd, default_schema):
                 out.append(LockTaken(ref, LockMode.SHARE_ROW_EXCLUSIVE, "FOREIGN KEY (referenced table)"))
             if cmd.get("subtype") == "AT_DropConstraint":
@@ -216,6 +219,25 @@ _LOCKING_KINDS = frozenset((
     "RefreshMatViewStmt", "LockStmt", "CreateTrigStmt", "CreateStmt", "RenameStmt", "CreatePolicyStmt",
     "AlterPolicyStmt",
 ))
+
+
+def _partition_locks(cmd: Node, parent: QName, default_schema: str, history: History) -> list[LockTaken]:
+    """ATTACH: ACCESS EXCLUSIVE on the partition and on the parent's default partition (PG12+, the parent
+    itself only SHARE UPDATE EXCLUSIVE). DETACH: ACCESS EXCLUSIVE on the partition and the default partition
+    too; CONCURRENTLY (PG14+) SHARE UPDATE EXCLUSIVE on the partition. Observed on PG15."""
+    subtype = cmd.get("subtype", "")
+    if subtype not in ("AT_AttachPartition", "AT_DetachPartition"):
+        return []
+    _, partition_cmd = unwrap(cmd.get("def"))
+    partition = range_var(partition_cmd.get("name"), default_schema)
+    label = "ATTACH PARTITION" if subtype == "AT_AttachPartition" else "DETACH PARTITION"
+    if partition_cmd.get("concurrent"):
+        return [LockTaken(partition, LockMode.SHARE_UPDATE_EXCLUSIVE, f"{label} CONCURRENTLY")]
+    out = [LockTaken(partition, LockMode.ACCESS_EXCLUSIVE, label)]
+    default = history.default_partition_name(parent)
+    if default is not None and default != partition:
+        out.append(LockTaken(default, LockMode.ACCESS_EXCLUSIVE, f"{label} (default partition)"))
+    return out
 
 
 def _fk_targets(cmd: Node, default_schema: str) -> list[QName]:

@@ -17,7 +17,6 @@ from schemalint.runners import RunnerChoice
 from schemalint.sources import (
     SourceError,
     SourceFile,
-    changed_since,
     collect,
     decode,
     migration_key,
@@ -69,9 +68,9 @@ def gather(request: RunRequest) -> Gathered:
     if request.history:
         files = _with_history(files, request)
     if request.since:
-        changed = changed_since(request.since, Path.cwd())
-        for f in files:
-            f.judged = f.path is None or f.path.resolve() in changed
+        from schemalint.gitref import mark_since
+
+        mark_since(files, request.since, Path.cwd())
     if request.settings.baseline:
         files = _with_baseline(files, request.settings)
     settings = request.settings
@@ -177,8 +176,8 @@ def execute(request: RunRequest) -> tuple[RunResult, dict[str, str]]:
     cache.load()
     # what a file's findings depend on besides its text: its role, how the runner runs it, and whether a
     # sibling rollback file exists (SL012)
-    keys = chain_keys([(f.display, f"{f.role}:{f.transaction}:{f.down_sibling is not None}", f.judged, f.data)
-                       for f in files])
+    keys = chain_keys([(f.display, f"{f.role}:{f.transaction}:{f.down_sibling is not None}:"
+                        f"{f.at_ref.cache_token() if f.at_ref else ''}", f.judged, f.data) for f in files])
     cached = [cache.get(f.display, key) if f.path is not None else None for f, key in zip(files, keys, strict=True)]
     first_miss = next((i for i, hit in enumerate(cached) if hit is None), len(files))
     result = RunResult(files=sum(1 for f in files if f.judged), runner=runner.summary, notes=gathered.notes)

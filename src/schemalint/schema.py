@@ -175,6 +175,10 @@ class SchemaModel:
     def default_partition_of(self, parent: QName) -> Table | None:
         return next((t for t in self.partitions_of(parent) if t.default_partition), None)
 
+    def default_partition_name(self, parent: QName) -> QName | None:
+        default = self.default_partition_of(parent)
+        return default.name if default is not None else None
+
     def user_type(self, name: QName) -> UserType | None:
         return self.types.get(name)
 
@@ -661,8 +665,9 @@ class SchemaModel:
         if kind is None or old is None:
             return
         new = (str(node.get("newschema", "")), old[1])
-        registry: dict[Any, Any] = {"relation": self.tables, "function": self.functions, "type": self.types,
-                                    "sequence": self.sequences}[kind]
+        registries: dict[str, dict[Any, Any]] = {"relation": self.tables, "function": self.functions,
+                                                 "type": self.types, "sequence": self.sequences}
+        registry = registries[kind]
         if old in registry:
             moved = registry.pop(old)
             moved.name = new

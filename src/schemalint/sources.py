@@ -6,12 +6,15 @@ import fnmatch
 import os
 import re
 import stat
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 _DIGITS = re.compile(r"(\d+)")
 # Folders never searched when walking a directory (hidden ones are skipped too); naming one explicitly still works.
+if TYPE_CHECKING:
+    from schemalint.gitref import AtRef
+
 SKIPPED_DIRS = frozenset(("node_modules", "venv", "site-packages", "__pycache__", "__pypackages__"))
 _FLYWAY_UNDO = re.compile(r"^U(\d[\d._]*)__(.+\.sql)$")
 
@@ -32,6 +35,7 @@ class SourceFile:
     transaction: str | None = None  # how the runner runs it: "wrapped", "implicit", "autocommit" (runners.py)
     baseline: bool = False  # the configured schema dump read first as history (never judged)
     unreadable: str | None = None  # why it cannot be read (a FIFO, too large, a folder that cannot be listed)
+    at_ref: AtRef | None = None  # with --since: what git knew of it at the ref (gitref.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,22 +278,3 @@ def read(source: SourceFile) -> Decoded:
             return Decoded(None, error)
         source.data = data
     return decode(source.data)
-
-
-def changed_since(ref: str, cwd: Path) -> set[Path]:
-    """Files added, copied, modified or renamed since ``ref``, plus untracked ones (resolved paths)."""
-    def git(*args: str) -> str:
-        try:
-            result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
-        except FileNotFoundError:
-            raise SourceError("--since needs git, which is not installed") from None
-        if result.returncode != 0:
-            message = result.stderr.strip().splitlines()
-            raise SourceError(f"--since {ref}: git {args[0]} failed: {message[-1] if message else 'error'}")
-        return result.stdout
-
-    top = Path(git("rev-parse", "--show-toplevel").strip())
-    git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    names = git("diff", "--name-only", "--diff-filter=ACMR", "-z", ref, "--").split("\0")
-    names += git("ls-files", "--others", "--exclude-standard", "--full-name", "-z").split("\0")
-    return {(top / n).resolve() for n in names if n}

@@ -16,11 +16,16 @@ RULE_MODULES = (
     "backfills",
     "maintenance",
     "compatibility",
+    "objects",
+    "keys",
+    "partitions",
+    "enums",
     "tenancy",
     "conventions",
     "foreign_keys",
     "identifiers",
     "migration_file",
+    "history_gate",
     "observed",
 )
 

@@ -334,3 +334,33 @@ def truncate_or_delete_all(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             "Application migrations should not destroy data: if it must go, delete the rows you mean with a WHERE "
             "clause, in batches, after a backup.",
         )
+
+
+@rule("SL211", "drop-default-on-not-null", Severity.ERROR,
+      "DROP DEFAULT on a NOT NULL column with a default: inserts that omit the column start failing.",
+      kinds=["AlterTableStmt"])
+def drop_default_on_not_null(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    table = ctx.rv(stmt.node.get("relation"))
+    if ctx.is_new(table):
+        return
+    lost = []
+    for cmd in alter_commands(stmt, "AT_ColumnDefault"):
+        default = cmd.get("def")
+        kind, fields = unwrap(default)
+        if default is not None and not (kind == "A_Const" and fields.get("isnull")):
+            continue  # SET DEFAULT <value>
+        column = str(cmd.get("name", ""))
+        col = ctx.model.column(table, column)
+        if col is None or not col.not_null or not col.has_default or _column_is_new(ctx, table, column):
+            continue
+        lost.append(quote_ident(column))
+    if not lost:
+        return
+    name = ctx.name(table)
+    listed = ", ".join(f"{name}.{c}" for c in lost)
+    yield Hit(
+        f"DROP DEFAULT on {listed}, which is NOT NULL: every INSERT of the running application that omits "
+        f"{', '.join(lost)} now fails with a not-null violation",
+        f"First make every writer set {', '.join(lost)} explicitly, and deploy; then drop the default "
+        "(or keep it).",
+    )

@@ -251,24 +251,44 @@ def grant_to_public(stmt: Statement, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("SL307", "security-definer-without-search-path", Severity.ERROR,
-      "CREATE FUNCTION/PROCEDURE … SECURITY DEFINER without SET search_path.", kinds=["CreateFunctionStmt"])
+      "CREATE/ALTER FUNCTION … SECURITY DEFINER without SET search_path.",
+      kinds=["CreateFunctionStmt", "AlterFunctionStmt"])
 def security_definer_without_search_path(stmt: Statement, ctx: Context) -> Iterator[Hit]:
-    definer = False
-    has_path = False
-    for opt in stmt.node.get("options") or ():
-        _, de = unwrap(opt)
-        if de.get("defname") == "security":
-            definer = bool(unwrap(de.get("arg"))[1].get("boolval", False))
-        elif de.get("defname") == "set" and unwrap(de.get("arg"))[1].get("name") == "search_path":
-            has_path = True
-    if not definer or has_path:
-        return
-    name = ".".join(strings(stmt.node.get("funcname")))
+    node = stmt.node
+    if stmt.kind == "AlterFunctionStmt":
+        parts = strings((node.get("func") or {}).get("objname"))
+        known = ctx.model.function(parts)
+        if known is None:
+            return  # its definition is not in the history: whether it pins search_path is not known
+        definer, has_path = _definer_and_path(node.get("actions"), known.security_definer,
+                                              "search_path" in known.config)
+        if not definer or has_path or known.security_definer:
+            return  # not made SECURITY DEFINER here (a definer without a path was reported where it was made)
+    else:
+        parts = strings(node.get("funcname"))
+        definer, has_path = _definer_and_path(node.get("options"), False, False)
+        if not definer or has_path:
+            return
+    name = ".".join(parts)
+    verb = "ALTER FUNCTION" if stmt.kind == "AlterFunctionStmt" else "CREATE FUNCTION"
     yield Hit(
         f"SECURITY DEFINER function {name} runs with its owner's privileges but resolves names through the "
         f"caller's search_path: a caller can create a same-named function or table in a schema it controls and "
         f"run it as the owner",
-        "Pin the search path in the definition:\n"
+        f"Pin the search path in the same {verb}:\n"
         "… SECURITY DEFINER SET search_path = pg_catalog, public …\n"
         "(and schema-qualify objects in the body)",
     )
+
+
+def _definer_and_path(options: Any, definer: bool, has_path: bool) -> tuple[bool, bool]:
+    """SECURITY DEFINER / INVOKER and SET / RESET search_path among a routine's options."""
+    for opt in options or ():
+        _, de = unwrap(opt)
+        if de.get("defname") == "security":
+            definer = bool(unwrap(de.get("arg"))[1].get("boolval", False))
+        elif de.get("defname") == "set":
+            setting = unwrap(de.get("arg"))[1]
+            if setting.get("name") == "search_path" or setting.get("kind") == "VAR_RESET_ALL":
+                has_path = setting.get("kind") not in ("VAR_RESET", "VAR_SET_DEFAULT", "VAR_RESET_ALL")
+    return definer, has_path

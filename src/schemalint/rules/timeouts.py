@@ -1,10 +1,11 @@
-"""SL114 missing-lock-timeout: a blocking lock taken with no lock_timeout in effect."""
+"""SL114 missing-lock-timeout and SL124 lock-timeout-too-long: how long a blocking lock may wait in the queue."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from schemalint.context import Context
+from schemalint.durations import guc_milliseconds, spoken
 from schemalint.findings import Hit, Severity
 from schemalint.locks import LockMode, LockTaken
 from schemalint.rules.base import rule
@@ -36,3 +37,28 @@ def missing_lock_timeout(stmt: Statement, ctx: Context) -> Iterator[Hit]:
 
 def _locked_name(ctx: Context, lock: LockTaken) -> str:
     return f"the table of index {ctx.name(lock.table)}" if lock.index_of_unknown_table else ctx.name(lock.table)
+
+
+@rule("SL124", "lock-timeout-too-long", Severity.WARNING,
+      "A lock_timeout longer than max-lock-timeout while a SHARE or stronger lock is taken on an existing table.",
+      once_per="file")
+def lock_timeout_too_long(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    in_force = ctx.lock_timeout_ms
+    if in_force is None:
+        return
+    limit = guc_milliseconds(ctx.option("locks", "max-lock-timeout"))
+    if limit is None or in_force <= limit:
+        return
+    blocking = [lock for lock in ctx.locks(stmt) if lock.mode >= LockMode.SHARE and lock.table[1]
+                and (lock.index_of_unknown_table or ctx.is_existing(lock.table))]
+    if not blocking:
+        return
+    names = [_locked_name(ctx, lock) for lock in blocking]
+    held = " and ".join(dict.fromkeys(names))
+    yield Hit(
+        f"lock_timeout is {spoken(in_force)} (max-lock-timeout is {spoken(limit)}) when {blocking[0].what} "
+        f"{locks_phrase([(lock.mode, n) for lock, n in zip(blocking, names, strict=True)])}: while it waits for a "
+        f"running query on {held}, every later query on {held} waits behind it, for up to {spoken(in_force)}",
+        f"Use a short lock_timeout and retry the migration when it fires:\nSET lock_timeout = '{spoken(limit)}';\n"
+        "(or raise `max-lock-timeout` under [tool.schemalint.locks] if your traffic tolerates longer waits)",
+    )
