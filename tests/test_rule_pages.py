@@ -33,10 +33,19 @@ def examples(page: Path) -> list[tuple[str, str, str, str]]:
 
 
 def _settings(opts: str) -> dict[str, object]:
+    """``key=value`` options of an example's fence; ``table.key=value`` sets a key of an option table
+    (``locks.max-lock-timeout=2min``)."""
     settings: dict[str, object] = {}
     for item in opts.split():
-        key, _, value = item.partition("=")
-        settings[key] = int(value) if value.isdigit() else (value == "true" if value in ("true", "false") else value)
+        key, _, raw = item.partition("=")
+        value: object = int(raw) if raw.isdigit() else (raw == "true" if raw in ("true", "false") else raw)
+        table, dot, option = key.partition(".")
+        if dot:
+            nested = settings.setdefault(table, {})
+            assert isinstance(nested, dict)
+            nested[option] = value
+        else:
+            settings[key] = value
     return settings
 
 
@@ -78,8 +87,8 @@ def test_page_example(page: Path, number: int, kind: str, opts: str, sql: str, h
 def test_pages_have_bad_and_good_examples() -> None:
     for page in sorted(PAGES.glob("SL*.md")):
         kinds = {k for k, *_ in examples(page)}
-        if page.name[:5] in ("SL002",):  # not expressible as SQL text
-            continue
+        if page.name[:5] in ("SL002", "SL013", "SL014"):  # not expressible as SQL text (SL013/SL014 need a git
+            continue  # history: tests/test_history_gate.py)
         assert "bad" in kinds, f"{page.name} has no bad example"
         if page.name[:5] not in ("SL001",):
             assert "good" in kinds, f"{page.name} has no good example"

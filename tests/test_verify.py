@@ -187,3 +187,26 @@ def test_since_applies_history_and_judges_only_changed_files(tmp_path: Path, pg_
     assert code == 1, stderr
     assert {g[0] for g in found(payload)} == {"2.sql"}  # 1.sql was applied, not judged
     assert ("2.sql", "SL502", 1) in found(payload)
+
+
+@pytest.mark.slow
+def test_enum_value_used_in_same_transaction_fails_on_the_server_as_check_says(tmp_path: Path,
+                                                                                pg_server: Any) -> None:
+    """SL123 static and SL501 observed agree: PostgreSQL rejects the new label before the ALTER TYPE commits,
+    and accepts it once it has."""
+    root = project(tmp_path, {
+        "20240101_000000_base.sql": "CREATE TYPE mood AS ENUM ('ok');\nCREATE TABLE people (id int, feeling mood);\n",
+        "20240201_000000_same_tx.sql": ("BEGIN;\nALTER TYPE mood ADD VALUE 'great';\n"
+                                        "UPDATE people SET feeling = 'great' WHERE id = 1;\nCOMMIT;\n"),
+        "20240301_000000_committed.sql": "ALTER TYPE mood ADD VALUE 'fine';\nUPDATE people SET feeling = 'fine';\n",
+    })
+    _code, payload, stderr = verify(root, "migrations", "--select", "SL501")
+    got = found(payload)
+    assert ("20240201_000000_same_tx.sql", "SL501", 3) in got, (got, stderr)
+    failure = next(f for f in payload["findings"] if f["code"] == "SL501")
+    assert 'unsafe use of new value "great" of enum type mood' in failure["message"]
+    assert not [g for g in got if g[0] == "20240301_000000_committed.sql"]
+    static = subprocess.run([sys.executable, "-m", "schemalint", "check", "--format", "json", "--select", "SL123",
+                             "--no-cache", "migrations"], cwd=root, capture_output=True, text=True, check=False)
+    flagged = [(f["file"].rsplit("/", 1)[-1], f["line"]) for f in json.loads(static.stdout)["findings"]]
+    assert flagged == [("20240201_000000_same_tx.sql", 3)]

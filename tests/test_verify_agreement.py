@@ -30,6 +30,13 @@ CREATE MATERIALIZED VIEW account_names AS SELECT id FROM accounts;
 """
 
 
+_PARTITIONED = """CREATE TABLE ev (k int NOT NULL, v text) PARTITION BY RANGE (k);
+CREATE TABLE ev_0 PARTITION OF ev FOR VALUES FROM (-100) TO (1);
+CREATE TABLE ev_1 (k int NOT NULL, v text);
+INSERT INTO ev_1 SELECT g, 'v' FROM generate_series(1, 50) g;
+"""
+
+
 @dataclass(frozen=True)
 class Claim:
     rule: str
@@ -102,6 +109,19 @@ CLAIMS = [
     Claim("SL117", "ALTER TABLE accounts SET UNLOGGED", rewrite=True, lock=LockMode.ACCESS_EXCLUSIVE),
     Claim("SL117", "REFRESH MATERIALIZED VIEW account_names", lock=LockMode.ACCESS_EXCLUSIVE),
     Claim("SL208", "TRUNCATE accounts CASCADE", lock=LockMode.ACCESS_EXCLUSIVE),
+    # SL120: ATTACH scans the partition (SHARE UPDATE EXCLUSIVE on the parent, PG12+) unless a validated CHECK
+    # on the key proves the bound
+    Claim("SL120", "ALTER TABLE ev ATTACH PARTITION ev_1 FOR VALUES FROM (1) TO (100)", scan=True,
+          lock=LockMode.SHARE_UPDATE_EXCLUSIVE, setup=_PARTITIONED),
+    Claim("SL120", "ALTER TABLE ev ATTACH PARTITION ev_1 FOR VALUES FROM (1) TO (100)", scan=False,
+          setup=_PARTITIONED + "ALTER TABLE ev_1 ADD CONSTRAINT chk_b CHECK (k IS NOT NULL AND k >= 1 AND k < 100);"),
+    Claim("SL121", "ALTER TABLE ev DETACH PARTITION ev_0", lock=LockMode.ACCESS_EXCLUSIVE, setup=_PARTITIONED),
+    # SL122: a primary key on a nullable column sets NOT NULL with a scan; on a NOT NULL one, no scan
+    Claim("SL122", "ALTER TABLE accounts ADD CONSTRAINT pk2 PRIMARY KEY USING INDEX idx_u", scan=True,
+          lock=LockMode.ACCESS_EXCLUSIVE,
+          setup="ALTER TABLE accounts DROP CONSTRAINT accounts_pkey;\nCREATE UNIQUE INDEX idx_u ON accounts (score);"),
+    Claim("SL122", "ALTER TABLE accounts ADD CONSTRAINT pk2 PRIMARY KEY USING INDEX idx_u", scan=False,
+          setup="ALTER TABLE accounts DROP CONSTRAINT accounts_pkey;\nCREATE UNIQUE INDEX idx_u ON accounts (id);"),
 ]
 
 

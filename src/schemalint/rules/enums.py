@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from schemalint.context import Context
 from schemalint.findings import Hit, Severity
 from schemalint.rules.base import rule
-from schemalint.sql.names import QName, quote_ident, strings
+from schemalint.sql.names import QName, strings
 from schemalint.sql.nodes import Node, const_value, unwrap, walk
 from schemalint.sql.parse import Statement
 from schemalint.types import column_type
@@ -105,6 +105,12 @@ def uses_of_labels(ctx: Context, stmt: Statement, added: set[tuple[QName, str]])
     return found
 
 
+def _verb(stmt: Statement) -> str:
+    words = stmt.text.split(None, 2)
+    verb = " ".join(words[:2]) if words[:1] in (["ALTER"], ["alter"]) else " ".join(words[:1])
+    return verb.upper() or "This statement"
+
+
 @rule("SL123", "enum-value-used-in-same-transaction", Severity.ERROR,
       "A label added by ALTER TYPE … ADD VALUE is used later in the same transaction: PostgreSQL rejects it.")
 def enum_value_used_in_same_transaction(stmt: Statement, ctx: Context) -> Iterator[Hit]:
@@ -122,9 +128,9 @@ def enum_value_used_in_same_transaction(stmt: Statement, ctx: Context) -> Iterat
     where = ctx.runner_transaction_phrase() if ctx.runner_transaction and not ctx.explicit_transaction \
         else "in the same transaction"
     yield Hit(
-        f"uses the enum value {literal} of {name}, added by ALTER TYPE {name} ADD VALUE {where}: PostgreSQL "
-        f"rejects it with \"unsafe use of new value {quote_ident(label)} of enum type {type_name[1]}\" until the "
-        f"ALTER TYPE has committed",
+        f"{_verb(stmt)} uses the enum value {literal} of {name}, added by ALTER TYPE {name} ADD VALUE {where}: "
+        f"PostgreSQL rejects it with \"unsafe use of new value \"{label}\" of enum type {type_name[1]}\" until "
+        f"the ALTER TYPE has committed",
         f"Commit the new value first: put ALTER TYPE {name} ADD VALUE {literal} in its own migration (or end the "
         "transaction after it), and use the value in a later one.",
     )
