@@ -70,6 +70,7 @@ class Table:
     partition_of: QName | None = None
     partition_key: tuple[str | None, ...] = ()  # partitioned: key columns (None for an expression)
     default_partition: bool = False  # PARTITION OF … DEFAULT
+    partition_bound: Node | None = None  # its FOR VALUES … (a PartitionBoundSpec)
     view_sources: tuple[QName, ...] = ()  # view / matview: the relations its query reads
     view_columns: frozenset[str] = frozenset()  # …and the column names it names ("*" for a star)
     rls_enabled: bool = False
@@ -229,6 +230,7 @@ class SchemaModel:
             table.partition_key = tuple(unwrap(p)[1].get("name") for p in node["partspec"].get("partParams") or ())
         if node.get("partbound"):
             table.default_partition = bool(node["partbound"].get("is_default"))
+            table.partition_bound = node["partbound"]
             parents = node.get("inhRelations") or []
             if parents:
                 table.partition_of = self.rv(parents[0])
@@ -466,11 +468,13 @@ class SchemaModel:
             partition.partition_of = table.name
             bound = unwrap(cmd.get("def"))[1].get("bound") or {}
             partition.default_partition = bool(bound.get("is_default"))
+            partition.partition_bound = bound or None
         elif subtype in ("AT_DetachPartition", "AT_DetachPartitionFinalize"):
             child = self.rv(unwrap(cmd.get("def"))[1].get("name"))
             if child in self.tables:
                 self.tables[child].partition_of = None
                 self.tables[child].default_partition = False
+                self.tables[child].partition_bound = None
         elif subtype == "AT_EnableRowSecurity":
             table.rls_enabled = True
         elif subtype == "AT_DisableRowSecurity":

@@ -336,6 +336,20 @@ def truncate_or_delete_all(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         )
 
 
+def _default_restored(ctx: Context, stmt: Statement, table: QName, column: str) -> bool:
+    """A new default for the column later in the same statement or transaction (the usual DROP DEFAULT, ALTER
+    TYPE, SET DEFAULT sequence of a type change): no insert ever sees the column without one."""
+    def sets_default(later: Statement, after: int) -> bool:
+        if later.kind != "AlterTableStmt" or ctx.rv(later.node.get("relation")) != table:
+            return False
+        commands = list(alter_commands(later))
+        return any(c.get("subtype") == "AT_ColumnDefault" and c.get("name") == column and c.get("def") is not None
+                   and not unwrap(c.get("def"))[1].get("isnull") for c in commands[after:])
+    own = list(alter_commands(stmt))
+    dropped_at = next(i for i, c in enumerate(own) if c.get("subtype") == "AT_ColumnDefault" and c.get("name") == column)
+    return sets_default(stmt, dropped_at + 1) or any(sets_default(s, 0) for s in ctx.rest_of_transaction())
+
+
 @rule("SL211", "drop-default-on-not-null", Severity.ERROR,
       "DROP DEFAULT on a NOT NULL column with a default: inserts that omit the column start failing.",
       kinds=["AlterTableStmt"])
@@ -352,6 +366,8 @@ def drop_default_on_not_null(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         column = str(cmd.get("name", ""))
         col = ctx.model.column(table, column)
         if col is None or not col.not_null or not col.has_default or _column_is_new(ctx, table, column):
+            continue
+        if _default_restored(ctx, stmt, table, column):
             continue
         lost.append(quote_ident(column))
     if not lost:

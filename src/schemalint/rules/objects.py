@@ -159,11 +159,13 @@ def drop_cascade(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     drops = _cascade_dependents(ctx, stmt)
     if not drops:
         return
-    parts = []
-    for what, found in drops:
-        known = (f"also drops {dependents.listing(found)}" if found
-                 else "also drops whatever depends on it (none known from the migration history)")
-        parts.append(f"{what} CASCADE {known}")
+    parts = [f"{what} CASCADE also drops {dependents.listing(found)}" for what, found in drops if found]
+    unknown = [what for what, found in drops if not found]
+    if unknown:
+        shown = unknown[0] if len(unknown) == 1 else f"{unknown[0]} and {len(unknown) - 1} more"
+        them = "it" if len(unknown) == 1 else "them"
+        parts.append(f"{shown} CASCADE also drops whatever depends on {them} (none known from the migration "
+                     "history)")
     yield Hit(
         "; ".join(parts) + ": PostgreSQL drops dependent objects silently, and the application loses them too",
         "Drop with RESTRICT (the default) so PostgreSQL refuses while something still depends on it, and drop or "
