@@ -158,7 +158,7 @@ def test_rules_command(project: Path) -> None:
     rules = json.loads(result.stdout)
     by_code = {r["code"]: r for r in rules}
     assert by_code["SL102"] == {
-        "code": "SL102", "name": "create-index-non-concurrently", "severity": "error",
+        "code": "SL102", "name": "create-index-non-concurrently", "family": "locks", "severity": "error",
         "enabled_by_default": True, "summary": by_code["SL102"]["summary"],
     }
     text = runner.invoke(app, ["rules"]).stdout
@@ -220,9 +220,9 @@ def test_github_step_summary_is_compact_and_folded(project: Path, monkeypatch: p
     write(project / "m.sql", BAD + "ALTER TABLE accounts DROP COLUMN x;\n")
     runner.invoke(app, ["check", "--format", "github", "m.sql"])
     text = summary.read_text()
-    assert text.startswith("### schemalint: 2 error(s), 0 warning(s) in 1 file(s)")
-    assert "| SL102 create-index-non-concurrently | 1 |" in text
-    assert "<details><summary>m.sql — 2 finding(s)</summary>" in text
+    assert text.startswith("### schemalint: 2 errors, 0 warnings in 1 of 1 file checked")
+    assert "| SL102 create-index-non-concurrently | error | 1 |" in text
+    assert "<details><summary><code>m.sql</code> — 2 findings</summary>" in text
 
 
 def test_config_found_from_the_checked_path_and_stdin_filename(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -53,7 +53,10 @@ def test_without_fix_the_text_report_says_it_is_fixable(here: Path) -> None:
     assert (here / "m.sql").read_text() == "CREATE INDEX idx_a ON accounts (a);\n"
 
 
-def test_stdin_is_never_fixed(here: Path) -> None:
+def test_stdin_fixed_text_goes_to_stdout_never_to_a_file(here: Path) -> None:
+    """ruff's convention: with '-' the fixed text is written to standard output, what remains to stderr."""
     result = runner.invoke(app, ["check", "--fix", "-", "--stdin-filename", "m.sql"],
                            input="CREATE INDEX idx_a ON accounts (a);\n")
-    assert "Fixed 0 findings" in result.stderr and not (here / "m.sql").exists()
+    assert result.stdout == "CREATE INDEX CONCURRENTLY idx_a ON accounts (a);\n"
+    assert "Fixed 1 finding in 1 file" in result.stderr and not (here / "m.sql").exists()
+    assert result.exit_code == 0, result.stderr

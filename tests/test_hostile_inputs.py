@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 from tests.conftest import lint
 
 QUIET = 'ignore = ["SL01", "SL3", "SL4"]\n[locks]\nrunner-sets-lock-timeout = true\n'
-FORMATS = ("text", "concise", "json", "github", "sarif")
+FORMATS = ("text", "concise", "json", "github", "sarif", "markdown")
 
 
 def run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
@@ -58,9 +59,12 @@ def test_hostile_identifiers_cannot_inject_output(tmp_path: Path, fmt: str) -> N
         assert "\\n::set-env name=PWNED::1" in out and "\\x1b]0;owned\\x07" in out and "\\u202e" in out
     if fmt in ("json", "sarif"):
         json.loads(out)
-    if fmt == "github":
-        text = summary.read_text()
-        assert "<script>" not in text and "&lt;script&gt;" in text and "\x1b" not in text
+    if fmt in ("github", "markdown"):
+        text = summary.read_text() if fmt == "github" else out
+        # HTML is escaped everywhere but inside code fences (which GitHub shows verbatim), and no fence is
+        # closed early by backticks in a name
+        outside = re.sub(r"(?ms)^( *)(`{3,})sql\n.*?^\1\2$", "", text)
+        assert "<script>" not in outside and "&lt;script&gt;" in outside and "\x1b" not in text
 
 
 def test_colour_is_schemalints_own_styling_only(tmp_path: Path) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -14,6 +16,8 @@ from schemalint import __version__
 
 if TYPE_CHECKING:
     from schemalint.config import Settings
+    from schemalint.engine import RunResult
+    from schemalint.run import RunRequest
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -21,7 +25,8 @@ app = typer.Typer(
     name="schemalint",
     help="Stop unsafe PostgreSQL schema changes before they reach production.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -116,9 +121,9 @@ def _settings(
 @app.command()
 def check(
     paths: Annotated[list[str] | None, typer.Argument(help="Files or folders to check; '-' reads standard input.")] = None,
-    output_format: Annotated[str, typer.Option("--format", "-f", help="text, concise, json, github or sarif.")] = "text",
+    output_format: Annotated[str, typer.Option("--format", "-f", help="text, concise, json, github, sarif or markdown.")] = "text",
     config: Annotated[Path | None, typer.Option("--config", help="Use this config file instead of searching for one.")] = None,
-    select: Annotated[list[str] | None, typer.Option("--select", help="Run only these rules (codes, prefixes or names).")] = None,
+    select: Annotated[list[str] | None, typer.Option("--select", help="Run only these rules (codes, prefixes, names or families).")] = None,
     extend_select: Annotated[list[str] | None, typer.Option("--extend-select", help="Add rules to the selection.")] = None,
     ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Do not run these rules.")] = None,
     include: Annotated[list[str] | None, typer.Option("--include", help="Glob of files to check inside folders (default *.sql).")] = None,
@@ -137,50 +142,105 @@ def check(
     no_help: Annotated[bool, typer.Option("--no-help", help="Text format: leave out the help under each finding.")] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parse files in N processes (default 1: usually faster).")] = 1,
     no_history: Annotated[bool, typer.Option("--no-history", help="Do not read the migrations before single named files as history.")] = False,
-    fix: Annotated[bool, typer.Option("--fix", help="Apply the safe mechanical fixes (e.g. add CONCURRENTLY) to the files, then report what remains.")] = False,
+    fix: Annotated[bool, typer.Option("--fix", help="Apply the safe mechanical fixes (e.g. add CONCURRENTLY) to the files, then report what remains; with '-' the fixed text goes to standard output.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print the findings only: no summary, runner or notes.")] = False,
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="Check again whenever a checked file changes (Ctrl-C stops).")] = False,
 ) -> None:
     """Check migration files and report unsafe changes."""
-    from schemalint.config import ConfigError
-    from schemalint.deep import run_deep
-    from schemalint.report import FORMATS, ReportOptions, render
-    from schemalint.run import RunRequest, execute
-    from schemalint.sources import SourceError
+    from schemalint.report import FORMATS
 
     if output_format not in FORMATS:
         _fail(f"unknown format {output_format!r} (choose from {', '.join(FORMATS)})")
-    try:
-        near = stdin_filename if (paths == ["-"] and stdin_filename) else (paths[0] if paths else None)
-        settings = _settings(config, select, ignore, assume_in_transaction, fail_on, near)
-        settings.extend_select += _split(extend_select)
-        if include:
-            settings.include = _split(include)
-        settings.exclude += _split(exclude)
-        if target_postgres is not None:
-            if not 10 <= target_postgres <= 18:
-                _fail(f"--target-postgres {target_postgres}: supported versions are 10 to 18")
-            settings.target_postgres = target_postgres
-        if cache_dir is not None:
-            settings.cache_dir = str(cache_dir)
-        request = RunRequest(paths or ["."], settings, stdin_filename, since, use_cache=not no_cache and not fix,
-                             jobs=jobs, history=not no_history)
-        result, sources = run_deep(lambda: execute(request))
-        if fix:
-            from schemalint.fixes import apply_fixes
+    options = CheckOptions(
+        paths=paths, output_format=output_format, config=config, select=select, extend_select=extend_select,
+        ignore=ignore, include=include, exclude=exclude, target_postgres=target_postgres,
+        assume_in_transaction=assume_in_transaction, fail_on=fail_on, exit_zero=exit_zero, statistics=statistics,
+        output_file=output_file, stdin_filename=stdin_filename, since=since, no_cache=no_cache, cache_dir=cache_dir,
+        color=color, no_help=no_help, jobs=jobs, no_history=no_history, fix=fix, quiet=quiet)
+    if watch:
+        if paths == ["-"]:
+            _fail("--watch needs files or folders, not standard input")
+        from schemalint.watch import watch_and_check
 
-            stdin_name = {stdin_filename or "-"} if "-" in request.paths else set()
-            fixed = apply_fixes(result.findings, stdin_name)
-            for line in fixed.refused:
-                sys.stderr.write(f"schemalint: {line}\n")
-            if fixed.applied:
-                result, sources = run_deep(lambda: execute(request))  # what remains, on the files as they are now
-            sys.stderr.write(f"Fixed {fixed.applied} finding{'s' if fixed.applied != 1 else ''} in {fixed.files} "
-                             f"file{'s' if fixed.files != 1 else ''}.\n")
+        raise typer.Exit(watch_and_check(options.paths or ["."], lambda: _exit_code(lambda: run_check(options))))
+    run_check(options)
+
+
+@dataclass(slots=True)
+class CheckOptions:
+    paths: list[str] | None
+    output_format: str = "text"
+    config: Path | None = None
+    select: list[str] | None = None
+    extend_select: list[str] | None = None
+    ignore: list[str] | None = None
+    include: list[str] | None = None
+    exclude: list[str] | None = None
+    target_postgres: int | None = None
+    assume_in_transaction: bool | None = None
+    fail_on: str | None = None
+    exit_zero: bool = False
+    statistics: bool = False
+    output_file: Path | None = None
+    stdin_filename: str | None = None
+    since: str | None = None
+    no_cache: bool = False
+    cache_dir: Path | None = None
+    color: bool | None = None
+    no_help: bool = False
+    jobs: int = 1
+    no_history: bool = False
+    fix: bool = False
+    quiet: bool = False
+
+
+def _exit_code(action: Callable[[], None]) -> int:
+    try:
+        action()
+    except typer.Exit as stop:
+        return int(stop.exit_code)
+    return EXIT_OK
+
+
+def run_check(o: CheckOptions) -> None:
+    """One check run: findings reported, then exit with the code (raises typer.Exit)."""
+    from schemalint.config import ConfigError
+    from schemalint.deep import run_deep
+    from schemalint.report import ReportOptions, render
+    from schemalint.run import RunRequest, execute
+    from schemalint.sources import SourceError
+
+    paths = o.paths
+    try:
+        near = o.stdin_filename if (paths == ["-"] and o.stdin_filename) else (paths[0] if paths else None)
+        settings = _settings(o.config, o.select, o.ignore, o.assume_in_transaction, o.fail_on, near)
+        settings.extend_select += _split(o.extend_select)
+        if o.include:
+            settings.include = _split(o.include)
+        settings.exclude += _split(o.exclude)
+        if o.target_postgres is not None:
+            if not 10 <= o.target_postgres <= 18:
+                _fail(f"--target-postgres {o.target_postgres}: supported versions are 10 to 18")
+            settings.target_postgres = o.target_postgres
+        if o.cache_dir is not None:
+            settings.cache_dir = str(o.cache_dir)
+        stdin_data = sys.stdin.buffer.read() if paths and "-" in paths else None
+        request = RunRequest(paths or ["."], settings, o.stdin_filename, o.since, use_cache=not o.no_cache and not o.fix,
+                             jobs=o.jobs, history=not o.no_history, stdin_data=stdin_data)
+        result, sources = run_deep(lambda: execute(request))
+        fixed_stdin: str | None = None
+        if o.fix:
+            fixed_stdin, result, sources = _fix(o, request, result, sources)
     except (ConfigError, SourceError) as exc:
         _fail(str(exc))
-
-    report = render(output_format, result, ReportOptions(
-        color=_use_color(color, output_file), statistics=statistics, show_help=not no_help, sources=sources))
-    if output_format == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
+    if paths and "-" not in paths and result.files == 0 and not result.internal_errors:
+        patterns = ", ".join(settings.include)
+        sys.stderr.write(f"schemalint: warning: no migration files found in {', '.join(paths)} (include: "
+                         f"{patterns}); nothing was checked\n")
+    report = render(o.output_format, result, ReportOptions(
+        color=_use_color(o.color, o.output_file), statistics=o.statistics, show_help=not o.no_help,
+        sources=sources, quiet=o.quiet))
+    if o.output_format == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
         from schemalint.report.github import step_summary
 
         try:
@@ -188,8 +248,16 @@ def check(
                 handle.write(step_summary(result))
         except OSError as exc:
             sys.stderr.write(f"schemalint: warning: cannot write the job summary: {exc.strerror or exc}\n")
-    _emit(report, output_file)
-    if statistics and output_format in ("json", "github", "sarif"):
+    if fixed_stdin is not None:
+        sys.stdout.write(fixed_stdin)  # ruff's convention: the fixed text on stdout, what remains on stderr
+        sys.stdout.flush()
+        if o.output_file is None:
+            sys.stderr.write(report)
+        else:
+            _emit(report, o.output_file)
+    else:
+        _emit(report, o.output_file)
+    if o.statistics and o.output_format in ("json", "github", "sarif", "markdown"):
         from schemalint.report.statistics import statistics_lines
 
         sys.stderr.write("\n".join(statistics_lines(result)) + "\n")
@@ -197,10 +265,41 @@ def check(
         for e in result.internal_errors:
             sys.stderr.write(f"schemalint: internal error in rule {e.rule} at {e.file}:{e.line}:{e.column}: {e.message}\n")
         raise typer.Exit(EXIT_ERROR)
-    if exit_zero:
+    if o.exit_zero:
         raise typer.Exit(EXIT_OK)
     failing = any(f.severity >= settings.fail_on for f in result.findings)
     raise typer.Exit(EXIT_FINDINGS if failing else EXIT_OK)
+
+
+def _fix(o: CheckOptions, request: RunRequest, result: RunResult,
+         sources: dict[str, str]) -> tuple[str | None, RunResult, dict[str, str]]:
+    """Apply the fixes: to the files, or (for '-') to the text read from standard input, which is returned."""
+    from schemalint.deep import run_deep
+    from schemalint.fixes import apply_fixes, fixed_text
+    from schemalint.run import execute
+
+    stdin_name = o.stdin_filename or "-"
+    fixed_stdin: str | None = None
+    if request.stdin_data is not None:
+        text = sources.get(stdin_name, request.stdin_data.decode("utf-8", "replace"))
+        edits = {f.fix for f in result.findings if f.file == stdin_name and f.fix is not None}
+        fixed_stdin, count, problem = fixed_text(text, edits)
+        if problem is not None:
+            sys.stderr.write(f"schemalint: {stdin_name}: not fixed: {problem}\n")
+        if count:
+            request.stdin_data = fixed_stdin.encode("utf-8")
+        stdin_count = count
+    else:
+        stdin_count = 0
+    fixed = apply_fixes(result.findings, {stdin_name} if request.stdin_data is not None else set())
+    for line in fixed.refused:
+        sys.stderr.write(f"schemalint: {line}\n")
+    if fixed.applied or stdin_count:
+        result, sources = run_deep(lambda: execute(request))  # what remains, on the text as it is now
+    applied, files = fixed.applied + stdin_count, fixed.files + (1 if stdin_count else 0)
+    sys.stderr.write(f"Fixed {applied} finding{'s' if applied != 1 else ''} in {files} "
+                     f"file{'s' if files != 1 else ''}.\n")
+    return fixed_stdin, result, sources
 
 
 @app.command()
@@ -279,12 +378,12 @@ def list_rules(
     """List every rule: code, name, severity, on by default, summary."""
     import json
 
-    from schemalint.rules import all_rules
+    from schemalint.rules import all_rules, family_of
 
     rules = all_rules()
     if output_format == "json":
         sys.stdout.write(json.dumps([
-            {"code": r.code, "name": r.name, "severity": r.severity.label,
+            {"code": r.code, "name": r.name, "family": family_of(r.code), "severity": r.severity.label,
              "enabled_by_default": r.enabled_by_default, "summary": r.summary}
             for r in rules.values()
         ], indent=2) + "\n")
@@ -295,7 +394,8 @@ def list_rules(
         width = max(len(r.name) for r in rules.values())
         for r in rules.values():
             default = "on" if r.enabled_by_default else "off"
-            sys.stdout.write(f"{r.code}  {r.name:<{width}}  {r.severity.label:<7}  {default:<3}  {r.summary}\n")
+            sys.stdout.write(f"{r.code}  {r.name:<{width}}  {family_of(r.code):<13}  {r.severity.label:<7}  "
+                             f"{default:<3}  {r.summary}\n")
         return
     from rich.console import Console
     from rich.table import Table
@@ -306,14 +406,16 @@ def list_rules(
         for r in rules.values():
             style = "bold red" if r.severity.label == "error" else "bold yellow"
             console.print(Text.assemble((r.code, "bold"), "  ", (f"{r.severity.label:<7}", style), "  ",
-                                        ("on " if r.enabled_by_default else "off"), "  ", (r.name, "cyan")))
+                                        ("on " if r.enabled_by_default else "off"), "  ", (r.name, "cyan"),
+                                        "  ", (family_of(r.code), "dim")))
             console.print(Text(f"       {r.summary}", style="dim"))
         return
     table = Table(show_lines=False, box=None, pad_edge=False)
-    for column in ("code", "name", "severity", "default", "summary"):
+    for column in ("code", "name", "family", "severity", "default", "summary"):
         table.add_column(column, no_wrap=column != "summary")
     for r in rules.values():
-        table.add_row(r.code, r.name, r.severity.label, "on" if r.enabled_by_default else "off", r.summary)
+        table.add_row(r.code, r.name, family_of(r.code), r.severity.label, "on" if r.enabled_by_default else "off",
+                      r.summary)
     console.print(table)
 
 

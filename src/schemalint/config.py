@@ -269,12 +269,13 @@ STARTER_CONFIG = """\
 # schemalint configuration (https://github.com/schemalint/schemalint)
 # Every key is optional; the values shown are the defaults.
 
-# Rules to run: codes ("SL102"), prefixes ("SL1"), names ("drop-column") or "ALL".
+# Rules to run: codes ("SL102"), prefixes ("SL1"), names ("drop-column"), families ("locks", "compatibility",
+# "tenancy", "security", "conventions", "file", "core", "observed") or "ALL".
 # select = ["ALL"]
 # ignore = []
 # extend-select = []
 
-# PostgreSQL version the migrations run on (11-18): decides e.g. whether a default rewrites.
+# PostgreSQL version the migrations run on (10-18): decides e.g. whether a default rewrites.
 target-postgres = 15
 
 # The migration runner: decides which files run in one transaction, and the order of the files.
@@ -298,6 +299,15 @@ fail-on = "error"
 
 # include = ["*.sql"]
 # exclude = ["**/seeds/*.sql"]
+
+# The schema unqualified names belong to ("public.t" and "t" are the same table).
+# default-schema = "public"
+
+# Where the result cache lives, relative to this file (add it to .gitignore).
+# cache-dir = ".schemalint_cache"
+
+# Files larger than this are not read (SL002): bytes, or with a unit ("64MB", "512kB").
+# max-file-size = "64MB"
 
 # [per-file-ignores]
 # "migrations/legacy/*.sql" = ["SL201"]

@@ -15,7 +15,7 @@ from schemalint.config import Settings
 from schemalint.context import Context
 from schemalint.findings import Finding, Hit, Severity, Span
 from schemalint.plpgsql import analyse_body, do_block_body, embedded_sql, routines_called_here
-from schemalint.rules import all_rules, resolve
+from schemalint.rules import all_rules, family_of, resolve
 from schemalint.rules.base import Rule
 from schemalint.rules.recipes import one_line
 from schemalint.runners import RUNNERS, Runner, transaction_of
@@ -346,7 +346,8 @@ class Engine:
     def _from_hit(self, rule: Rule, file: str, text: SourceText, stmt: Statement | None, hit: Hit) -> Finding:
         if stmt is not None:
             start = hit.location if hit.location is not None and stmt.start <= hit.location < stmt.end else stmt.start
-            span = text.span(start, stmt.end)
+            end = hit.end if hit.end is not None and start < hit.end <= stmt.end else stmt.end
+            span = text.span(start, end)
         elif hit.location is not None:
             line_no, _ = text.position(hit.location)
             span = text.span(hit.location, max(hit.location + 1, text.line_starts[line_no - 1] + len(text.line_text(line_no))))
@@ -378,7 +379,8 @@ def _with_note(finding: Finding, opaque: list[tuple[int, str]]) -> Finding:
 
 def _code_matches(finding: Finding, token: str) -> bool:
     upper = token.upper()
-    return upper == "ALL" or finding.code.startswith(upper) or finding.name == token.lower()
+    return (upper == "ALL" or finding.code.startswith(upper) or finding.name == token.lower()
+            or family_of(finding.code) == token.lower())
 
 
 def _statement_at(statements: list[Statement], offset: int | None) -> int | None:

@@ -66,3 +66,4 @@ class Hit:
     help: str = ""
     location: int | None = None  # character offset in the file where the problem starts
     fix: Edit | None = None
+    end: int | None = None  # where it ends (e.g. the end of one column definition); default: the statement's

@@ -65,21 +65,9 @@ def _apply_to(path: Path, edits: set[Edit]) -> tuple[int, str | None]:
         text = data[len(_BOM) if bom else 0 :].decode("utf-8")
     except UnicodeDecodeError:
         return 0, "it is not UTF-8 text"
-    count = 0
-    boundary = len(text) + 1
-    fixed = text
-    for edit in sorted(edits, key=lambda e: (e.start, e.end), reverse=True):
-        if edit.end > boundary or edit.end > len(fixed) or edit.start < 0:
-            continue  # overlaps an edit already applied: the next run picks it up
-        fixed = fixed[: edit.start] + edit.replacement + fixed[edit.end :]
-        boundary = edit.start
-        count += 1
-    if not count:
-        return 0, None
-    from schemalint.sql.parse import parse
-
-    if len(parse(fixed).errors) > len(parse(text).errors):
-        return 0, "the fixed text would not parse (nothing was written)"
+    fixed, count, problem = fixed_text(text, edits)
+    if problem is not None or not count:
+        return 0, problem
     payload = (_BOM if bom else b"") + fixed.encode("utf-8")
     try:
         if info.st_nlink > 1:
@@ -95,10 +83,31 @@ def _apply_to(path: Path, edits: set[Edit]) -> tuple[int, str | None]:
     return count, None
 
 
+def fixed_text(text: str, edits: set[Edit]) -> tuple[str, int, str | None]:
+    """``text`` with the edits applied (the last first, so offsets stay valid; an edit overlapping one
+    already applied waits for the next run): (fixed text, edits applied, why nothing may be written)."""
+    count = 0
+    boundary = len(text) + 1
+    fixed = text
+    for edit in sorted(edits, key=lambda e: (e.start, e.end), reverse=True):
+        if edit.end > boundary or edit.end > len(fixed) or edit.start < 0:
+            continue
+        fixed = fixed[: edit.start] + edit.replacement + fixed[edit.end :]
+        boundary = edit.start
+        count += 1
+    if not count:
+        return text, 0, None
+    from schemalint.sql.parse import parse
+
+    if len(parse(fixed).errors) > len(parse(text).errors):
+        return text, 0, "the fixed text would not parse (nothing was written)"
+    return fixed, count, None
+
+
 def _write_in_place(path: Path, payload: bytes) -> None:
     with open(path, "r+b") as handle:
         handle.write(payload)
         handle.truncate()
 
 
-__all__ = ["FixReport", "apply_fixes"]
+__all__ = ["FixReport", "apply_fixes", "fixed_text"]

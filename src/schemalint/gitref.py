@@ -5,6 +5,7 @@ only the ``git`` command, no library."""
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +34,22 @@ class Repository:
     def __init__(self, ref: str, cwd: Path) -> None:
         self.ref = ref
         self.cwd = cwd
-        self.top = Path(self.git("rev-parse", "--show-toplevel").strip())
-        self.git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+        try:
+            self.top = Path(self.git("rev-parse", "--show-toplevel").strip())
+        except SourceError as exc:
+            if "not a git repository" not in str(exc):
+                raise
+            raise SourceError(f"--since {ref}: {cwd} is not inside a git repository") from None
+        try:
+            self.git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+        except SourceError:
+            shallow = self.git("rev-parse", "--is-shallow-repository").strip() == "true"
+            hint = ""
+            if shallow or os.environ.get("CI"):
+                hint = ("; this is a shallow clone" if shallow else "; in CI the clone may be shallow") + \
+                    (": fetch the whole history (actions/checkout: `fetch-depth: 0`) or at least the base branch "
+                     f"(`git fetch origin {ref.removeprefix('origin/')}`)")
+            raise SourceError(f"--since {ref}: no commit {ref!r} in this repository{hint}") from None
 
     def git(self, *args: str, text: bool = True) -> str:
         try:

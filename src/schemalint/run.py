@@ -12,7 +12,7 @@ from schemalint.cache import ResultCache, chain_keys, settings_fingerprint
 from schemalint.config import ConfigError, Settings
 from schemalint.engine import Engine, PreparedFile, RunResult, baseline_notes, prepare
 from schemalint.findings import Finding
-from schemalint.rules import all_rules, resolve, select_codes
+from schemalint.rules import FAMILIES, all_rules, resolve, select_codes
 from schemalint.runners import RunnerChoice
 from schemalint.sources import (
     SourceError,
@@ -34,12 +34,14 @@ class RunRequest:
     use_cache: bool = True
     jobs: int | None = None
     history: bool = True  # read the migrations before single named files as history
+    stdin_data: bytes | None = None  # what '-' reads, when already read (check --fix -)
 
 
 def enabled_codes(settings: Settings) -> set[str]:
     enabled, unknown = select_codes(settings.select, settings.extend_select, settings.ignore)
     for code in list(settings.severity) + [c for codes in settings.per_file_ignores.values() for c in codes]:
-        if code.upper() != "ALL" and resolve(code) is None and not any(c.startswith(code.upper()) for c in all_rules()):
+        if code.upper() != "ALL" and resolve(code) is None and code.lower() not in FAMILIES \
+                and not any(c.startswith(code.upper()) for c in all_rules()):
             unknown.append(code)
     if unknown:
         where = f"{settings.source}: " if settings.source else ""
@@ -63,7 +65,7 @@ def gather(request: RunRequest) -> Gathered:
     if paths:
         files = collect(paths, request.settings.include, request.settings.exclude, not_checked)
     if "-" in request.paths:
-        data = sys.stdin.buffer.read()
+        data = request.stdin_data if request.stdin_data is not None else sys.stdin.buffer.read()
         files.append(SourceFile(request.stdin_filename or "-", None, data=data))
     if request.history:
         files = _with_history(files, request)

@@ -137,6 +137,7 @@ def collect(paths: list[str], include: list[str], exclude: list[str],
     (``x.sql.postgres``) but miss the include patterns are added to ``not_checked``, so the run can say so."""
     found: dict[str, SourceFile] = {}
     seen: set[tuple[int, int]] = set()  # (device, inode): one file reached by two spellings is read once
+    folders_seen: set[tuple[int, int]] = set()
 
     def add(display: str, file_path: Path) -> None:
         try:
@@ -160,7 +161,16 @@ def collect(paths: list[str], include: list[str], exclude: list[str],
                 found.setdefault(display, SourceFile(display, where, unreadable=(
                     f"cannot read folder: {error.strerror or error}; its migrations were not checked")))
 
-            for root, dirs, files in os.walk(path, followlinks=False, onerror=unlisted):
+            # symlinked folders are followed, each real folder once (a link back up would loop forever)
+            for root, dirs, files in os.walk(path, followlinks=True, onerror=unlisted):
+                try:
+                    here = os.stat(root)
+                except OSError:
+                    continue
+                if (here.st_dev, here.st_ino) in folders_seen:
+                    dirs[:] = []
+                    continue
+                folders_seen.add((here.st_dev, here.st_ino))
                 dirs[:] = sorted(
                     d for d in dirs
                     if not d.startswith(".") and d not in SKIPPED_DIRS and not _excluded(Path(root, d), path, exclude)

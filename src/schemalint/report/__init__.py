@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from schemalint.engine import RunResult
 from schemalint.findings import Severity
 
-FORMATS = ("text", "concise", "json", "github", "sarif")
+FORMATS = ("text", "concise", "json", "github", "sarif", "markdown")
 
 
 @dataclass(frozen=True, slots=True)
 class ReportOptions:
     color: bool | None = None  # None: only on a terminal (and never with NO_COLOR)
     statistics: bool = False
+    quiet: bool = False  # findings only: no summary line, runner line or notes
     show_help: bool = True
     sources: dict[str, str] | None = None  # file → text, for code frames
 
@@ -37,6 +38,10 @@ def render(fmt: str, result: RunResult, options: ReportOptions) -> str:
         from schemalint.report import github
 
         return github.render(result)
+    if fmt == "markdown":
+        from schemalint.report import markdown
+
+        return markdown.render(result)
     if fmt == "sarif":
         from schemalint.report import sarif
 

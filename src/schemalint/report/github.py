@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from schemalint.engine import RunResult
-from schemalint.report.escape import markdown, visible, visible_lines
+from schemalint.report.escape import visible, visible_lines
 
 
 def _data(value: str) -> str:
@@ -37,27 +37,7 @@ def render(result: RunResult) -> str:
 
 
 def step_summary(result: RunResult) -> str:
-    """A compact Markdown summary for $GITHUB_STEP_SUMMARY: counts first, details folded per file."""
-    from collections import Counter
-    from itertools import groupby
+    """The job summary ($GITHUB_STEP_SUMMARY): the same Markdown as the PR comment format."""
+    from schemalint.report import markdown as markdown_format
 
-    errors = sum(1 for f in result.findings if f.severity.label == "error")
-    warnings = len(result.findings) - errors
-    lines = [f"### schemalint: {errors} error(s), {warnings} warning(s) in {result.files} file(s)", ""]
-    if not result.findings:
-        return "\n".join([*lines, "No findings.", ""]) + "\n"
-    by_rule = Counter((f.code, f.name) for f in result.findings)
-    lines.append("| rule | count |")
-    lines.append("|---|---|")
-    lines.extend(f"| {code} {name} | {count} |" for (code, name), count in by_rule.most_common())
-    lines.append("")
-    for file, group in groupby(sorted(result.findings, key=lambda f: f.sort_key()), key=lambda f: f.file):
-        items = list(group)
-        lines.append(f"<details><summary>{markdown(file)} — {len(items)} finding(s)</summary>")
-        lines.append("")
-        for f in items:
-            lines.append(f"- `{f.code}` line {f.span.line}: {markdown(f.message)}")
-        lines.append("")
-        lines.append("</details>")
-        lines.append("")
-    return "\n".join(lines) + "\n"
+    return markdown_format.render(result)

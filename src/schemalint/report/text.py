@@ -51,6 +51,8 @@ def render(result: RunResult, options: ReportOptions) -> str:
                    + f"in rule {e.rule}: {visible(e.message)}")
     if options.statistics and findings:
         out.extend(statistics_lines(result))
+    if options.quiet:
+        return "\n".join(out).rstrip("\n") + "\n" if findings or result.internal_errors else ""
     out.extend(paint(visible(note), "yellow") for note in result.notes)
     if result.runner:
         out.append(paint(f"runner: {result.runner}", "dim"))

@@ -30,6 +30,24 @@ RULE_MODULES = (
 )
 
 
+# Families by name, for select/ignore/extend-select and `schemalint rules`: what a rule is about. The SL3
+# prefix holds two of them, so `ignore = ["tenancy"]` keeps the security rules.
+FAMILIES: dict[str, tuple[str, str]] = {  # name → (first code, last code), inclusive
+    "core": ("SL001", "SL009"),
+    "file": ("SL010", "SL099"),
+    "locks": ("SL100", "SL199"),
+    "compatibility": ("SL200", "SL299"),
+    "tenancy": ("SL300", "SL305"),
+    "security": ("SL306", "SL399"),
+    "conventions": ("SL400", "SL499"),
+    "observed": ("SL500", "SL599"),
+}
+
+
+def family_of(code: str) -> str:
+    return next((name for name, (first, last) in FAMILIES.items() if first <= code <= last), "")
+
+
 def all_rules() -> dict[str, Rule]:
     for module in RULE_MODULES:
         importlib.import_module(f"schemalint.rules.{module}")
@@ -62,6 +80,8 @@ def select_codes(select: list[str] | None, extend: list[str], ignore: list[str])
                 out |= set(rules)
                 continue
             matched = {c for c in rules if c.startswith(upper)} if upper.startswith("SL") else set()
+            if token.lower() in FAMILIES:
+                matched |= {c for c in rules if family_of(c) == token.lower()}
             code = resolve(token)
             if code:
                 matched.add(code)

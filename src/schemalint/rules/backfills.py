@@ -9,7 +9,7 @@ from schemalint.context import Context
 from schemalint.findings import Hit, Severity
 from schemalint.plpgsql import BodyFacts, analyse_body, do_block_body, routines_called_here
 from schemalint.rules.base import rule
-from schemalint.rules.recipes import one_line
+from schemalint.rules.recipes import batch_key, one_line
 from schemalint.sql.parse import Statement
 
 _PROCEDURE_RECIPE = (
@@ -62,8 +62,9 @@ def unbatched_backfill(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         if not whole_table and not (ctx.in_transaction and table in ctx.ddl_tables):
             return  # a batched write outside a DDL transaction: nothing to say (the common case, kept cheap)
         name = ctx.name(table)
+        key = batch_key(ctx, table)
         batch = (f"{verb} {'' if verb == 'UPDATE' else 'FROM '}{name} {'SET … ' if verb == 'UPDATE' else ''}"
-                 f"WHERE <key> IN (SELECT <key> FROM {name} WHERE <not yet done> LIMIT 5000);  "
+                 f"WHERE {key} IN (SELECT {key} FROM {name} WHERE <not yet done> LIMIT 5000);  "
                  f"-- repeat, one transaction per batch")
         if whole_table:
             yield Hit(f"{verb} of every row of {name} in one statement takes a ROW EXCLUSIVE lock on {name} "

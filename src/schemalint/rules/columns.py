@@ -10,6 +10,7 @@ from schemalint.findings import Hit, Severity
 from schemalint.rules.alter import added_columns, type_sql
 from schemalint.rules.base import rule
 from schemalint.rules.recipes import (
+    batch_key,
     expression_at,
     lock_of,
     lock_phrase,
@@ -60,6 +61,7 @@ def volatile_default_rewrites_table(stmt: Statement, ctx: Context) -> Iterator[H
     if ctx.is_new(table):
         return
     name = ctx.name(table)
+    key = batch_key(ctx, table)
     for col in added_columns(stmt):
         default = col.default_expr
         if default is None or is_null_constant(default):
@@ -79,7 +81,7 @@ def volatile_default_rewrites_table(stmt: Statement, ctx: Context) -> Iterator[H
             f"ALTER TABLE {name} ADD COLUMN {column} {ctype};\n"
             f"ALTER TABLE {name} ALTER COLUMN {column} SET DEFAULT {expression};  -- new rows only, no rewrite\n"
             f"-- then fill existing rows in batches, each in its own transaction:\n"
-            f"UPDATE {name} SET {column} = {expression} WHERE <key> IN (SELECT <key> FROM {name} "
+            f"UPDATE {name} SET {column} = {expression} WHERE {key} IN (SELECT {key} FROM {name} "
             f"WHERE {column} IS NULL LIMIT 5000);"
         )
         if ctx.target_postgres < 11:
@@ -112,6 +114,7 @@ def stored_generated_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     if ctx.is_new(table):
         return
     name = ctx.name(table)
+    key = batch_key(ctx, table)
     for col in added_columns(stmt):
         generated = col.constraint("CONSTR_GENERATED")
         if generated is None:
@@ -144,7 +147,7 @@ def stored_generated_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             f"Add a plain nullable column, keep it up to date from the application or a BEFORE INSERT OR UPDATE "
             f"trigger, and backfill existing rows in batches:\n"
             f"ALTER TABLE {name} ADD COLUMN {column} {ctype};\n"
-            f"UPDATE {name} SET {column} = {expression} WHERE <key> IN (SELECT <key> FROM {name} "
+            f"UPDATE {name} SET {column} = {expression} WHERE {key} IN (SELECT {key} FROM {name} "
             f"WHERE {column} IS NULL LIMIT 5000);  -- repeat, one transaction per batch"
             + (virtual if ctx.target_postgres < 18 else ""),
             ctx.statement.offset_of(col.location),

@@ -8,6 +8,7 @@ from schemalint.context import Context
 from schemalint.findings import Hit, Severity
 from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
+from schemalint.rules.recipes import batch_key
 from schemalint.sql.names import QName, qualify, quote_ident, strings
 from schemalint.sql.nodes import Node, unwrap
 from schemalint.sql.parse import Statement
@@ -45,13 +46,13 @@ def drop_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     )
 
 
-def _expand_contract(name: str, old: str, new_column: str, new_type: str) -> str:
+def _expand_contract(name: str, old: str, new_column: str, new_type: str, key: str = "<key>") -> str:
     return (
         "Expand and contract over several releases instead:\n"
         f"1. ALTER TABLE {name} ADD COLUMN {new_column} {new_type};\n"
         f"2. Write both columns from the application (or a trigger that copies {old} into {new_column}), and deploy.\n"
-        f"3. Backfill in batches: UPDATE {name} SET {new_column} = {old} WHERE <key> IN "
-        f"(SELECT <key> FROM {name} WHERE {new_column} IS NULL LIMIT 5000);\n"
+        f"3. Backfill in batches: UPDATE {name} SET {new_column} = {old} WHERE {key} IN "
+        f"(SELECT {key} FROM {name} WHERE {new_column} IS NULL LIMIT 5000);\n"
         f"4. Switch reads to {new_column}, and deploy.\n"
         f"5. In a later migration, stop writing {old} and drop it."
     )
@@ -80,7 +81,7 @@ def rename_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     yield Hit(
         f"RENAME COLUMN {name}.{quote_ident(old)} TO {new}: every query and deployed version of the application "
         f"that still uses {quote_ident(old)} fails the moment this commits",
-        _expand_contract(name, quote_ident(old), new, ctype),
+        _expand_contract(name, quote_ident(old), new, ctype, batch_key(ctx, table)),
     )
 
 
@@ -187,7 +188,7 @@ def change_column_type(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             f"{change}: rewrites the table and its indexes under an ACCESS EXCLUSIVE lock, blocking every read and "
             f"write, and the running application may read or write values the new type rejects or changes "
             f"(it can lose data)",
-            _expand_contract(name, col, quote_ident(f"{column}_new"), new_text),
+            _expand_contract(name, col, quote_ident(f"{column}_new"), new_text, batch_key(ctx, table)),
         )
 
 

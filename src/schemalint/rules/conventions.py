@@ -15,6 +15,7 @@ from schemalint.rules.alter import (
     declared_constraints,
 )
 from schemalint.rules.base import rule
+from schemalint.rules.recipes import scan_sql
 from schemalint.rules.tables import (
     create_columns,
     has_primary_key,
@@ -90,6 +91,20 @@ def _table_of(stmt: Statement, ctx: Context) -> str:
     return ctx.name(ctx.rv(stmt.node.get("relation")))
 
 
+def _column_extent(ctx: Context, location: int | None) -> tuple[int, None, int | None]:
+    """(start, no fix, end) of one column definition: from its name to the comma or parenthesis that ends it,
+    so the finding underlines that column, not the whole CREATE TABLE."""
+    stmt = ctx.statement
+    start = stmt.offset_of(location)
+    if location is None or not stmt.start <= start < stmt.end:
+        return start, None, None
+    text = ctx.source.text
+    end = scan_sql(text, start, stmt.end, lambda i: text[i] == "," or text[i] == ";")
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, None, end if end > start else None
+
+
 @rule("SL403", "timestamp-without-time-zone", Severity.WARNING,
       "A column of type timestamp (without time zone).", kinds=["CreateStmt", "AlterTableStmt"])
 def timestamp_without_time_zone(stmt: Statement, ctx: Context) -> Iterator[Hit]:
@@ -100,7 +115,7 @@ def timestamp_without_time_zone(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             f"{_table_of(stmt, ctx)}.{quote_ident(name)} is {ctype}: it stores wall-clock time with no zone, so "
             f"values written from servers or sessions in different time zones silently disagree",
             f"Use timestamptz{'[]' * ctype.array_dims} (timestamp with time zone): it stores an instant.",
-            ctx.statement.offset_of(location),
+            *_column_extent(ctx, location),
         )
 
 
@@ -115,7 +130,7 @@ def prefer_identity(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             f"{_table_of(stmt, ctx)}.{quote_ident(name)} is {ctype.name}: a sequence default with separate "
             f"ownership and permissions, which INSERTs can bypass",
             f"{quote_ident(name)} {base} GENERATED ALWAYS AS IDENTITY  -- the SQL-standard form (PG10+)",
-            ctx.statement.offset_of(location),
+            *_column_extent(ctx, location),
         )
 
 
@@ -180,7 +195,7 @@ def json_instead_of_jsonb(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             yield Hit(
                 f"{_table_of(stmt, ctx)}.{quote_ident(name)} is json: stored as text, re-parsed on every access, "
                 f"no equality operator and no GIN indexing",
-                f"Use jsonb{'[]' * ctype.array_dims}.", ctx.statement.offset_of(location))
+                f"Use jsonb{'[]' * ctype.array_dims}.", *_column_extent(ctx, location))
 
 
 @rule("SL408", "char-column", Severity.WARNING,
@@ -192,4 +207,4 @@ def char_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
                 f"{_table_of(stmt, ctx)}.{quote_ident(name)} is {ctype}: values are blank-padded to the length, "
                 f"trailing spaces are ignored in comparisons, and it is no faster than text",
                 "Use text (or varchar(n) if the length limit is a business rule), with a CHECK for fixed-length codes.",
-                ctx.statement.offset_of(location))
+                *_column_extent(ctx, location))

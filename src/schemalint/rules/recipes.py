@@ -42,6 +42,17 @@ def lock_of(ctx: Context, stmt: Statement, table: QName | None = None,
     return max(modes) if modes else default
 
 
+def batch_key(ctx: Context, table: QName) -> str:
+    """What a batched UPDATE selects by: the primary key the history knows ("id", "(tenant_id, id)"), else a
+    placeholder for the user to fill in."""
+    known = ctx.model.table(table)
+    primary = next((c for c in known.constraints.values() if c.kind == "PRIMARY"), None) if known else None
+    if primary is None or not primary.columns:
+        return "<key>"
+    columns = [quote_ident(c) for c in primary.columns]
+    return columns[0] if len(columns) == 1 else f"({', '.join(columns)})"
+
+
 def lock_timeout_prefix(ctx: Context) -> str:
     if ctx.lock_timeout or ctx.option("locks", "runner-sets-lock-timeout"):
         return ""

@@ -8,7 +8,6 @@ import contextlib
 import glob
 import json
 import os
-import pwd
 import re
 import secrets
 import shutil
@@ -83,6 +82,8 @@ class Connection:
 def _run_as(user: str | None) -> dict[str, Any]:
     if user is None:
         return {}
+    import pwd  # POSIX only: imported where privileges are dropped, so verify loads on Windows
+
     entry = pwd.getpwnam(user)
     return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
@@ -174,6 +175,8 @@ def throwaway_cluster(bindir: Path, run_as: str | None = None, keep_log: list[st
     if os.geteuid() == 0 and run_as is None:
         run_as = "postgres"  # PostgreSQL refuses to run as root
     if run_as is not None:
+        import pwd
+
         try:
             pwd.getpwnam(run_as)
         except KeyError:
@@ -195,6 +198,8 @@ def throwaway_cluster(bindir: Path, run_as: str | None = None, keep_log: list[st
         pwfile.write_text(password + "\n", encoding="utf-8")
         pwfile.chmod(0o600)
         if run_as is not None:
+            import pwd
+
             entry = pwd.getpwnam(run_as)
             for path in (root, pwfile):
                 os.chown(path, entry.pw_uid, entry.pw_gid)

@@ -1,0 +1,80 @@
+"""``--format markdown``: a pull-request comment. One line of totals, a table of counts per rule, then per file
+a folded ``<details>`` block with each finding and its safe SQL. Kept under GitHub's comment limit (65,536
+characters): what does not fit is counted in a last line, never cut mid-finding."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from itertools import groupby
+
+from schemalint.engine import RunResult
+from schemalint.findings import Finding
+from schemalint.report.escape import markdown, visible_lines
+
+GITHUB_COMMENT_LIMIT = 65_536
+_RESERVE = 400  # room for the closing tags and the "not shown" line
+
+
+def _fence(help_text: str) -> list[str]:
+    """The help as a fenced block (HTML-escaping is not needed inside one; control characters still are)."""
+    body = visible_lines(help_text)
+    longest = max((len(run) for line in body for run in re.findall(r"`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)  # longer than any run of backticks inside: nothing closes it early
+    return [f"{fence}sql", *body, fence]
+
+
+def _finding(f: Finding) -> list[str]:
+    lines = [f"- **{f.code}** {f.name} · line {f.span.line} · {f.severity.label}: {markdown(f.message)}"]
+    if f.help:
+        lines.extend(f"  {line}" for line in ["", *_fence(f.help)])
+    return lines
+
+
+def render(result: RunResult, limit: int = GITHUB_COMMENT_LIMIT) -> str:
+    findings = sorted(result.findings, key=Finding.sort_key)
+    errors = sum(1 for f in findings if f.severity.label == "error")
+    warnings = len(findings) - errors
+    files_with = len({f.file for f in findings})
+    head = [f"### schemalint: {errors} error{'s' if errors != 1 else ''}, {warnings} "
+            f"warning{'s' if warnings != 1 else ''} in {files_with} of {result.files} "
+            f"file{'s' if result.files != 1 else ''} checked", ""]
+    if not findings and not result.internal_errors:
+        return "\n".join([*head, "No findings."]) + "\n"
+    by_rule = Counter((f.code, f.name, f.severity.label) for f in findings)
+    table = ["| rule | severity | count |", "|---|---|---|"]
+    table.extend(f"| {code} {name} | {severity} | {count} |"
+                 for (code, name, severity), count in sorted(by_rule.items()))
+    out = [*head, *table, ""]
+    for e in result.internal_errors:
+        out.append(f"- internal error in {markdown(e.rule)} at {markdown(e.file)}:{e.line}: {markdown(e.message)}")
+    size = sum(len(line) + 1 for line in out)
+    shown = 0
+    for file, group in groupby(findings, key=lambda f: f.file):
+        items = list(group)
+        block = [f"<details><summary><code>{markdown(file)}</code> — {len(items)} "
+                 f"finding{'s' if len(items) != 1 else ''}</summary>", ""]
+        block_size = sum(len(line) + 1 for line in block) + len("</details>\n\n")
+        if size + block_size > limit - _RESERVE:
+            break
+        taken = 0
+        for f in items:
+            lines = _finding(f)
+            cost = sum(len(line) + 1 for line in lines)
+            if size + block_size + cost > limit - _RESERVE:
+                break
+            block.extend(lines)
+            block_size += cost
+            taken += 1
+        if taken == 0:
+            break
+        out.extend([*block, "", "</details>", ""])
+        size += block_size
+        shown += taken
+        if taken < len(items):
+            break
+    hidden = len(findings) - shown
+    if hidden:
+        out.append(f"… {hidden} more finding{'s' if hidden != 1 else ''} not shown (the comment limit is "
+                   f"{limit:,} characters): run `schemalint check` locally for all of them.")
+    return "\n".join(out).rstrip("\n") + "\n"
