@@ -443,6 +443,14 @@ def explain(code: Annotated[str, typer.Argument(help="A rule code (SL102) or nam
 
 
 @app.command()
+def server() -> None:
+    """Run the language server (LSP over standard input and output) for editors."""
+    from schemalint.language_server import serve
+
+    serve()
+
+
+@app.command()
 def init(
     path: Annotated[Path, typer.Argument(help="Where to write the config.")] = Path("schemalint.toml"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,

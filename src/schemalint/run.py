@@ -35,6 +35,7 @@ class RunRequest:
     jobs: int | None = None
     history: bool = True  # read the migrations before single named files as history
     stdin_data: bytes | None = None  # what '-' reads, when already read (check --fix -)
+    history_folders: list[str] | None = None  # where the history is when history-paths is not configured
 
 
 def enabled_codes(settings: Settings) -> set[str]:
@@ -92,9 +93,10 @@ def _with_history(files: list[SourceFile], request: RunRequest) -> list[SourceFi
     named = [p for p in request.paths if p != "-" and not Path(p).is_dir()]
     if request.stdin_filename and "-" in request.paths:
         named.append(request.stdin_filename)
-    if not named or not request.settings.history_paths:
+    configured = request.settings.history_paths or request.history_folders
+    if not named or not configured:
         return files
-    folders = [f for f in request.settings.history_paths if Path(f).is_dir()]
+    folders = [f for f in configured if Path(f).is_dir()]
     if not folders:
         return files
     try:
