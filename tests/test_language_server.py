@@ -31,6 +31,13 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest_lsp.fixture(scope="module", config=ClientServerConfig(server_command=[sys.executable, "-m", "schemalint",
                                                                               "server"]))
 async def client(lsp_client: LanguageClient, project: Path) -> Any:
+    registered: list[types.RegistrationParams] = []
+
+    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register(params: types.RegistrationParams) -> None:  # the editor side of dynamic registration
+        registered.append(params)
+
+    lsp_client.registered = registered  # type: ignore[attr-defined]
     await lsp_client.initialize_session(types.InitializeParams(
         capabilities=client_capabilities("visual-studio-code"),
         workspace_folders=[types.WorkspaceFolder(uri=project.as_uri(), name="project")]))
@@ -121,3 +128,19 @@ async def test_bad_input_never_stops_the_server(client: LanguageClient, project:
     again = await _open(client, project / "migrations" / "20240501_000000_ok.sql", "SELECT 2;\n")
     assert again == []
     await asyncio.sleep(0)
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_history_file_changed_on_disk_is_taken_in(client: LanguageClient, project: Path) -> None:
+    path = project / "migrations" / "20240601_000000_retype.sql"
+    text = "ALTER TABLE accounts ALTER COLUMN name TYPE varchar(60);\n"
+    assert await _open(client, path, text) == []  # varchar(50) → varchar(60): no rewrite
+    registrations = [r for params in client.registered for r in params.registrations]  # type: ignore[attr-defined]
+    assert [r.method for r in registrations] == [types.WORKSPACE_DID_CHANGE_WATCHED_FILES]
+    history = project / "migrations" / "20240101_000000_create.sql"
+    history.write_text("CREATE TABLE accounts (id bigint PRIMARY KEY, name varchar(50), score int);\n"
+                       "ALTER TABLE accounts ALTER COLUMN name TYPE varchar(80);\n", encoding="utf-8")
+    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[types.FileEvent(
+        uri=history.as_uri(), type=types.FileChangeType.Changed)]))
+    again = await _diagnostics(client, path.as_uri(), 1)
+    assert [d.code for d in again] == ["SL204"]  # now a narrowing from varchar(80): a rewrite and a check

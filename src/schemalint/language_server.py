@@ -156,6 +156,36 @@ async def did_save(ls: SchemalintServer, params: types.DidSaveTextDocumentParams
             await ls.relint(uri, DEBOUNCE_SECONDS)
 
 
+@SERVER.feature(types.INITIALIZED)
+async def initialized(ls: SchemalintServer, params: types.InitializedParams) -> None:
+    """Ask the editor to report changes to migrations and config files on disk (history the open files build
+    on), when it can register watchers."""
+    workspace = ls.client_capabilities.workspace
+    watched = workspace.did_change_watched_files if workspace is not None else None
+    if watched is None or not watched.dynamic_registration:
+        return
+    watchers = [types.FileSystemWatcher(glob_pattern=glob)
+                for glob in ("**/*.sql", "**/schemalint.toml", "**/pyproject.toml")]
+    try:
+        await ls.client_register_capability_async(types.RegistrationParams(registrations=[types.Registration(
+            id="schemalint-watch", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+            register_options=types.DidChangeWatchedFilesRegistrationOptions(watchers=watchers))]))
+    except Exception as exc:
+        ls.log(f"cannot watch files ({exc}): open files are checked again when they change or are saved")
+
+
+@SERVER.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+async def watched_files_changed(ls: SchemalintServer, params: types.DidChangeWatchedFilesParams) -> None:
+    """A migration (or a config) changed on disk: check again the open files whose history or config it is."""
+    changed = [Path(to_fs_path(c.uri) or "") for c in params.changes]
+    config_changed = any(p.name in ("schemalint.toml", "pyproject.toml") for p in changed)
+    folders = {history_folder(p) for p in changed}
+    for uri in list(ls.linted):
+        path = Path(to_fs_path(uri) or "")
+        if config_changed or history_folder(path) in folders:
+            await ls.relint(uri, DEBOUNCE_SECONDS)
+
+
 @SERVER.feature(types.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: SchemalintServer, params: types.DidCloseTextDocumentParams) -> None:
     ls.linted.pop(params.text_document.uri, None)
