@@ -305,7 +305,7 @@ def _fix(o: CheckOptions, request: RunRequest, result: RunResult,
 @app.command()
 def verify(
     paths: Annotated[list[str] | None, typer.Argument(help="Migration files or folders, applied in migration order.")] = None,
-    output_format: Annotated[str, typer.Option("--format", "-f", help="text, concise, json, github or sarif.")] = "text",
+    output_format: Annotated[str, typer.Option("--format", "-f", help="text, concise, json, github, sarif or markdown.")] = "text",
     config: Annotated[Path | None, typer.Option("--config", help="Use this config file instead of searching for one.")] = None,
     since: Annotated[str | None, typer.Option("--since", help="Judge only files added or changed since this git ref (the rest is applied as history).")] = None,
     select: Annotated[list[str] | None, typer.Option("--select", help="Report only these codes (SL501-SL506).")] = None,
