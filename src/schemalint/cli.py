@@ -311,7 +311,7 @@ def verify(
     select: Annotated[list[str] | None, typer.Option("--select", help="Report only these codes (SL501-SL506).")] = None,
     ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Do not report these codes.")] = None,
     dsn: Annotated[str | None, typer.Option("--dsn", help="Use this existing server (one you can throw away): a scratch database and role are created and dropped.")] = None,
-    pg_bin: Annotated[str | None, typer.Option("--pg-bin", help="Folder with initdb and postgres.")] = None,
+    pg_bin: Annotated[str | None, typer.Option("--postgres-bin", "--pg-bin", help="Folder with initdb and postgres (default: pg_config, PATH, /usr/lib/postgresql/*/bin, then pgserver's).")] = None,
     pg_user: Annotated[str | None, typer.Option("--pg-user", help="When run as root: the system user to run PostgreSQL as (default postgres).")] = None,
     statement_timeout: Annotated[str, typer.Option("--statement-timeout", help="Cancel a statement that runs longer, e.g. 60s (the migration cannot lift it).")] = "60s",
     timeout: Annotated[str | None, typer.Option("--timeout", help="Cancel applying the migrations after this long, e.g. 10m (server start-up not counted).")] = None,
@@ -321,6 +321,10 @@ def verify(
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even with findings (2 still means an error).")] = False,
     output_file: Annotated[Path | None, typer.Option("--output-file", "-o", help="Write the report to this file.")] = None,
     color: Annotated[bool | None, typer.Option("--color/--no-color", help="Force colour on or off.")] = None,
+    rows: Annotated[int | None, typer.Option("--rows", min=0, help="Fill every pre-existing table a migration touches with N synthetic rows first.")] = None,
+    rows_from: Annotated[str | None, typer.Option("--rows-from", help="Take the row count per table from this (staging) database, read-only.")] = None,
+    max_rows: Annotated[int | None, typer.Option("--max-rows", min=0, help="At most this many rows per table (default 5,000,000).")] = None,
+    probe: Annotated[bool, typer.Option("--probe", help="Measure how long concurrent reads and writes are blocked while each statement runs (SL507).")] = False,
 ) -> None:
     """Replay migrations on a throwaway PostgreSQL: observe locks, rewrites and scans, and prove the rollback."""
     from schemalint.config import ConfigError
@@ -352,12 +356,13 @@ def verify(
             settings = _settings(config, select, ignore, assume_in_transaction, fail_on)
             request = RunRequest(paths or ["."], settings, None, since, use_cache=False)
             options = VerifyOptions(dsn, pg_bin, pg_user, statement_limit, run_limit, allow_superuser,
-                                    progress.for_stderr(), notice)
+                                    progress.for_stderr(), notice, rows=rows, rows_from=rows_from,
+                                    max_rows=max_rows, probe=probe)
             result, reports, sources = run_verify(request, options)
     except Interrupted as stop:
         sys.stderr.write(f"schemalint: verify stopped by {stop}; what it had started was stopped and removed\n")
         raise typer.Exit(stop.exit_code) from None
-    except (ConfigError, SourceError, ServerError) as exc:
+    except (ConfigError, SourceError, ServerError, ValueError) as exc:
         _fail(str(exc))
     except ImportError as exc:
         _fail(f"verify needs psycopg 3: pip install 'schemalint[verify]' ({exc})")
@@ -365,6 +370,10 @@ def verify(
         color=_use_color(color, output_file), sources=sources))
     if output_format == "text":
         report = render_tables(reports) + report
+    elif output_format == "markdown":
+        from schemalint.report.markdown import render_trace
+
+        report = render_trace(result.trace or []) + report
     _emit(report, output_file)
     if exit_zero:
         raise typer.Exit(EXIT_OK)

@@ -24,6 +24,13 @@ OPTION_TABLES: dict[str, dict[str, tuple[type, Any]]] = {
         "runner-sets-lock-timeout": (bool, False),
         "max-lock-timeout": (str, "10s"),
     },
+    "verify": {
+        "rows": (dict, {}),  # { default = 100000, accounts = 2000000 }
+        "production-rows": (dict, {}),  # rows in production per table, for SL508 (else from --rows-from)
+        "tenants": (int, 10),
+        "blocked-threshold": (str, "1s"),  # SL507: writes waiting longer than this
+        "blocked-threshold-reads": (str, "200ms"),  # SL507: reads waiting longer than this
+    },
     "tenancy": {
         "column": (str, "tenant_id"),
         "exempt-tables": (list, ["tenant_metadata"]),
@@ -256,7 +263,11 @@ def _check_option_table(name: str, values: dict[str, Any], fail: Any) -> dict[st
                     compiled(pattern, key == "rollback-markers", key == "rollback-markers")
                 except PatternError as exc:
                     raise fail(f"{name}.{key}", f"invalid pattern {pattern!r}: {exc}") from None
-        if key == "max-lock-timeout":
+        if name == "verify" and key in ("rows", "production-rows"):
+            for table, count in value.items():
+                if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                    raise fail(f"{name}.{key}.{table}", "expected a number of rows (0 or more)")
+        if key in ("max-lock-timeout", "blocked-threshold", "blocked-threshold-reads"):
             from schemalint.durations import guc_milliseconds
 
             if guc_milliseconds(value) is None:
@@ -320,6 +331,16 @@ fail-on = "error"
 runner-sets-lock-timeout = false
 # The longest lock_timeout SL124 accepts while a strong lock is taken.
 # max-lock-timeout = "10s"
+
+[verify]
+# Synthetic rows per table for `verify` (also `verify --rows N`); `default` is every other table.
+# rows = { default = 100000, accounts = 2000000 }
+# Rows in production per table (else read with `verify --rows-from DSN`), to scale the measured duration (SL508).
+# production-rows = { accounts = 50000000 }
+# tenants = 10
+# SL507 (verify --probe): writes / reads waiting longer than this are reported.
+# blocked-threshold = "1s"
+# blocked-threshold-reads = "200ms"
 
 [tenancy]
 # column = "tenant_id"

@@ -10,6 +10,7 @@ import os
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from schemalint.config import Settings
 from schemalint.context import Context
@@ -53,6 +54,7 @@ class RunResult:
     incomplete: list[str] = field(default_factory=list)  # "file: what was not checked or applied, and why"
     runner: str | None = None  # "goose (detected from -- +goose markers)"
     notes: list[str] = field(default_factory=list)  # for the summary, e.g. files not checked (pattern)
+    trace: list[dict[str, Any]] | None = None  # verify: what each statement did on the server
 
 
 @dataclass(slots=True)

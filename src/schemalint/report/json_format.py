@@ -50,4 +50,7 @@ def render(result: RunResult) -> str:
     if internal:
         text += ',\n  "internal_errors": [\n' + ",\n".join("    " + json.dumps(e, ensure_ascii=False) for e in internal)
         text += "\n  ]"
+    if result.trace is not None:  # verify: what each statement did (schema: verify/trace.schema.json)
+        text += ',\n  "trace": [' + ",".join("\n    " + json.dumps(t, ensure_ascii=False) for t in result.trace)
+        text += "\n  ]" if result.trace else "]"
     return text + "\n}\n"

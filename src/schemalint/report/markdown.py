@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from itertools import groupby
+from typing import Any
 
 from schemalint.engine import RunResult
 from schemalint.findings import Finding
@@ -78,3 +79,36 @@ def render(result: RunResult, limit: int = GITHUB_COMMENT_LIMIT) -> str:
         out.append(f"… {hidden} more finding{'s' if hidden != 1 else ''} not shown (the comment limit is "
                    f"{limit:,} characters): run `schemalint check` locally for all of them.")
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def render_trace(trace: list[dict[str, Any]], limit: int = GITHUB_COMMENT_LIMIT // 2) -> str:
+    """verify's per-statement trace for a PR comment: per file, a folded table of statement, strongest lock,
+    duration, blocked reads and writes; cut (and said so) before it takes half of the comment limit."""
+    out: list[str] = ["### verify: what each statement did on PostgreSQL", ""]
+    size = sum(len(line) + 1 for line in out)
+    shown = 0
+    for file, group in groupby(trace, key=lambda t: str(t["file"])):
+        entries = list(group)
+        block = [f"<details><summary><code>{markdown(file)}</code> — {len(entries)} "
+                 f"statement{'s' if len(entries) != 1 else ''}</summary>", "",
+                 "| line | statement | lock | ms | reads blocked | writes blocked |", "|---|---|---|---|---|---|"]
+        for entry in entries:
+            locks = entry.get("locks") or []
+            lock = f"{locks[0]['mode']} on {locks[0]['relation']}" if locks else ("failed" if "error" in entry else "–")
+            blocked = entry.get("blocked") or {}
+            reads = f"{blocked['read_ms']:.0f} ms" if blocked else "–"
+            writes = f"{blocked['write_ms']:.0f} ms" if blocked else "–"
+            statement = markdown(str(entry["statement"]))[:120]
+            block.append(f"| {entry['line']} | {statement} | {markdown(lock)} | {entry.get('ms', 0):.1f} | {reads} | "
+                         f"{writes} |")
+        block += ["", "</details>", ""]
+        cost = sum(len(line) + 1 for line in block)
+        if size + cost > limit:
+            break
+        out.extend(block)
+        size += cost
+        shown += len(entries)
+    if shown < len(trace):
+        out.append(f"… trace truncated: {len(trace) - shown} more statements not shown (the comment limit).")
+        out.append("")
+    return "\n".join(out) + "\n"

@@ -17,3 +17,7 @@ meta_rule("SL505", "rollback-mismatch", Severity.ERROR,
           "(verify) The migration followed by its rollback leaves the schema different from before.")
 meta_rule("SL506", "rollback-fails", Severity.ERROR,
           "(verify) The rollback fails when applied after the migration.")
+meta_rule("SL507", "observed-blocked-queries", Severity.ERROR,
+          "(verify --probe) Concurrent reads or writes on a pre-existing table waited longer than blocked-threshold.")
+meta_rule("SL508", "duration-underestimated", Severity.WARNING,
+          "(verify --rows) The file's measured time, scaled to production rows, exceeds its Estimated Duration.")

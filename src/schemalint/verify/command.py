@@ -10,9 +10,13 @@ from pathlib import Path
 from schemalint.config import Settings
 from schemalint.engine import RunResult, prepare
 from schemalint.run import RunRequest, enabled_codes, gather
+from schemalint.verify import observe
+from schemalint.verify.fill import Filler
+from schemalint.verify.probe import Probe
 from schemalint.verify.progress import Progress, Silent
 from schemalint.verify.runner import FileReport, Verifier
 from schemalint.verify.sandbox import Sandbox, sandbox
+from schemalint.verify.scale import policy_from, read_reltuples
 from schemalint.verify.server import (
     Connection,
     ServerError,
@@ -34,6 +38,10 @@ class VerifyOptions:
     allow_superuser: bool = False  # run the migrations as the admin role: only for trusted repositories
     progress: Progress = field(default_factory=Silent)
     notice: Callable[[str], None] | None = None  # one-line notes for the user (leftover clusters removed, …)
+    rows: int | None = None  # --rows N: synthetic rows per pre-existing table a file touches
+    rows_from: str | None = None  # --rows-from DSN: row counts per table from a staging database
+    max_rows: int | None = None
+    probe: bool = False  # --probe: measure how long concurrent reads and writes are blocked
 
 
 @contextlib.contextmanager
@@ -65,6 +73,8 @@ def verify(request: RunRequest, options: VerifyOptions) -> tuple[RunResult, list
         if p.source.role == "down" and p.source.up_sibling is not None:
             up_display = _display_of(p.source.display, p.source.up_sibling)
             rollback_files[up_display] = p
+    rows_from = read_reltuples(options.rows_from) if options.rows_from else None
+    policy = policy_from(settings, options.rows, rows_from, options.max_rows)
     with scratch(options) as box, options.progress:
         # the run's clock starts when the server is ready: --timeout bounds applying the migrations
         limits = Limits.start(options.statement_timeout, options.timeout)
@@ -73,14 +83,45 @@ def verify(request: RunRequest, options: VerifyOptions) -> tuple[RunResult, list
             conn = psycopg.connect(**box.migrator, autocommit=True)
         except psycopg.Error as exc:
             raise ServerError(f"cannot connect to {box.description}: {clip(str(exc))}") from None
-        with monitor, conn:
+        with monitor, conn, _probe(options, box) as probe:
+            filler = None
+            if policy is not None:
+                filler = Filler(conn, policy.rows_for, policy.tenants, str(settings.option("tenancy", "column")),
+                                note=options.progress.filling)
             verifier = Verifier(conn, settings, enabled, limits, monitor=monitor, progress=options.progress,
-                                privileged=options.allow_superuser)
+                                privileged=options.allow_superuser, filler=filler, probe=probe, policy=policy)
+            if probe is not None and filler is not None:
+                probe.insert_sql = filler.insert_probe_sql
             result = verifier.run(prepared, rollback_files)
             result.runner = runner.summary
-            result.notes = gathered.notes
+            version = conn.info.server_version
+            server = f"server: PostgreSQL {version // 10000}.{version % 100} — {box.description}"
+            result.notes = [*gathered.notes, server, *_version_note(verifier, settings)]
+            result.trace = verifier.trace
     sources = {p.source.display: p.text.text for p in prepared if p.text is not None}
     return result, verifier.reports, sources
+
+
+@contextlib.contextmanager
+def _probe(options: VerifyOptions, box: Sandbox) -> Iterator[Probe | None]:
+    """--probe: a third session, as the migrations' own role, that contends for their tables."""
+    if not options.probe:
+        yield None
+        return
+    import psycopg
+
+    probe = Probe(lambda: psycopg.connect(**box.migrator, autocommit=True), lambda table: None)
+    try:
+        yield probe
+    finally:
+        probe.close()
+
+
+def _version_note(verifier: Verifier, settings: Settings) -> list[str]:
+    if verifier.server_version != settings.target_postgres:
+        return [f"the server is PostgreSQL {verifier.server_version} but target-postgres is "
+                f"{settings.target_postgres}: what it observed may differ on your production version"]
+    return []
 
 
 def _display_of(down_display: str, up_path: Path) -> str:
@@ -88,13 +129,31 @@ def _display_of(down_display: str, up_path: Path) -> str:
     return f"{head}/{up_path.name}" if head else up_path.name
 
 
+def _locks_cell(seen: observe.Observation, width: int) -> str:
+    """The locks, strongest first; whole relation names only ("+2 more" instead of a cut name)."""
+    if not seen.locks:
+        return "-" if seen.observed else "(not observable outside a transaction)"
+    items = [f"{mode.label} {name}" for name, mode in sorted(seen.locks.items(), key=lambda kv: (-kv[1], kv[0]))]
+    shown: list[str] = []
+    for number, item in enumerate(items):
+        rest = len(items) - number - 1
+        candidate = ", ".join([*shown, item]) + (f", +{rest} more" if rest else "")
+        if shown and len(candidate) > width:
+            return ", ".join(shown) + f", +{len(items) - len(shown)} more"
+        shown.append(item)
+    return ", ".join(shown)
+
+
 def render_tables(reports: list[FileReport]) -> str:
-    """Per judged file, one row per statement: locks per relation, rewrite, scan, milliseconds."""
+    """Per judged file, one row per statement: locks (strongest first), rewrite, scan, milliseconds, and with
+    --probe how long concurrent reads and writes were blocked."""
     out: list[str] = []
     for report in reports:
+        probed = any(r.observation is not None and r.observation.blocked for r in report.rows)
         out.append(f"{report.file}  (rollback: {report.rollback})")
+        blocked_head = f"  {'reads blocked':>13}  {'writes blocked':>14}" if probed else ""
         out.append(f"  {'line':>5}  {'statement':<50}  {'locks on existing relations':<44}  {'rewrite':<7}  "
-                   f"{'scan':<5}  {'ms':>7}")
+                   f"{'scan':<5}  {'ms':>7}{blocked_head}")
         for row in report.rows:
             seen = row.observation
             if row.error is not None:
@@ -104,10 +163,14 @@ def render_tables(reports: list[FileReport]) -> str:
             if seen is None:
                 out.append(f"  {row.line:>5}  {row.text[:50]:<50}")
                 continue
-            locks = ", ".join(f"{name} {mode.label}" for name, mode in seen.locks.items()) or (
-                "-" if seen.observed else "(not observable outside a transaction)")
-            out.append(f"  {row.line:>5}  {row.text[:50]:<50}  {locks[:44]:<44}  "
+            locks = _locks_cell(seen, 44)
+            blocked = ""
+            if probed:
+                reads = f"{max(r for r, _ in seen.blocked.values()):.0f} ms" if seen.blocked else "-"
+                writes = f"{max(w for _, w in seen.blocked.values()):.0f} ms" if seen.blocked else "-"
+                blocked = f"  {reads:>13}  {writes:>14}"
+            out.append(f"  {row.line:>5}  {row.text[:50]:<50}  {locks:<44}  "
                        f"{'yes' if seen.rewritten else 'no':<7}  {'yes' if seen.scanned else 'no':<5}  "
-                       f"{seen.milliseconds:>7.1f}")
+                       f"{seen.milliseconds:>7.1f}{blocked}")
         out.append("")
     return "\n".join(out) + ("\n" if out else "")

@@ -61,6 +61,8 @@ class Observation:
     lock_timeout: str = "0"
     milliseconds: float = 0.0
     observed: bool = True  # False for statements that cannot run inside our observing transaction
+    rows_before: dict[str, int] = field(default_factory=dict)  # rows of the relations it locked (reltuples)
+    blocked: dict[str, tuple[float, float]] = field(default_factory=dict)  # --probe: table → (read ms, write ms)
 
     @property
     def strongest(self) -> tuple[str, LockMode] | None:
@@ -68,6 +70,19 @@ class Observation:
             return None
         name = max(self.locks, key=lambda n: self.locks[n])
         return name, self.locks[name]
+
+
+ROW_ESTIMATES = """
+    SELECT pg_catalog.format('%%I.%%I', n.nspname, c.relname), GREATEST(c.reltuples, 0)::bigint
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.oid OPERATOR(pg_catalog.=) ANY (%s::pg_catalog.oid[])"""
+
+
+def row_estimates(conn: Any, oids: list[int]) -> dict[str, int]:
+    """Rows per relation as the planner knows them (verify ANALYZEs what it fills)."""
+    if not oids:
+        return {}
+    return {str(name): int(rows) for name, rows in conn.execute(ROW_ESTIMATES, (oids,))}
 
 
 def relations(conn: Any) -> dict[int, Relation]:

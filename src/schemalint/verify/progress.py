@@ -12,6 +12,8 @@ from typing import Any, Protocol
 class Progress(Protocol):
     def statement(self, file: str, line: int, text: str) -> None: ...
 
+    def filling(self, table: str, done: int, total: int) -> None: ...
+
     def __enter__(self) -> Progress: ...
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
@@ -22,6 +24,9 @@ class Silent:
     """A pipe, a file or a library caller: no progress output."""
 
     def statement(self, file: str, line: int, text: str) -> None:
+        return None
+
+    def filling(self, table: str, done: int, total: int) -> None:
         return None
 
     def __enter__(self) -> Silent:
@@ -61,6 +66,13 @@ class StatusLine:
 
     def statement(self, file: str, line: int, text: str) -> None:
         self._running.label = _printable(f"{file}:{line}  {text[:60]}")
+        self._running.since = time.monotonic()
+
+    def filling(self, table: str, done: int, total: int) -> None:
+        width = 20
+        filled = width * done // total if total else width
+        bar = "█" * filled + "░" * (width - filled)
+        self._running.label = _printable(f"filling {table}  {bar}  {done:,}/{total:,} rows")
         self._running.since = time.monotonic()
 
     def __enter__(self) -> StatusLine:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemalint.config import Settings
+from schemalint.durations import guc_milliseconds
 from schemalint.engine import PreparedFile, RunResult
 from schemalint.findings import Finding, Severity, Span
 from schemalint.locks import LockMode
@@ -17,7 +18,10 @@ from schemalint.runners import AUTOCOMMIT, transaction_of
 from schemalint.sql.parse import Statement, SyntaxProblem
 from schemalint.sql.text import SourceText
 from schemalint.verify import catalog, observe
+from schemalint.verify.fill import Filler
+from schemalint.verify.probe import Probe, tables_named
 from schemalint.verify.progress import Progress, Silent
+from schemalint.verify.scale import RowsPolicy, parse_estimate
 from schemalint.verify.server import ServerError, clip
 from schemalint.verify.timeouts import Limits, Watch, describe, guarded
 
@@ -59,8 +63,15 @@ class Verifier:
     lock_timeout) is read on the migrator's connection, with every name qualified."""
 
     def __init__(self, conn: Any, settings: Settings, enabled: set[str], limits: Limits, *,
-                 monitor: Any | None = None, progress: Progress | None = None, privileged: bool = False) -> None:
+                 monitor: Any | None = None, progress: Progress | None = None, privileged: bool = False,
+                 filler: Filler | None = None, probe: Probe | None = None, policy: RowsPolicy | None = None) -> None:
         self.conn = conn
+        self.filler = filler
+        self.probe = probe
+        self.policy = policy
+        self.trace: list[dict[str, Any]] = []
+        self.blocked_writes_ms = (guc_milliseconds(settings.option("verify", "blocked-threshold")) or 1000.0)
+        self.blocked_reads_ms = (guc_milliseconds(settings.option("verify", "blocked-threshold-reads")) or 200.0)
         self.monitor = monitor if monitor is not None else conn
         self.settings = settings
         self.enabled = enabled
@@ -197,11 +208,23 @@ class Verifier:
                 if error is not None:
                     self.incomplete.append(f"{file} (history): {error}")
                 continue
+            self._fill_for(file, forward)
             result.findings.extend(self.verify_file(prepared, forward, rollback_files, syntax,
                                                     complete=syntax_line is None))
         result.incomplete.extend(self.incomplete)
         result.findings.sort(key=Finding.sort_key)
         return result
+
+    def _fill_for(self, file: str, statements: list[Statement]) -> None:
+        """--rows: synthetic rows in the pre-existing tables this file touches (each table once per run)."""
+        if self.filler is None:
+            return
+        existing = {rel.name for rel in observe.relations(self.monitor).values() if rel.kind in ("r", "p")}
+        named: set[str] = set()
+        for stmt in statements:
+            named |= tables_named(stmt.node, self.settings.default_schema)
+        for problem in self.filler.fill(sorted(named & existing)):
+            self.incomplete.append(f"{file}: {problem}")
 
     def _apply_baseline(self, file: str, statements: list[Statement]) -> None:
         """A schema dump, as psql restores one: statement by statement, going on after an error; then the
@@ -267,6 +290,7 @@ class Verifier:
                 row.error = error
             else:
                 row.observation, row.error = self._observe(stmt, watched, in_user_tx)
+                self._trace(file, stmt, row.observation, row.error)
             if row.error is not None:
                 earlier = (f" (note: {self.first_failure} failed earlier in this run, so objects it would have "
                            f"created may be missing here)") if self.first_failure else ""
@@ -287,6 +311,8 @@ class Verifier:
             findings.extend(self._judge(file, stmt, row.observation))
         if in_user_tx:
             self._execute("COMMIT")
+        if not failed:
+            findings.append(self._duration_estimate(prepared, report.rows))
         rollback = self._rollback(prepared, rollback_files)
         if failed or rollback is None:
             report.rollback = "skipped" if failed else "none"
@@ -364,9 +390,21 @@ class Verifier:
         if not autocommit:
             locks_before = observe.held_locks(self.monitor, self.pid, watched)
             scans_before = observe.scan_counts(self.conn, watched)
-        started = time.perf_counter()
-        error = self._execute(stmt.text)
-        result.milliseconds = (time.perf_counter() - started) * 1000
+        probed = self._probed_tables(stmt, watched)
+        if self.probe is not None and probed:
+            with self.probe.around(probed) as running:
+                started = time.perf_counter()
+                error = self._execute(stmt.text)
+                result.milliseconds = (time.perf_counter() - started) * 1000
+            if running.error is not None:
+                self.incomplete.append(f"line {stmt.span.line}: the probe could not measure ({running.error})")
+            # the probe's last round may end just after the statement: a wait is never longer than the statement
+            cap = result.milliseconds
+            result.blocked = {t: (min(b.read_ms, cap), min(b.write_ms, cap)) for t, b in running.result.tables.items()}
+        else:
+            started = time.perf_counter()
+            error = self._execute(stmt.text)
+            result.milliseconds = (time.perf_counter() - started) * 1000
         if error is not None:
             return result, error
         nodes_after = observe.relfilenodes(self.conn, watched)
@@ -380,6 +418,10 @@ class Verifier:
                 if mode > locks_before.get(oid, LockMode.ACCESS_SHARE) or oid not in locks_before:
                     result.locks[watched[oid].name] = mode
             result.scanned = [watched[oid].name for oid, n in scans_after.items() if n > scans_before.get(oid, 0)]
+            if result.blocked:  # what the probe saw, for the relations the statement did lock
+                result.blocked = {t: v for t, v in result.blocked.items() if t in result.locks}
+            locked = [oid for oid, rel in watched.items() if rel.name in result.locks and not rel.is_index]
+            result.rows_before = observe.row_estimates(self.monitor, locked)
             row = self.conn.execute("SELECT pg_catalog.current_setting('lock_timeout')").fetchone()
             result.lock_timeout = str(row[0]) if row else "0"
         if wrap:
@@ -388,10 +430,89 @@ class Verifier:
                 return result, commit_error
         return result, None
 
+    def _blocked_queries(self, file: str, stmt: Statement, seen: observe.Observation) -> Finding | None:
+        """SL507: the probe's reads or writes on a pre-existing table waited longer than the thresholds."""
+        if not seen.blocked:
+            return None
+        read_ms = max(r for r, _ in seen.blocked.values())
+        write_ms = max(w for _, w in seen.blocked.values())
+        if write_ms <= self.blocked_writes_ms and read_ms <= self.blocked_reads_ms:
+            return None
+        tables = ", ".join(seen.blocked)
+        rows = sum(seen.rows_before.get(t, 0) for t in seen.blocked)
+        writes = (f"INSERTs into {tables} waited {_seconds(write_ms)}" if write_ms else
+                  f"INSERTs into {tables} were not blocked")
+        reads = f"SELECTs waited {_seconds(read_ms)}" if read_ms else "SELECTs were not blocked"
+        return self._finding(
+            "SL507", file, stmt,
+            f"while {one_line(stmt.text, 60)} ran for {_seconds(seen.milliseconds)} on {rows:,} rows, {writes}; {reads}",
+            "See the static finding on this statement for the recipe that keeps the application's queries "
+            "running (CONCURRENTLY, NOT VALID + VALIDATE, a new column and a batched backfill).")
+
+    def _trace(self, file: str, stmt: Statement, seen: observe.Observation | None, error: str | None) -> None:
+        entry: dict[str, Any] = {"file": file, "line": stmt.span.line, "statement": one_line(stmt.text, 200)}
+        if seen is not None:
+            entry.update({
+                "ms": round(seen.milliseconds, 3),
+                "rows_before": dict(seen.rows_before),
+                "locks": [{"relation": name, "mode": mode.label} for name, mode in _strongest_first(seen)],
+                "rewrites": list(seen.rewritten),
+                "scans": list(seen.scanned),
+                "observed": seen.observed,
+            })
+            if seen.blocked:
+                entry["blocked"] = {"read_ms": round(max(r for r, _ in seen.blocked.values()), 3),
+                                    "write_ms": round(max(w for _, w in seen.blocked.values()), 3),
+                                    "tables": sorted(seen.blocked)}
+        if error is not None:
+            entry["error"] = error
+        self.trace.append(entry)
+
+    def _duration_estimate(self, prepared: PreparedFile, rows: list[StatementRow]) -> Finding | None:
+        """SL508: with --rows, the file's measured time scaled to production rows against its header's
+        Estimated Duration."""
+        if self.policy is None or self.filler is None or prepared.text is None:
+            return None
+        from schemalint.rules.migration_file import header_fields
+
+        estimate_text = header_fields(prepared.text.text).get("estimated duration")
+        if not estimate_text:
+            return None
+        measured = sum(r.observation.milliseconds for r in rows if r.observation is not None) / 1000
+        used = {t: n for t, n in self.filler.done.rows.items() if n}
+        ratios = [(p / used[t], t) for t in used if (p := self.policy.production_for(t)) is not None]
+        factor, table = max(ratios, default=(1.0, ""))
+        scaled = measured * max(factor, 1.0)
+        line = next((i + 1 for i, text in enumerate(prepared.text.text.splitlines())
+                     if "estimated duration" in text.lower()), 1)
+        span = Span(line, 1, line, 1)
+        estimate = parse_estimate(estimate_text)
+        if estimate is None:
+            return self._finding(
+                "SL508", prepared.source.display, None,
+                f"The header's Estimated Duration {estimate_text!r} cannot be read as a duration (measured "
+                f"{scaled:.1f} s at production scale)", "Write it as the guide does: `< 1 minute`, `~5 minutes`, "
+                "`30 seconds`, `2h`.", span)
+        if scaled <= estimate:
+            return None
+        how = (f"{measured:.2f} s on {used[table]:,} rows of {table}, × {factor:,.0f} for its "
+               f"{self.policy.production_for(table):,} production rows" if factor > 1 else f"{measured:.2f} s")
+        return self._finding(
+            "SL508", prepared.source.display, None,
+            f"Estimated Duration says {estimate_text.strip()}, but verify measured {scaled:.1f} s ({how})",
+            "Update the estimate (and the Risk Assessment), or split the migration so each step is short.", span)
+
+    def _probed_tables(self, stmt: Statement, watched: dict[int, observe.Relation]) -> list[str]:
+        """The pre-existing tables the statement names: where the probe reads and writes while it runs."""
+        if self.probe is None:
+            return []
+        tables = {rel.name for rel in watched.values() if rel.kind in ("r", "p")}
+        return sorted(tables_named(stmt.node, self.settings.default_schema) & tables)
+
     def _judge(self, file: str, stmt: Statement, seen: observe.Observation | None) -> list[Finding | None]:
         if seen is None:
             return []
-        out: list[Finding | None] = []
+        out: list[Finding | None] = [self._blocked_queries(file, stmt, seen)]
         if seen.rewritten:
             out.append(self._finding(
                 "SL502", file, stmt,
@@ -415,3 +536,11 @@ class Verifier:
                 "Split the change so the scan runs under a weaker lock (NOT VALID + VALIDATE CONSTRAINT, "
                 "CREATE INDEX CONCURRENTLY, a CHECK before SET NOT NULL)."))
         return out
+
+
+def _seconds(ms: float) -> str:
+    return f"{ms / 1000:.1f} s" if ms >= 1000 else f"{ms:.0f} ms"
+
+
+def _strongest_first(seen: observe.Observation) -> list[tuple[str, LockMode]]:
+    return sorted(seen.locks.items(), key=lambda item: (-item[1], item[0]))

@@ -12,6 +12,7 @@ import re
 import secrets
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import time
@@ -34,7 +35,8 @@ def clip(text: str, limit: int = MAX_SERVER_TEXT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-INSTALL_HINT = "install the PostgreSQL server (Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql)"
+INSTALL_HINT = ("install the PostgreSQL server (Debian/Ubuntu: apt-get install postgresql; macOS: brew install "
+                "postgresql), or `pip install 'schemalint[verify]'`, which brings pgserver's embedded binaries")
 
 
 def _version_key(path: str) -> tuple[int, ...]:
@@ -58,11 +60,84 @@ def find_bindir(explicit: str | None = None) -> Path:
             candidates.append(Path(initdb).parent)
         candidates.extend(Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_version_key, reverse=True))
         candidates.append(Path("/usr/local/pgsql/bin"))
+        embedded = embedded_bindir()
+        if embedded is not None:
+            candidates.append(embedded)
     for directory in candidates:
         if (directory / "initdb").is_file() and (directory / "postgres").is_file():
             return directory
-    where = explicit or "pg_config --bindir, PATH, /usr/lib/postgresql/*/bin, /usr/local/pgsql/bin"
+    where = explicit or "pg_config --bindir, PATH, /usr/lib/postgresql/*/bin, /usr/local/pgsql/bin, pgserver"
     raise ServerError(f"PostgreSQL server binaries (initdb, postgres) not found in {where}: {INSTALL_HINT}")
+
+
+def embedded_bindir() -> Path | None:
+    """The server binaries of the ``pgserver`` package (PyPI wheels with PostgreSQL inside), if installed."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("pgserver")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or spec.origin is None:
+        return None
+    bindir = Path(spec.origin).parent / "pginstall" / "bin"
+    return bindir if (bindir / "initdb").is_file() else None
+
+
+def server_version(bindir: Path) -> str:
+    """``postgres --version`` → "16.2" (empty when it cannot be run)."""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        out = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True, timeout=10,
+                             check=False)
+        found = re.search(r"(\d+(?:\.\d+)*)", out.stdout)
+        if found:
+            return found.group(1)
+    return ""
+
+
+def _reachable_by_others(path: Path) -> bool:
+    for folder in [path, *path.parents]:
+        with contextlib.suppress(OSError):
+            if not folder.stat().st_mode & stat.S_IXOTH:
+                return False
+    return True
+
+
+def reachable_bindir(bindir: Path, run_as: str | None) -> Path:
+    """Binaries the server's own user can run. pgserver installed under root's private home (0700) is copied
+    once, with the layout its RPATH expects (pgserver/pginstall and pgserver.libs side by side), into a cache
+    folder only root can write."""
+    if run_as is None or _reachable_by_others(bindir) or bindir != embedded_bindir():
+        return bindir
+    package = bindir.parent.parent
+    version = server_version(bindir) or "unknown"
+    target = Path(tempfile.gettempdir()) / f"schemalint-pgserver-{version}-{os.geteuid()}"
+    marker = target / "complete"
+    copied = target / "pgserver" / "pginstall" / "bin"
+    info = target.stat() if target.exists() else None
+    trusted = info is not None and info.st_uid == os.geteuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    if trusted and marker.is_file():
+        return copied
+    if target.exists() and trusted:
+        shutil.rmtree(target, ignore_errors=True)  # an interrupted copy: made again
+    if target.exists():
+        raise ServerError(f"{target} exists and is not schemalint's own copy of pgserver: remove it")
+    staging = Path(tempfile.mkdtemp(prefix="schemalint-pgserver-"))
+    shutil.copytree(package / "pginstall", staging / "pgserver" / "pginstall", symlinks=True)
+    libs = package.parent / "pgserver.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, staging / "pgserver.libs", symlinks=True)
+    for root, dirs, files in os.walk(staging):
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o755)
+        for name in files:
+            path = os.path.join(root, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o755 if os.access(path, os.X_OK) else 0o644)
+    os.chmod(staging, 0o755)
+    (staging / "complete").write_text(version, encoding="utf-8")
+    os.replace(staging, target)
+    return copied
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +260,7 @@ def throwaway_cluster(bindir: Path, run_as: str | None = None, keep_log: list[st
     for line in remove_leftovers(Path(tempfile.gettempdir())):
         if notice is not None:
             notice(line)
+    bindir = reachable_bindir(bindir, run_as)
     as_user = _run_as(run_as)
     env = scrubbed_environment(bindir)
     password = secrets.token_urlsafe(32)
@@ -223,7 +299,7 @@ def throwaway_cluster(bindir: Path, run_as: str | None = None, keep_log: list[st
         conninfo = {"host": str(root), "port": 5432, "user": "postgres", "dbname": "postgres",
                     "password": password}
         _wait_ready(conninfo, process, log)
-        yield Connection(conninfo, f"throwaway cluster in {root}")
+        yield Connection(conninfo, f"throwaway cluster of {bindir} in {root}")
     finally:
         if process is not None and process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
