@@ -7,27 +7,31 @@ from typing import Any
 
 import pytest
 
-from schemalint.config import Settings
+from schemalint.config import settings_from_table
 from schemalint.run import RunRequest
 from schemalint.verify.command import VerifyOptions, verify
-from tests.test_rule_pages import PAGES, examples
+from tests.test_rule_pages import PAGES, _settings, examples
 
 SERVER_CASES = [
-    pytest.param(page, i, kind, sql, history, id=f"{page.stem[:5]}-{i}-{kind}")
+    pytest.param(page, i, kind, opts, sql, history, id=f"{page.stem[:5]}-{i}-{kind}")
     for page in sorted(PAGES.glob("SL5*.md"))
-    for i, (kind, _opts, sql, history) in enumerate(examples(page))
+    for i, (kind, opts, sql, history) in enumerate(examples(page))
 ]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("page", "number", "kind", "sql", "history"), SERVER_CASES)
-def test_server_page_example(pg_server: Any, tmp_path: Path, page: Path, number: int, kind: str, sql: str,
-                             history: str) -> None:
+@pytest.mark.parametrize(("page", "number", "kind", "opts", "sql", "history"), SERVER_CASES)
+def test_server_page_example(pg_server: Any, tmp_path: Path, page: Path, number: int, kind: str, opts: str,
+                             sql: str, history: str) -> None:
     code = page.name[:5]
     (tmp_path / "20240101_000000_history.sql").write_text(history)
     (tmp_path / "20240201_000000_example.sql").write_text(sql)
     dsn = pg_server.dsn
-    result, _, _ = verify(RunRequest([str(tmp_path)], Settings(), use_cache=False), VerifyOptions(dsn=dsn))
+    table = _settings(opts)  # rows=N and probe=true are verify's options, the rest config
+    rows, probe = table.pop("rows", None), bool(table.pop("probe", False))
+    options = VerifyOptions(dsn=dsn, rows=int(rows) if rows is not None else None, probe=probe)
+    settings = settings_from_table(table, "<page>")
+    result, _, _ = verify(RunRequest([str(tmp_path)], settings, use_cache=False), options)
     raised = [f for f in result.findings if f.code == code and f.file.endswith("example.sql")]
     if kind == "bad":
         assert raised, f"{page.name} example {number} should raise {code}"
