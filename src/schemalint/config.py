@@ -33,6 +33,7 @@ OPTION_TABLES: dict[str, dict[str, tuple[type, Any]]] = {
     },
     "tenancy": {
         "column": (str, "tenant_id"),
+        "registry": (str, "tenant_metadata"),  # the table tenant columns reference (the generator uses it)
         "exempt-tables": (list, ["tenant_metadata"]),
         "exempt-schemas": (list, []),
         "setting": (str, "app.tenant_id"),
@@ -49,6 +50,7 @@ OPTION_TABLES: dict[str, dict[str, tuple[type, Any]]] = {
         "filename-pattern": (str, r"^\d{8}_\d{6}_[a-z0-9]+(_[a-z0-9]+)*\.sql$"),
         "required-header-fields": (list, ["MIGRATION", "Version", "Author", "Risk Assessment", "Estimated Duration"]),
         "rollback-markers": (list, []),
+        "migrations-dir": (str, ""),  # where `schemalint new` writes (default: the newest migration's folder)
     },
 }
 
@@ -348,6 +350,8 @@ runner-sets-lock-timeout = false
 # exempt-tables = ["tenant_metadata"]
 # exempt-schemas = []
 # setting = "app.tenant_id"
+# The table every tenant column references; the generator takes its key's type from the history.
+# registry = "tenant_metadata"
 
 [conventions]
 # audit-columns = ["created_at", "updated_at"]
@@ -362,4 +366,6 @@ runner-sets-lock-timeout = false
 # required-header-fields = ["MIGRATION", "Version", "Author", "Risk Assessment", "Estimated Duration"]
 # Extra comment lines that start a rollback section (regular expressions), e.g. ["^--\\s*rollback\\b"]
 # rollback-markers = []
+# Where `schemalint new` writes new migrations (default: the folder of the newest migration, else migrations/).
+# migrations-dir = "db/migrations"
 """
