@@ -240,7 +240,6 @@ class RecipeEngine:
         elements = created.tableElts or ()
         names = [e.colname for e in elements if hasattr(e, "colname")]
         has_pk = any(_declares_primary_key(e) for e in elements)
-        defs = [column_defs.strip().rstrip(",")]
         tenancy = self.settings.option("tenancy", "column")
         exempt = self._tenant_exempt(qn)
         extra: list[str] = []
@@ -253,7 +252,11 @@ class RecipeEngine:
         for audit in self.settings.option("conventions", "audit-columns"):
             if audit not in names:
                 extra.append(f"{quote_ident(audit)} timestamptz NOT NULL DEFAULT now()")
-        body = ",\n    ".join([*extra, *defs]) if extra and not has_pk else ",\n    ".join([*defs, *extra])
+        user_columns = [d for d in _split_top_level(column_defs) if not _is_table_constraint(d)]
+        user_constraints = [d for d in _split_top_level(column_defs) if _is_table_constraint(d)]
+        first = [e for e in extra if not e.endswith("DEFAULT now()")]
+        audit = [e for e in extra if e.endswith("DEFAULT now()")]
+        body = ",\n    ".join([*first, *user_columns, *audit, *user_constraints])
         recipe = Recipe(f"Create table {t}", naive=[f"CREATE TABLE {t} ({column_defs});"])
         recipe.steps.append(Step(f"CREATE TABLE {t} (\n    {body}\n);"))
         fk_columns = [e.colname for e in elements if hasattr(e, "colname") and _references(e)]
@@ -337,6 +340,25 @@ _SQL_WORDS = frozenset(("and", "or", "not", "between", "in", "is", "null", "true
 
 def _split_name(text: str) -> list[str]:
     return [p for p in re.findall(r'"(?:[^"]|"")*"|[^."\s]+', text.strip())]
+
+
+def _split_top_level(defs: str) -> list[str]:
+    """Column definitions split on their top-level commas, each on one line."""
+    from schemalint.rules.recipes import scan_sql, squeeze
+
+    out: list[str] = []
+    start = 0
+    while start < len(defs):
+        end = scan_sql(defs, start, len(defs), lambda i: defs[i] == ",")
+        piece = squeeze(defs[start:end])
+        if piece:
+            out.append(piece)
+        start = end + 1
+    return out
+
+
+def _is_table_constraint(definition: str) -> bool:
+    return bool(re.match(r"(?i)(CONSTRAINT|PRIMARY\s+KEY|UNIQUE|CHECK|FOREIGN\s+KEY|EXCLUDE)\b", definition))
 
 
 def _declares_primary_key(element: Any) -> bool:
