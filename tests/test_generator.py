@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from schemalint.cli import app
-from schemalint.generator import GeneratorError, MigrationGenerator
+from schemalint.generator import GeneratorError, Migration, MigrationGenerator
 from schemalint.run import RunRequest, execute
 from tests.conftest import REPO
 
