@@ -74,6 +74,8 @@ def test_json_shape_and_relative_paths(project: Path) -> None:
         "end_column": 58,
         "message": finding["message"],
         "help": finding["help"],
+        # ruff's shape: how safe the fix is, and its edits (character offsets in the file)
+        "fix": {"applicability": "safe", "edits": [{"start": 22, "end": 22, "content": " CONCURRENTLY"}]},
     }
     assert "accounts" in finding["message"] and "SHARE" in finding["message"]
     assert "CREATE INDEX CONCURRENTLY idx_accounts_name ON accounts (account_name);" in finding["help"]

@@ -60,3 +60,46 @@ def test_stdin_fixed_text_goes_to_stdout_never_to_a_file(here: Path) -> None:
     assert result.stdout == "CREATE INDEX CONCURRENTLY idx_a ON accounts (a);\n"
     assert "Fixed 1 finding in 1 file" in result.stderr and not (here / "m.sql").exists()
     assert result.exit_code == 0, result.stderr
+
+
+UNSAFE = ("ALTER TABLE opportunities ADD CONSTRAINT fk_opp_account FOREIGN KEY (account_id) REFERENCES accounts (id);\n"
+          "ALTER TABLE accounts ALTER COLUMN region SET NOT NULL;\n"
+          "ALTER TABLE accounts ADD CONSTRAINT uk_accounts_email UNIQUE (email);\n"
+          "BEGIN;\nCREATE INDEX CONCURRENTLY idx_a ON accounts (a);\nCOMMIT;\n"
+          "CREATE TABLE events (id bigint PRIMARY KEY, at timestamp(3) NOT NULL, payload json);\n")
+
+
+def test_unsafe_fixes_only_when_asked_and_diff_writes_nothing(here: Path) -> None:
+    (here / "schemalint.toml").write_text("[locks]\nrunner-sets-lock-timeout = true\n")
+    (here / "m.sql").write_text(UNSAFE)
+    report = runner.invoke(app, ["check", "--select", "SL104,SL105,SL108,SL109,SL403,SL407", "m.sql"]).stdout
+    assert report.count("fixable with --fix --unsafe-fixes") == 6, report
+    assert "6 fixable with `--fix --unsafe-fixes`" in report
+    safe_only = runner.invoke(app, ["check", "--fix", "m.sql"])
+    assert "Fixed 0 findings" in safe_only.stderr and (here / "m.sql").read_text() == UNSAFE
+    diff = runner.invoke(app, ["check", "--diff", "--unsafe-fixes", "m.sql"])
+    assert diff.exit_code == 1 and (here / "m.sql").read_text() == UNSAFE
+    assert diff.stdout.startswith("--- a/m.sql\n+++ b/m.sql\n")
+    assert "+ALTER TABLE opportunities ADD CONSTRAINT fk_opp_account FOREIGN KEY (account_id) REFERENCES accounts (id) NOT VALID;" in diff.stdout
+    fixed = runner.invoke(app, ["check", "--fix", "--unsafe-fixes", "--format", "json", "--select",
+                                "SL104,SL105,SL108,SL109,SL403,SL407", "m.sql"])
+    assert json.loads(fixed.stdout)["findings"] == [], fixed.stdout
+    text = (here / "m.sql").read_text()
+    for line in ("ALTER TABLE opportunities VALIDATE CONSTRAINT fk_opp_account;",
+                 "ALTER TABLE accounts ADD CONSTRAINT chk_accounts_region_not_null CHECK (region IS NOT NULL) NOT VALID;",
+                 "ALTER TABLE accounts DROP CONSTRAINT chk_accounts_region_not_null;",
+                 "CREATE UNIQUE INDEX CONCURRENTLY uk_accounts_email ON accounts (email);",
+                 "ALTER TABLE accounts ADD CONSTRAINT uk_accounts_email UNIQUE USING INDEX uk_accounts_email;",
+                 "CREATE INDEX CONCURRENTLY idx_a ON accounts (a);\nBEGIN;\nCOMMIT;",
+                 "at timestamptz(3) NOT NULL, payload jsonb)"):
+        assert line in text, (line, text)
+    nothing = runner.invoke(app, ["check", "--diff", "--unsafe-fixes", "m.sql"])
+    assert nothing.exit_code == 0 and nothing.stdout == ""
+
+
+def test_lock_timeout_fix_is_safe_and_uses_the_configured_value(here: Path) -> None:
+    (here / "schemalint.toml").write_text('select = ["SL114"]\n[locks]\nlock-timeout = "3s"\n')
+    (here / "m.sql").write_text("-- migrate:up\nALTER TABLE accounts ADD COLUMN x int;\n-- migrate:down\n")
+    runner.invoke(app, ["check", "--fix", "m.sql"])
+    assert (here / "m.sql").read_text() == ("-- migrate:up\nSET lock_timeout = '3s';\nALTER TABLE accounts ADD "
+                                           "COLUMN x int;\n-- migrate:down\n")

@@ -23,7 +23,7 @@ from schemalint.atomic import write_atomically
 from schemalint.config import Settings
 from schemalint.findings import Edit, Finding, Severity, Span
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3  # 3: a fix records whether it is safe
 KEEP_RESULT_FILES = 4  # settings variants kept in the cache folder
 
 
@@ -68,7 +68,7 @@ def chain_keys(entries: list[tuple[str, str, bool, bytes | None]]) -> list[str]:
 
 
 def finding_to_json(f: Finding) -> list[Any]:
-    fix = [f.fix.start, f.fix.end, f.fix.replacement] if f.fix else None
+    fix = [f.fix.start, f.fix.end, f.fix.replacement, f.fix.safe] if f.fix else None
     return [f.code, f.name, int(f.severity), f.file, list(asdict(f.span).values()), f.message, f.help, fix]
 
 

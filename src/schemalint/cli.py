@@ -143,6 +143,8 @@ def check(
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parse files in N processes (default 1: usually faster).")] = 1,
     no_history: Annotated[bool, typer.Option("--no-history", help="Do not read the migrations before single named files as history.")] = False,
     fix: Annotated[bool, typer.Option("--fix", help="Apply the safe mechanical fixes (e.g. add CONCURRENTLY) to the files, then report what remains; with '-' the fixed text goes to standard output.")] = False,
+    unsafe_fixes: Annotated[bool, typer.Option("--unsafe-fixes", help="With --fix or --diff: also apply the fixes that move statements out of a transaction, split them into several transactions, or change when a constraint is checked.")] = False,
+    diff: Annotated[bool, typer.Option("--diff", help="Print the unified diff of what --fix would change, write nothing (exit 1 if there is something to fix).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print the findings only: no summary, runner or notes.")] = False,
     watch: Annotated[bool, typer.Option("--watch", "-w", help="Check again whenever a checked file changes (Ctrl-C stops).")] = False,
 ) -> None:
@@ -156,7 +158,8 @@ def check(
         ignore=ignore, include=include, exclude=exclude, target_postgres=target_postgres,
         assume_in_transaction=assume_in_transaction, fail_on=fail_on, exit_zero=exit_zero, statistics=statistics,
         output_file=output_file, stdin_filename=stdin_filename, since=since, no_cache=no_cache, cache_dir=cache_dir,
-        color=color, no_help=no_help, jobs=jobs, no_history=no_history, fix=fix, quiet=quiet)
+        color=color, no_help=no_help, jobs=jobs, no_history=no_history, fix=fix, quiet=quiet,
+        unsafe_fixes=unsafe_fixes, diff=diff)
     if watch:
         if paths == ["-"]:
             _fail("--watch needs files or folders, not standard input")
@@ -192,6 +195,8 @@ class CheckOptions:
     no_history: bool = False
     fix: bool = False
     quiet: bool = False
+    unsafe_fixes: bool = False
+    diff: bool = False
 
 
 def _exit_code(action: Callable[[], None]) -> int:
@@ -229,6 +234,16 @@ def run_check(o: CheckOptions) -> None:
                              jobs=o.jobs, history=not o.no_history, stdin_data=stdin_data)
         result, sources = run_deep(lambda: execute(request))
         fixed_stdin: str | None = None
+        if o.diff:
+            from schemalint.fixes import apply_fixes
+
+            planned = apply_fixes(result.findings, {o.stdin_filename or "-"}, unsafe=o.unsafe_fixes, dry_run=True)
+            sys.stdout.write(planned.diff)
+            for line in planned.refused:
+                sys.stderr.write(f"schemalint: {line}\n")
+            sys.stderr.write(f"{planned.applied} fix{'es' if planned.applied != 1 else ''} in {planned.files} "
+                             f"file{'s' if planned.files != 1 else ''} would be applied (nothing was written).\n")
+            raise typer.Exit(EXIT_FINDINGS if planned.applied else EXIT_OK)
         if o.fix:
             fixed_stdin, result, sources = _fix(o, request, result, sources)
     except (ConfigError, SourceError) as exc:
@@ -282,7 +297,8 @@ def _fix(o: CheckOptions, request: RunRequest, result: RunResult,
     fixed_stdin: str | None = None
     if request.stdin_data is not None:
         text = sources.get(stdin_name, request.stdin_data.decode("utf-8", "replace"))
-        edits = {f.fix for f in result.findings if f.file == stdin_name and f.fix is not None}
+        edits = {f.fix for f in result.findings if f.file == stdin_name and f.fix is not None
+                 and (f.fix.safe or o.unsafe_fixes)}
         fixed_stdin, count, problem = fixed_text(text, edits)
         if problem is not None:
             sys.stderr.write(f"schemalint: {stdin_name}: not fixed: {problem}\n")
@@ -291,12 +307,20 @@ def _fix(o: CheckOptions, request: RunRequest, result: RunResult,
         stdin_count = count
     else:
         stdin_count = 0
-    fixed = apply_fixes(result.findings, {stdin_name} if request.stdin_data is not None else set())
+    skip = {stdin_name} if request.stdin_data is not None else set()
+    fixed = apply_fixes(result.findings, skip, unsafe=o.unsafe_fixes)
     for line in fixed.refused:
         sys.stderr.write(f"schemalint: {line}\n")
-    if fixed.applied or stdin_count:
+    applied, files = fixed.applied, fixed.files
+    rounds = 1
+    while fixed.applied or (stdin_count and rounds == 1):
         result, sources = run_deep(lambda: execute(request))  # what remains, on the text as it is now
-    applied, files = fixed.applied + stdin_count, fixed.files + (1 if stdin_count else 0)
+        if rounds >= 5 or not fixed.applied:
+            break
+        fixed = apply_fixes(result.findings, skip, unsafe=o.unsafe_fixes)  # edits that overlapped wait a round
+        applied += fixed.applied
+        rounds += 1
+    applied, files = applied + stdin_count, files + (1 if stdin_count else 0)
     sys.stderr.write(f"Fixed {applied} finding{'s' if applied != 1 else ''} in {files} "
                      f"file{'s' if files != 1 else ''}.\n")
     return fixed_stdin, result, sources

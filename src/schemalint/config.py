@@ -23,6 +23,7 @@ OPTION_TABLES: dict[str, dict[str, tuple[type, Any]]] = {
     "locks": {
         "runner-sets-lock-timeout": (bool, False),
         "max-lock-timeout": (str, "10s"),
+        "lock-timeout": (str, "5s"),  # what recipes, the generator and the SL114 fix set
     },
     "verify": {
         "rows": (dict, {}),  # { default = 100000, accounts = 2000000 }
@@ -269,7 +270,7 @@ def _check_option_table(name: str, values: dict[str, Any], fail: Any) -> dict[st
             for table, count in value.items():
                 if isinstance(count, bool) or not isinstance(count, int) or count < 0:
                     raise fail(f"{name}.{key}.{table}", "expected a number of rows (0 or more)")
-        if key in ("max-lock-timeout", "blocked-threshold", "blocked-threshold-reads"):
+        if key in ("max-lock-timeout", "lock-timeout", "blocked-threshold", "blocked-threshold-reads"):
             from schemalint.durations import guc_milliseconds
 
             if guc_milliseconds(value) is None:
@@ -333,6 +334,8 @@ fail-on = "error"
 runner-sets-lock-timeout = false
 # The longest lock_timeout SL124 accepts while a strong lock is taken.
 # max-lock-timeout = "10s"
+# The lock_timeout that recipes, `schemalint new` and the SL114 fix write.
+# lock-timeout = "5s"
 
 [verify]
 # Synthetic rows per table for `verify` (also `verify --rows N`); `default` is every other table.

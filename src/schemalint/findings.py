@@ -41,6 +41,8 @@ class Edit:
     start: int
     end: int
     replacement: str
+    safe: bool = True  # False: it moves statements out of a transaction, splits one into several transactions
+    # or changes when a constraint is checked (applied only with --unsafe-fixes)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,14 +24,16 @@ class FixReport:
     applied: int = 0  # edits written
     files: int = 0  # files changed
     refused: list[str] = field(default_factory=list)  # one line each: which file was not fixed, and why
+    diff: str = ""  # dry run (--diff): the unified diff of what would be written
 
 
-def apply_fixes(findings: list[Finding], skip: set[str]) -> FixReport:
-    """Apply every finding's edit to its file (not to ``skip``, e.g. standard input)."""
+def apply_fixes(findings: list[Finding], skip: set[str], unsafe: bool = False, dry_run: bool = False) -> FixReport:
+    """Apply every finding's edit to its file (not to ``skip``, e.g. standard input); unsafe edits only with
+    ``unsafe``. ``dry_run``: write nothing, put the unified diff in the report."""
     report = FixReport()
     by_identity: dict[tuple[int, int], tuple[Path, set[Edit]]] = {}
     for finding in findings:
-        if finding.fix is None or finding.file in skip:
+        if finding.fix is None or finding.file in skip or (not finding.fix.safe and not unsafe):
             continue
         path = Path(finding.file)
         try:
@@ -42,7 +44,11 @@ def apply_fixes(findings: list[Finding], skip: set[str]) -> FixReport:
         if first_spelling == path:  # under another spelling the same file carries the same edits: once is enough
             edits.add(finding.fix)
     for path, edits in by_identity.values():
-        count, problem = _apply_to(path, edits)
+        if dry_run:
+            count, problem, diff = _diff_of(path, edits)
+            report.diff += diff
+        else:
+            count, problem = _apply_to(path, edits)
         if problem is not None:
             report.refused.append(f"{path}: not fixed: {problem}")
         elif count:
@@ -81,6 +87,22 @@ def _apply_to(path: Path, edits: set[Edit]) -> tuple[int, str | None]:
     except OSError as exc:
         return 0, f"cannot write it ({exc.strerror or exc})"
     return count, None
+
+
+def _diff_of(path: Path, edits: set[Edit]) -> tuple[int, str | None, str]:
+    import difflib
+
+    try:
+        data = path.resolve().read_bytes()
+        text = data[len(_BOM) if data.startswith(_BOM) else 0 :].decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return 0, f"cannot read it ({exc})", ""
+    fixed, count, problem = fixed_text(text, edits)
+    if problem is not None or not count:
+        return 0, problem, ""
+    lines = difflib.unified_diff(text.splitlines(keepends=True), fixed.splitlines(keepends=True),
+                                 fromfile=f"a/{path}", tofile=f"b/{path}")
+    return count, None, "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
 def fixed_text(text: str, edits: set[Edit]) -> tuple[str, int, str | None]:

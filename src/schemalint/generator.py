@@ -66,7 +66,7 @@ class MigrationGenerator:
         self.settings: Settings = load_settings(config_path)
         self.directory = self._directory(migrations_dir, base)
         self.model, self.history_files = self._history()
-        self.engine = RecipeEngine(self.settings, self.model)
+        self.engine = RecipeEngine(self.settings, self.model, str(self.settings.option("locks", "lock-timeout")))
 
     # --- the guide's API -------------------------------------------------------------------------
     def create_migration(self, title: str, description: str = "", author: str | None = None,

@@ -237,8 +237,10 @@ def _actions(ls: SchemalintServer, uri: str, linted: Linted, wanted: types.Range
                 new_text=new_text)]})
 
         if f.fix is not None:
-            actions.append(types.CodeAction(title=f"Fix {f.code}: {f.name}", kind=types.CodeActionKind.QuickFix,
-                                            diagnostics=[where], is_preferred=True,
+            title = f"Fix {f.code}: {f.name}" + ("" if f.fix.safe else " (unsafe: changes transactions or when a "
+                                                                        "constraint is checked)")
+            actions.append(types.CodeAction(title=title, kind=types.CodeActionKind.QuickFix,
+                                            diagnostics=[where], is_preferred=f.fix.safe,
                                             edit=edit(f.fix.start, f.fix.end, f.fix.replacement)))
         offset = source.line_starts[f.span.line - 1] + f.span.column - 1
         start = _statement_start(linted.text, offset)

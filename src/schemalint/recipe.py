@@ -82,8 +82,10 @@ class RecipeEngine:
                     "give up instead of queueing every query behind a lock we wait for")
 
     # --- intents -------------------------------------------------------------------------------
-    def add_column(self, table: str, column: str, definition: str) -> Recipe:
-        """ADD COLUMN with the definition's inline CHECK, REFERENCES and UNIQUE split into their safe forms."""
+    def add_column(self, table: str, column: str, definition: str, pg_names: bool = False) -> Recipe:
+        """ADD COLUMN with the definition's inline CHECK, REFERENCES and UNIQUE split into their safe forms.
+        ``pg_names``: name the split-out constraints as PostgreSQL names inline ones (a fix must leave the
+        schema as the original statement would), not by the project's conventions."""
         name = self.qname(table)
         t = self.table_sql(name)
         col = quote_ident(column)
@@ -108,15 +110,17 @@ class RecipeEngine:
             elif kind == ConstrType.CONSTR_NULL:
                 continue
             elif kind == ConstrType.CONSTR_CHECK:
-                check = quote_ident(con.conname or _name("chk_", name[1], column))
-                later += self._not_valid(t, f"CONSTRAINT {check} CHECK ({_sql(con.raw_expr)})", check)
+                check = quote_ident(con.conname or (f"{name[1]}_{column}_check"[:63] if pg_names
+                                                    else _name("chk_", name[1], column)))
+                later += self.not_valid(t, f"CONSTRAINT {check} CHECK ({_sql(con.raw_expr)})", check)
             elif kind == ConstrType.CONSTR_FOREIGN:
                 ref = _sql(con.pktable)
                 ref_cols = ", ".join(quote_ident(a.sval) for a in con.pk_attrs or ())
-                fk = quote_ident(con.conname or _name("fk_", name[1], column))
+                fk = quote_ident(con.conname or (f"{name[1]}_{column}_fkey"[:63] if pg_names
+                                                 else _name("fk_", name[1], column)))
                 actions = _fk_actions(con)
                 target = f"{ref} ({ref_cols})" if ref_cols else ref
-                later += self._not_valid(t, f"CONSTRAINT {fk} FOREIGN KEY ({col}) REFERENCES {target}{actions}", fk)
+                later += self.not_valid(t, f"CONSTRAINT {fk} FOREIGN KEY ({col}) REFERENCES {target}{actions}", fk)
                 later += self.create_index(table, column).steps
             elif kind in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY):
                 later += self.add_unique(table, [column], con.conname, primary=kind == ConstrType.CONSTR_PRIMARY).steps
@@ -154,7 +158,7 @@ class RecipeEngine:
         fk = quote_ident(name or _name("fk_", qn[1], *columns))
         body = f"CONSTRAINT {fk} FOREIGN KEY ({cols}) REFERENCES {ref} ({refs})"
         recipe = Recipe(f"Add foreign key {fk} on {t}", naive=[f"ALTER TABLE {t} ADD {body};"])
-        recipe.steps += self._not_valid(t, body, fk)
+        recipe.steps += self.not_valid(t, body, fk)
         if index:
             created = self.create_index(table, cols)
             recipe.steps += created.steps
@@ -173,7 +177,7 @@ class RecipeEngine:
         chk = quote_ident(name or _name("chk_", qn[1], *(words or ["check"])))
         body = f"CONSTRAINT {chk} CHECK ({expression})"
         recipe = Recipe(f"Add check {chk} on {t}", naive=[f"ALTER TABLE {t} ADD {body};"])
-        recipe.steps += self._not_valid(t, body, chk)
+        recipe.steps += self.not_valid(t, body, chk)
         recipe.rollback.append(Step(f"ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {chk};"))
         return recipe
 
@@ -184,7 +188,7 @@ class RecipeEngine:
         col = quote_ident(column)
         chk = quote_ident(_name("chk_", qn[1], column, "not_null"))
         recipe = Recipe(f"Make {t}.{col} NOT NULL", naive=[f"ALTER TABLE {t} ALTER COLUMN {col} SET NOT NULL;"])
-        recipe.steps += self._not_valid(t, f"CONSTRAINT {chk} CHECK ({col} IS NOT NULL)", chk)
+        recipe.steps += self.not_valid(t, f"CONSTRAINT {chk} CHECK ({col} IS NOT NULL)", chk)
         recipe.steps.append(Step(f"ALTER TABLE {t} ALTER COLUMN {col} SET NOT NULL;",
                                  "proven by the check: no scan (PG12+)", own_transaction=True))
         recipe.steps.append(Step(f"ALTER TABLE {t} DROP CONSTRAINT {chk};", "redundant now"))
@@ -277,7 +281,7 @@ class RecipeEngine:
         return recipe
 
     # --- helpers --------------------------------------------------------------------------------
-    def _not_valid(self, table_sql: str, constraint_sql: str, name: str) -> list[Step]:
+    def not_valid(self, table_sql: str, constraint_sql: str, name: str) -> list[Step]:
         return [Step(f"ALTER TABLE {table_sql} ADD {constraint_sql} NOT VALID;",
                      "brief lock; new and updated rows are checked from now on"),
                 Step(f"ALTER TABLE {table_sql} VALIDATE CONSTRAINT {name};",

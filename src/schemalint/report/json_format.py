@@ -24,6 +24,10 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "end_column": f.span.end_column + 1,
         "message": f.message,
         "help": f.help,
+        "fix": None if f.fix is None else {
+            "applicability": "safe" if f.fix.safe else "unsafe",
+            "edits": [{"start": f.fix.start, "end": f.fix.end, "content": f.fix.replacement}],  # character offsets
+        },
     }
 
 

@@ -95,7 +95,9 @@ def _finding(out: list[str], paint: _Styler, f: Finding, lines: list[str], optio
         help_lines = visible_lines(f.help)
         out.append(paint("  help: ", "bold cyan") + help_lines[0])
         out.extend("        " + extra for extra in help_lines[1:])
-    fixable = " · fixable with --fix" if f.fix is not None else ""
+    fixable = ""
+    if f.fix is not None:
+        fixable = " · fixable with --fix" if f.fix.safe else " · fixable with --fix --unsafe-fixes"
     out.append(paint(f"  see: schemalint explain {f.code}{fixable}", "dim"))
 
 
@@ -122,9 +124,13 @@ def _summary(result: RunResult, paint: _Styler) -> str:
         parts.append(paint(f"{warnings} warning{'s' if warnings != 1 else ''}", "bold yellow"))
     out = "Found " + (" and ".join(parts) if parts else "no findings")
     out += f" in {files_with} file{'s' if files_with != 1 else ''} ({checked})."
-    fixable = sum(1 for f in result.findings if f.fix is not None)
+    fixable = sum(1 for f in result.findings if f.fix is not None and f.fix.safe)
+    unsafe = sum(1 for f in result.findings if f.fix is not None and not f.fix.safe)
     if fixable:
         out += paint(f" {fixable} fixable with `schemalint check --fix`.", "cyan")
+    if unsafe:
+        out += paint(f" {unsafe} {'more ' if fixable else ''}fixable with `--fix --unsafe-fixes` (they change "
+                     f"transactions or when a constraint is checked: review them).", "cyan")
     if result.internal_errors:
         out += paint(f" {len(result.internal_errors)} internal error(s).", "bold magenta")
     for line in result.incomplete:

@@ -4,11 +4,12 @@ expression PostgreSQL rejects or cannot keep true)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from schemalint.context import Context
-from schemalint.findings import Hit, Severity
+from schemalint.findings import Edit, Hit, Severity
 from schemalint.rules.alter import (
     added_columns,
     added_constraints,
@@ -17,13 +18,16 @@ from schemalint.rules.alter import (
 )
 from schemalint.rules.base import rule
 from schemalint.rules.recipes import (
+    engine,
     lock_of,
     lock_phrase,
     lock_timeout_prefix,
     locks_phrase,
     not_valid_steps,
+    replace_statement,
     scan_sql,
     set_not_null_steps,
+    single_command,
     squeeze,
 )
 from schemalint.schema import generated_constraint_name
@@ -59,6 +63,34 @@ def _named_constraint_sql(stmt: Statement, table: QName, con: Node, kind: str,
     return name, body if con.get("conname") else f"CONSTRAINT {name} {body}"
 
 
+def _not_valid_fix(stmt: Statement, ctx: Context, table_sql: str, body: str, name: str) -> Edit | None:
+    """ADD CONSTRAINT … → ADD CONSTRAINT … NOT VALID + VALIDATE (unsafe: the check moves to a second
+    transaction)."""
+    if single_command(stmt) is None:
+        return None
+    return replace_statement(ctx, stmt, engine(ctx).not_valid(table_sql, body, name), safe=False)
+
+
+def _inline_check_fix(stmt: Statement, ctx: Context, table: QName, column: str, location: int | None) -> Edit | None:
+    """ADD COLUMN c … CHECK (…) → the column, then the CHECK NOT VALID under the name PostgreSQL would have
+    given it, then VALIDATE."""
+    if single_command(stmt) is None or location is None:
+        return None
+    text = stmt.source.text
+    start = stmt.offset_of(location)
+    head = re.match(r'\s*(?:"(?:[^"]|"")*"|[^\s]+)\s+', text[start:stmt.end])
+    if head is None:
+        return None
+    definition = text[start + head.end():stmt.end]
+    from schemalint.recipe import RecipeError
+
+    try:
+        recipe = engine(ctx).add_column(ctx.name(table), column, definition, pg_names=True)
+    except RecipeError:
+        return None
+    return replace_statement(ctx, stmt, recipe.steps, safe=False)
+
+
 @rule("SL105", "foreign-key-without-not-valid", Severity.ERROR,
       "A foreign key added to an existing table without NOT VALID scans it while blocking writes to both tables.",
       kinds=["AlterTableStmt"])
@@ -80,6 +112,7 @@ def foreign_key_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit
             f"{locks_phrase(held, 'for the whole scan')}",
             lock_timeout_prefix(ctx) + not_valid_steps(name, body, cname),
             ctx.statement.offset_of(con.get("location")),
+            fix=_not_valid_fix(stmt, ctx, name, body, cname),
         )
     for col in added_columns(stmt):
         fk = col.constraint("CONSTR_FOREIGN")
@@ -118,6 +151,7 @@ def check_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             f"ADD CHECK {cname} on {name} validates every existing row and {scan}",
             lock_timeout_prefix(ctx) + not_valid_steps(name, body, cname),
             ctx.statement.offset_of(con.get("location")),
+            fix=_not_valid_fix(stmt, ctx, name, body, cname),
         )
     for col in added_columns(stmt):
         check = col.constraint("CONSTR_CHECK")
@@ -127,13 +161,14 @@ def check_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         cname = quote_ident(f"chk_{table[1]}_{col.name}"[:63])
         expr = _constraint_sql(stmt, check)
         yield Hit(
-            f"ADD COLUMN {name}.{column} with an inline CHECK cannot be NOT VALID: PostgreSQL {scan}, "
+            fix=_inline_check_fix(stmt, ctx, table, col.name, col.location),
+            message=f"ADD COLUMN {name}.{column} with an inline CHECK cannot be NOT VALID: PostgreSQL {scan}, "
             f"even when the column gets a constant default (checked on PostgreSQL 15)",
-            f"Add the column without the CHECK, then the CHECK as NOT VALID, and validate it separately:\n"
+            help=f"Add the column without the CHECK, then the CHECK as NOT VALID, and validate it separately:\n"
             f"{lock_timeout_prefix(ctx)}ALTER TABLE {name} ADD COLUMN {column} … ;  -- same type and default, no CHECK\n"
             f"ALTER TABLE {name} ADD CONSTRAINT {cname} {expr} NOT VALID;\n"
             f"ALTER TABLE {name} VALIDATE CONSTRAINT {cname};  -- separate transaction",
-            ctx.statement.offset_of(check.get("location")),
+            location=ctx.statement.offset_of(check.get("location")),
         )
 
 
@@ -190,9 +225,12 @@ def set_not_null_scans_table(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         if ctx.target_postgres < 12:
             help_text = (f"PostgreSQL {ctx.target_postgres} always scans for SET NOT NULL; keep the validated "
                          f"CHECK ({col} IS NOT NULL) NOT VALID constraint instead, or upgrade to PG12+ and use:\n" + help_text)
+        fix = None
+        if ctx.target_postgres >= 12 and single_command(stmt) is not None:
+            fix = replace_statement(ctx, stmt, engine(ctx).set_not_null(name, column).steps, safe=False)
         yield Hit(
             f"SET NOT NULL on {name}.{col} {lock_phrase(lock_of(ctx, stmt, table), name, 'while it scans every row')}",
-            help_text,
+            help_text, fix=fix,
         )
 
 
@@ -226,8 +264,16 @@ def constraint_builds_index(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             )
             if kind == "PRIMARY":
                 help_text += "\n(the key columns must already be NOT NULL, or this scans: see SL108)"
+        fix = None
+        known = ctx.model.table(table)
+        keys_not_null = known is not None and all(c in known.columns and known.columns[c].not_null for c in columns)
+        plain = single_command(stmt) is not None and columns and not con.get("including") and not con.get("options")
+        if plain and (kind == "UNIQUE" or (kind == "PRIMARY" and keys_not_null)):
+            recipe = engine(ctx).add_unique(name, list(columns), _constraint_name(table, con, kind, columns),
+                                            primary=kind == "PRIMARY")
+            fix = replace_statement(ctx, stmt, recipe.steps, safe=False)
         yield Hit(f"ADD {label} {cname} on {name} builds a unique index and {build}", help_text,
-                  ctx.statement.offset_of(con.get("location")))
+                  ctx.statement.offset_of(con.get("location")), fix=fix)
     for col in added_columns(stmt):
         inline = col.constraint("CONSTR_UNIQUE", "CONSTR_PRIMARY")
         if inline is None:

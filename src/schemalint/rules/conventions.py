@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from schemalint.context import Context
-from schemalint.findings import Hit, Severity
+from schemalint.findings import Edit, Hit, Severity
 from schemalint.patterns import search
 from schemalint.rules.alter import (
     added_columns,
@@ -105,17 +106,45 @@ def _column_extent(ctx: Context, location: int | None) -> tuple[int, None, int |
     return start, None, end if end > start else None
 
 
+_TIMESTAMP = re.compile(r"\btimestamp\b(\s*\(\s*\d+\s*\))?(\s+without\s+time\s+zone)?", re.I)
+_JSON = re.compile(r"\bjson\b(?!b)", re.I)
+
+
+def _type_fix(ctx: Context, stmt: Statement, start: int, end: int | None, pattern: re.Pattern[str],
+              replacement: str) -> Edit | None:
+    """A new table's column type replaced (unsafe: the schema differs, by design). Only in CREATE TABLE: a
+    column added to an existing table is a reviewed change of its own."""
+    if stmt.kind != "CreateStmt" or end is None or ctx.current is not None:
+        return None
+    text = ctx.source.text
+    name = re.match(r'\s*(?:"(?:[^"]|"")*"|[^\s]+)\s+', text[start:end])
+    if name is None:
+        return None
+    found = pattern.search(text, start + name.end(), end)
+    if found is None or found.start() != start + name.end():
+        return None
+    precision = found.group(1) if found.lastindex and found.group(1) else ""
+    return Edit(found.start(), found.end(), replacement + (precision.replace(" ", "") if precision else ""),
+                safe=False)
+
+
+def _json_fix(ctx: Context, stmt: Statement, location: int | None) -> tuple[int, Edit | None, int | None]:
+    start, _, end = _column_extent(ctx, location)
+    return start, _type_fix(ctx, stmt, start, end, _JSON, "jsonb"), end
+
+
 @rule("SL403", "timestamp-without-time-zone", Severity.WARNING,
       "A column of type timestamp (without time zone).", kinds=["CreateStmt", "AlterTableStmt"])
 def timestamp_without_time_zone(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     for name, ctype, location in _new_column_types(stmt):
         if ctype.name != "timestamp":
             continue
+        start, _, end = _column_extent(ctx, location)
         yield Hit(
             f"{_table_of(stmt, ctx)}.{quote_ident(name)} is {ctype}: it stores wall-clock time with no zone, so "
             f"values written from servers or sessions in different time zones silently disagree",
             f"Use timestamptz{'[]' * ctype.array_dims} (timestamp with time zone): it stores an instant.",
-            *_column_extent(ctx, location),
+            start, _type_fix(ctx, stmt, start, end, _TIMESTAMP, "timestamptz"), end,
         )
 
 
@@ -195,7 +224,7 @@ def json_instead_of_jsonb(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             yield Hit(
                 f"{_table_of(stmt, ctx)}.{quote_ident(name)} is json: stored as text, re-parsed on every access, "
                 f"no equality operator and no GIN indexing",
-                f"Use jsonb{'[]' * ctype.array_dims}.", *_column_extent(ctx, location))
+                f"Use jsonb{'[]' * ctype.array_dims}.", *_json_fix(ctx, stmt, location))
 
 
 @rule("SL408", "char-column", Severity.WARNING,

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from schemalint.context import Context
 from schemalint.findings import Edit
 from schemalint.locks import LockMode
 from schemalint.sql.names import QName, quote_ident
+from schemalint.sql.nodes import Node, unwrap
 from schemalint.sql.parse import Statement
+
+if TYPE_CHECKING:
+    from schemalint.recipe import RecipeEngine, Step
 
 
 def lock_phrase(mode: LockMode, table: str, duration: str = "") -> str:
@@ -59,25 +64,25 @@ def lock_timeout_prefix(ctx: Context) -> str:
     return "SET lock_timeout = '5s';\n"
 
 
+def steps_text(steps: list[Step]) -> str:
+    """The recipe engine's steps as a help text: each statement with its note as a trailing comment."""
+    return "\n".join(f"{s.sql}  -- {s.note}" if s.note else s.sql for s in steps)
+
+
 def not_valid_steps(table: str, constraint_sql: str, constraint_name: str) -> str:
-    """ADD a constraint NOT VALID (a brief lock, new rows checked), then VALIDATE it under a weak lock."""
-    return (
-        f"ALTER TABLE {table} ADD {constraint_sql} NOT VALID;  -- brief lock, new rows are checked\n"
-        f"-- then, in a separate transaction (SHARE UPDATE EXCLUSIVE: reads and writes continue):\n"
-        f"ALTER TABLE {table} VALIDATE CONSTRAINT {constraint_name};"
-    )
+    """ADD a constraint NOT VALID (a brief lock, new rows checked), then VALIDATE it under a weak lock — the
+    recipe engine's statements (schemalint.recipe), so help, generator and fix say the same."""
+    from schemalint.recipe import RecipeEngine
+
+    return steps_text(RecipeEngine().not_valid(table, constraint_sql, constraint_name))
 
 
 def set_not_null_steps(table: QName, table_sql: str, column: str) -> str:
     """PG12+: SET NOT NULL without its full-table scan, proven by a validated CHECK (col IS NOT NULL)."""
-    col = quote_ident(column)
-    check = quote_ident(f"chk_{table[1]}_{column}_not_null"[:63])
-    return (
-        f"ALTER TABLE {table_sql} ADD CONSTRAINT {check} CHECK ({col} IS NOT NULL) NOT VALID;\n"
-        f"ALTER TABLE {table_sql} VALIDATE CONSTRAINT {check};  -- separate transaction, reads and writes continue\n"
-        f"ALTER TABLE {table_sql} ALTER COLUMN {col} SET NOT NULL;  -- PG12+: proven by the check, no scan\n"
-        f"ALTER TABLE {table_sql} DROP CONSTRAINT {check};"
-    )
+    from schemalint.recipe import RecipeEngine
+
+    del table
+    return steps_text(RecipeEngine().set_not_null(table_sql, column).steps)
 
 
 def one_line(sql: str, limit: int = 200) -> str:
@@ -152,3 +157,28 @@ def insert_after_keyword(stmt: Statement, pattern: str, keyword: str) -> Edit | 
         return None
     at = stmt.start + match.end()
     return Edit(at, at, f" {keyword}")
+
+
+# --- fixes: the statements the recipe engine writes, as an edit of the finding's statement --------------
+def engine(ctx: Context) -> RecipeEngine:
+    from schemalint.recipe import RecipeEngine
+
+    return RecipeEngine(ctx.settings, ctx.model, str(ctx.option("locks", "lock-timeout")))
+
+
+def replace_statement(ctx: Context, stmt: Statement, steps: list[Step], safe: bool) -> Edit | None:
+    """An edit that replaces the statement (its text up to, not including, its semicolon) with the steps.
+    Only for a statement of the file itself (not one inside a DO block or a function), and for steps that need
+    their own transactions only where each statement commits on its own."""
+    if ctx.current is not None or not steps or stmt.source is not ctx.source:
+        return None
+    if any(s.own_transaction or s.outside_transaction for s in steps) and ctx.in_transaction:
+        return None  # VALIDATE / CONCURRENTLY would share the block: no mechanical fix here
+    text = "\n".join(s.sql for s in steps)
+    return Edit(stmt.start, stmt.end, text[:-1] if text.endswith(";") else text, safe=safe)
+
+
+def single_command(stmt: Statement) -> Node | None:
+    """The one subcommand of an ALTER TABLE that has exactly one (a fix rewrites the whole statement)."""
+    cmds = stmt.node.get("cmds") or []
+    return unwrap(cmds[0])[1] if stmt.kind == "AlterTableStmt" and len(cmds) == 1 else None

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from schemalint.context import Context
 from schemalint.durations import guc_milliseconds, spoken
-from schemalint.findings import Hit, Severity
+from schemalint.findings import Edit, Hit, Severity
 from schemalint.locks import LockMode, LockTaken
 from schemalint.rules.base import rule
 from schemalint.rules.recipes import locks_phrase
@@ -25,13 +25,18 @@ def missing_lock_timeout(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         return
     names = [_locked_name(ctx, lock) for lock in blocking]
     held = " and ".join(dict.fromkeys(names))
+    timeout = str(ctx.option("locks", "lock-timeout"))
+    first = ctx.statements[0] if ctx.statements else None
+    # safe: a session setting before the first statement changes nothing in the schema
+    fix = Edit(first.start, first.start, f"SET lock_timeout = '{timeout}';\n") if first is not None else None
     yield Hit(
         f"{blocking[0].what} {locks_phrase([(lock.mode, n) for lock, n in zip(blocking, names, strict=True)])}, "
         f"with no lock_timeout set: if a long query holds {held}, this statement waits in the lock queue and "
         f"every later query on {held} waits behind it",
         "Set a lock_timeout at the top of the migration and retry the migration when it fires:\n"
-        "SET lock_timeout = '5s';\n"
+        f"SET lock_timeout = '{timeout}';\n"
         "(or set `runner-sets-lock-timeout = true` under [tool.schemalint.locks] if your runner sets it)",
+        fix=fix,
     )
 
 

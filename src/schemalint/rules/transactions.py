@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from schemalint.context import Context
-from schemalint.findings import Hit, Severity
+from schemalint.findings import Edit, Hit, Severity
 from schemalint.locks import LockMode, dml_target
 from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
@@ -78,8 +78,36 @@ def concurrently_in_transaction(stmt: Statement, ctx: Context) -> Iterator[Hit]:
                   f"({ctx.runner.opt_out}):\n{statement};")
     else:
         recipe = f"Run it on its own:\n{statement};\n{_RUNNER_HINT}"
+    fix = _move_out_of_block(stmt, ctx) if ctx.explicit_transaction and not ctx.runner_transaction else None
     yield Hit(f"{what} cannot run inside a transaction block, and this statement is {why}: PostgreSQL fails "
-              f"with \"{what.split(' (')[0]} cannot run inside a transaction block\"", recipe)
+              f"with \"{what.split(' (')[0]} cannot run inside a transaction block\"", recipe, fix=fix)
+
+
+def _move_out_of_block(stmt: Statement, ctx: Context) -> Edit | None:
+    """The statement first after BEGIN moves before it, last before COMMIT after it (unsafe: it leaves the
+    transaction). Only where nothing but whitespace separates them, so no comment is lost."""
+    if ctx.current is not None or ctx.in_block:
+        return None
+    text = ctx.source.text
+    before = ctx.statements[ctx.index - 1] if ctx.index > 0 else None
+    after = ctx.statements[ctx.index + 1] if ctx.index + 1 < len(ctx.statements) else None
+
+    def ends(s: Statement) -> int:  # past the statement's semicolon
+        end = s.end
+        while end < len(text) and text[end] in " \t":
+            end += 1
+        return end + 1 if end < len(text) and text[end] == ";" else s.end
+
+    own = text[stmt.start:stmt.end]
+    if before is not None and before.kind == "TransactionStmt" and before.node.get("kind") in (
+            "TRANS_STMT_BEGIN", "TRANS_STMT_START") and not text[ends(before):stmt.start].strip():
+        gap = text[ends(before):stmt.start]
+        return Edit(before.start, stmt.end, f"{own};{gap}{text[before.start:before.end]}", safe=False)
+    if after is not None and after.kind == "TransactionStmt" and after.node.get("kind") == "TRANS_STMT_COMMIT" \
+            and not text[ends(stmt):after.start].strip():
+        gap = text[ends(stmt):after.start]
+        return Edit(stmt.start, after.end, f"{text[after.start:after.end]};{gap}{own}", safe=False)
+    return None
 
 
 _SLOW = {
