@@ -74,14 +74,19 @@ def _apply(pg_server: Any, history: str, sql: str) -> tuple[str | None, dict[str
     added = set(re.findall(r"(?i)ADD COLUMN\s+(?:IF NOT EXISTS\s+)?\"?(\w+)", sql + history))
     columns = [f"ADD COLUMN {c} {t}" for c, t in GUIDE_COLUMNS if c not in added]
     base = GUIDE_TABLES + (f"ALTER TABLE accounts {', '.join(columns)};\n" if columns else "")
+    if "CREATE TABLE tenant_metadata" in history:
+        base = ""  # the fixtures bring their own core tables
     with sandbox(pg_server) as box, psycopg.connect(**box.monitor, autocommit=True) as monitor, \
             psycopg.connect(**box.migrator, autocommit=True) as conn:
         verifier = Verifier(conn, Settings(), set(), Limits.start(30, None), monitor=monitor)
-        created = {stmt.node["relation"]["relname"] for stmt in parse(history).statements if stmt.kind == "CreateStmt"}
-        statements = [s for s in parse(base).statements
-                      if not (s.kind == "CreateStmt" and s.node["relation"]["relname"] in created)]
-        if verifier.apply_plain(statements) is not None:
+        if verifier.apply_plain(parse(base).statements) is not None:
             return "base", {}
+        # the history defines its own version of a guide table: as in the claims test, drop the guide's first
+        for stmt in parse(history).statements:
+            if stmt.kind == "CreateStmt":
+                relation = stmt.node["relation"]
+                name = f'{relation.get("schemaname", "public")}.{relation["relname"]}'
+                conn.execute(f"DROP TABLE IF EXISTS {name} CASCADE")
         if verifier.apply_plain(parse(history).statements) is not None:
             return "history", {}
         error = verifier.apply_plain(parse(sql).statements)
