@@ -178,15 +178,19 @@ def test_risk_is_judged_from_the_unsafe_one_liners(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("runner_name", [None, "goose"])
+@pytest.mark.parametrize("shape", ["alone", "combined"])
+@pytest.mark.parametrize("runner_name", [None, "goose", "dbmate"])
 def test_generated_migrations_are_clean_on_a_real_postgresql(tmp_path: Path, pg_server: Any,
-                                                            runner_name: str | None) -> None:
+                                                            runner_name: str | None, shape: str) -> None:
     from schemalint.config import load_settings
     from schemalint.verify.command import VerifyOptions, verify
 
     root = project(tmp_path, runner_name)
-    for second, step in enumerate(STEPS):
-        generate(root, [step], when=second)
+    if shape == "combined":
+        generate(root, COMBINED)
+    else:
+        for second, step in enumerate(STEPS):
+            generate(root, [step], when=second)
     settings = load_settings(root / "schemalint.toml" if runner_name else None)
     settings.ignore = []
     request = RunRequest([str(root / "migrations")], settings, use_cache=False)
