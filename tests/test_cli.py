@@ -273,7 +273,11 @@ def test_single_named_files_get_their_folders_history(project: Path) -> None:
     # a history file's findings are never reported, later files are not read
     code, payload = run_json("./m/2_widen.sql")
     assert payload["findings"] == []
-    # without history-paths, a single file stands alone (fast pre-commit runs)
+    # without history-paths, the file's own migrations folder is its history (the default since snapshots
+    # make it cheap); a file at the top of the project has none
     quiet_config(project)
     code, payload = run_json("m/2_widen.sql")
+    assert payload["findings"] == []
+    write(project / "top.sql", "ALTER TABLE t ALTER COLUMN name TYPE varchar(100);\n")
+    code, payload = run_json("top.sql")
     assert [f["code"] for f in payload["findings"]] == ["SL204"]  # type: ignore[union-attr]

@@ -45,3 +45,13 @@ def test_pre_commit_try_repo(tmp_path: Path) -> None:
     assert "bad.sql:1:1: SL102" in output
     assert "good.sql" not in output.split("schemalint")[-1] or "good.sql:" not in output
     assert "notes.txt" not in output  # types: [sql]
+    # only the changed file is passed, and its folder's earlier migrations are still its history: widening a
+    # varchar(50) is known to be safe (no false SL204 "old type unknown")
+    (work / "db").mkdir()
+    (work / "db" / "20240101_000000_create.sql").write_text("CREATE TABLE t (name varchar(50));\n")
+    (work / "db" / "20240201_000000_widen.sql").write_text("ALTER TABLE t ALTER COLUMN name TYPE varchar(100);\n")
+    _run(["git", "add", "-A"], work, env)
+    proc = _run(["pre-commit", "try-repo", str(hook_repo), "schemalint", "--files", "db/20240201_000000_widen.sql",
+                 "--verbose"], work, env)
+    output = proc.stdout + proc.stderr
+    assert "SL204" not in output, output

@@ -23,7 +23,7 @@ from schemalint.atomic import write_atomically
 from schemalint.config import Settings
 from schemalint.findings import Edit, Finding, Severity, Span
 
-CACHE_FORMAT = 3  # 3: a fix records whether it is safe
+CACHE_FORMAT = 4  # 3: a fix records whether it is safe; 4: entries record content and semantic digests
 KEEP_RESULT_FILES = 4  # settings variants kept in the cache folder
 
 
@@ -56,14 +56,22 @@ def settings_fingerprint(settings: Settings, enabled: set[str]) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:24]
 
 
-def chain_keys(entries: list[tuple[str, str, bool, bytes | None]]) -> list[str]:
-    """Per file, a key over (display path, role, judged, content) of it and every file before it."""
+def content_digest(data: bytes | None) -> str:
+    return hashlib.sha256(data if data is not None else b"\xff<unreadable>").hexdigest()
+
+
+def chain_keys(entries: list[tuple[str, str, bool, str, str]]) -> list[str]:
+    """Per file, a key over its own (display path, role, judged, content digest) and, for every file before
+    it, what the schema model took from it: (display path, role, judged, semantic digest — its SQL with
+    comments and whitespace aside). A comment-only edit then re-lints that file alone."""
     keys: list[str] = []
     running = hashlib.sha256()
-    for display, role, judged, data in entries:
-        running.update(display.encode() + b"\0" + role.encode() + (b"\1" if judged else b"\0"))
-        running.update(hashlib.sha256(data if data is not None else b"\xff<unreadable>").digest())
-        keys.append(running.copy().hexdigest())
+    for display, role, judged, content, semantic in entries:
+        head = display.encode() + b"\0" + role.encode() + (b"\1" if judged else b"\0")
+        own = running.copy()
+        own.update(head + content.encode())
+        keys.append(own.hexdigest())
+        running.update(head + semantic.encode())
     return keys
 
 
@@ -105,8 +113,16 @@ class ResultCache:
             return None
         return findings if all(isinstance(f.message, str) and isinstance(f.file, str) for f in findings) else None
 
-    def put(self, display: str, key: str, findings: list[Finding]) -> None:
-        self.entries[display] = {"key": key, "findings": [finding_to_json(f) for f in findings]}
+    def semantic(self, display: str, content: str) -> str | None:
+        """The semantic digest recorded for this exact content, if any (saves scanning unchanged files)."""
+        entry = self.entries.get(display)
+        if entry and entry.get("content") == content and isinstance(entry.get("semantic"), str):
+            return str(entry["semantic"])
+        return None
+
+    def put(self, display: str, key: str, findings: list[Finding], content: str = "", semantic: str = "") -> None:
+        self.entries[display] = {"key": key, "findings": [finding_to_json(f) for f in findings],
+                                 "content": content, "semantic": semantic}
         self.dirty = True
 
     def save(self) -> None:

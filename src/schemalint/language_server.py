@@ -9,7 +9,6 @@ running."""
 from __future__ import annotations
 
 import asyncio
-import re
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +21,10 @@ from pygls.workspace import TextDocument
 from schemalint import __version__
 from schemalint.findings import Finding, Severity
 from schemalint.report.sarif import INFO_URI
+from schemalint.sources import history_folder
 from schemalint.sql.text import SourceText
 
 DEBOUNCE_SECONDS = 0.3
-_PAIR_FILE = re.compile(r"^(up|down)\.sql$", re.I)
 
 
 @dataclass(slots=True)
@@ -33,12 +32,6 @@ class Linted:
     version: int | None
     text: str
     findings: list[Finding] = field(default_factory=list)
-
-
-def history_folder(path: Path) -> Path:
-    """Where a file's earlier migrations are: its folder, or for ``<version>_name/up.sql`` layouts (diesel,
-    golang-migrate folders) the folder of those folders."""
-    return path.parent.parent if _PAIR_FILE.match(path.name) else path.parent
 
 
 def lint_text(path: Path, text: str) -> list[Finding]:

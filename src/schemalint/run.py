@@ -8,17 +8,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from schemalint import runners
-from schemalint.cache import ResultCache, chain_keys, settings_fingerprint
+from schemalint.cache import ResultCache, chain_keys, content_digest, settings_fingerprint
 from schemalint.config import ConfigError, Settings
 from schemalint.engine import Engine, PreparedFile, RunResult, baseline_notes, prepare
 from schemalint.findings import Finding
 from schemalint.rules import FAMILIES, all_rules, resolve, select_codes
 from schemalint.runners import RunnerChoice
+from schemalint.snapshots import Snapshots, checkpoint
 from schemalint.sources import (
     SourceError,
     SourceFile,
     collect,
     decode,
+    history_folder,
     migration_key,
     order,
     read_bytes,
@@ -88,13 +90,19 @@ def gather(request: RunRequest) -> Gathered:
 
 def _with_history(files: list[SourceFile], request: RunRequest) -> list[SourceFile]:
     """When single files are checked (pre-commit, editors), the migrations before them are still the
-    history: with ``history-paths`` configured, they are read for the schema model and nothing is reported
-    on them. Opt-in, because reading a long history costs time on every commit."""
+    history: read for the schema model, nothing reported on them. From ``history-paths`` when configured,
+    else from each named file's own migrations folder (the schema-model snapshots in the cache make that
+    cheap on a warm cache); ``--no-history`` turns it off."""
     named = [p for p in request.paths if p != "-" and not Path(p).is_dir()]
     if request.stdin_filename and "-" in request.paths:
         named.append(request.stdin_filename)
-    configured = request.settings.history_paths or request.history_folders
-    if not named or not configured:
+    if not named:
+        return files
+    # a file at the top of the project has no migrations folder of its own: the whole tree is not its history
+    own = {history_folder(Path(n)) for n in named}
+    own = {folder for folder in own if folder.resolve() != Path.cwd().resolve()}
+    configured = request.settings.history_paths or request.history_folders or sorted(str(f) for f in own)
+    if not configured:
         return files
     folders = [f for f in configured if Path(f).is_dir()]
     if not folders:
@@ -176,39 +184,79 @@ def execute(request: RunRequest) -> tuple[RunResult, dict[str, str]]:
         sources = {p.source.display: p.text.text for p in prepared if p.text is not None and p.source.judged}
         return result, sources
 
-    cache = ResultCache(_cache_dir(request.settings), settings_fingerprint(request.settings, enabled))
+    fingerprint = settings_fingerprint(request.settings, enabled)
+    cache = ResultCache(_cache_dir(request.settings), fingerprint)
     cache.load()
     # what a file's findings depend on besides its text: its role, how the runner runs it, and whether a
     # sibling rollback file exists (SL012)
+    contents = [content_digest(f.data) for f in files]
+    semantics = [cache.semantic(f.display, digest) or _semantic(f) for f, digest in zip(files, contents, strict=True)]
     keys = chain_keys([(f.display, f"{f.role}:{f.transaction}:{f.down_sibling is not None}:"
-                        f"{f.at_ref.cache_token() if f.at_ref else ''}", f.judged, f.data) for f in files])
+                        f"{f.at_ref.cache_token() if f.at_ref else ''}", f.judged, content, semantic)
+                       for f, content, semantic in zip(files, contents, semantics, strict=True)])
     cached = [cache.get(f.display, key) if f.path is not None else None for f, key in zip(files, keys, strict=True)]
     first_miss = next((i for i, hit in enumerate(cached) if hit is None), len(files))
     result = RunResult(files=sum(1 for f in files if f.judged), runner=runner.summary, notes=gathered.notes)
-    # files before the first miss: findings from the cache; parsed and replayed only if a later file needs
-    # the schema model they build
+    # files before the first miss: findings from the cache. A later file needs the schema model they
+    # build: restored from the newest snapshot before the miss, and only the files after it are parsed
+    # and replayed (snapshots.py)
     needs_model = first_miss < len(files)
-    to_prepare = files if needs_model else []
-    prepared = prepare_all(to_prepare, request.jobs) if to_prepare else []
+    last_miss = max((i for i, hit in enumerate(cached) if hit is None), default=-1)
+    snapshots = Snapshots(_cache_dir(request.settings), fingerprint) if needs_model else None
+    restored_at = -1
+    if snapshots is not None:
+        for index in range(first_miss - 1, -1, -1):
+            if snapshots.has(keys[index]):
+                model = snapshots.load(keys[index])
+                if model is not None:
+                    engine.model = model
+                    restored_at = index
+                break
+    start = restored_at + 1
+    # files from the restore point to the last miss are parsed: replayed where the cache has their findings,
+    # linted where it does not; after the last miss nothing needs the model any more
+    prepared_tail = prepare_all(files[start : last_miss + 1], request.jobs) if needs_model else []
+    prepared_by_index = {start + i: p for i, p in enumerate(prepared_tail)}
     for index, source in enumerate(files):
-        if index < first_miss:
-            findings = cached[index] or []
-            if needs_model:
-                engine.replay(prepared[index])
+        hit = cached[index]
+        if hit is not None:
+            findings = hit
+            if start <= index <= last_miss:
+                engine.replay(prepared_by_index[index])
         else:
-            findings, errors = engine.lint_file_safely(prepared[index])
+            findings, errors = engine.lint_file_safely(prepared_by_index[index])
             if errors:
                 result.internal_errors.extend(e for e in errors if source.judged)
             elif source.path is not None:
-                cache.put(source.display, keys[index], findings)
+                cache.put(source.display, keys[index], findings, contents[index], semantics[index])
+        if snapshots is not None and start <= index <= last_miss and checkpoint(index, len(files)) \
+                and not snapshots.has(keys[index]):
+            snapshots.save(keys[index], engine.model)
         if source.judged:
             result.findings.extend(findings)
         result.incomplete.extend(baseline_notes(source, findings))
+    prepared = prepared_tail
+    if snapshots is not None:
+        snapshots.prune()
     result.findings.sort(key=Finding.sort_key)
     cache.save()
     texts = {p.source.display: p.text.text for p in prepared if p.text is not None}
     sources = _texts(files, {f.file for f in result.findings}, texts)
     return result, sources
+
+
+def _semantic(source: SourceFile) -> str:
+    """What the schema model takes from a file (its SQL, comments aside); the content itself when it cannot
+    be decoded."""
+    from schemalint.sql.tokens import semantic_digest
+
+    decoded = decode(source.data) if source.data is not None else None
+    if decoded is None or decoded.text is None:
+        return content_digest(source.data)
+    try:
+        return semantic_digest(decoded.text)
+    except (RecursionError, MemoryError, ValueError):
+        return content_digest(source.data)
 
 
 def _texts(files: list[SourceFile], wanted: set[str], known: dict[str, str]) -> dict[str, str]:

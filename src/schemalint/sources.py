@@ -88,6 +88,12 @@ def _component_key(part: str) -> tuple[int, tuple[int | str, ...], NaturalKey]:
     return 1, (), natural_key(part)
 
 
+def history_folder(path: Path) -> Path:
+    """Where a migration's earlier migrations are: its folder, or for ``<version>_name/up.sql`` layouts
+    (diesel, golang-migrate folders) the folder of those folders."""
+    return path.parent.parent if path.name.lower() in ("up.sql", "down.sql") else path.parent
+
+
 def migration_key(path: str) -> MigrationKey:
     """The order a runner applies files in (the catalogue's "migration order"), per path component."""
     return tuple(_component_key(part) for part in path.replace(os.sep, "/").split("/") if part not in ("", "."))

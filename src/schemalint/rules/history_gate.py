@@ -3,39 +3,12 @@ SL014 applied-migration-edited. The facts come from git (gitref.py); the rules o
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-
-from pglast import parser as pg_parser
 
 from schemalint.context import FileContext
 from schemalint.findings import Hit, Severity
 from schemalint.rules.base import file_rule
-from schemalint.sql.sections import find_sections
-
-_COMMENTS = frozenset(("SQL_COMMENT", "C_COMMENT"))
-
-
-def forward_tokens(text: str) -> list[tuple[int, str]]:
-    """The forward SQL of a migration as (offset, token) pairs, comments and whitespace aside; keywords and
-    unquoted identifiers folded to lower case (PostgreSQL reads ``CREATE`` and ``create`` alike)."""
-    down = find_sections(text).down_start
-    forward = text[:down] if down is not None else text
-    try:
-        tokens = pg_parser.scan(forward)
-    except pg_parser.ParseError:
-        # not scannable (an unterminated quote): compare the words between comment markers instead
-        stripped = re.sub(r"--[^\n]*|/\*.*?\*/", " ", forward, flags=re.S)
-        return [(m.start(), m.group()) for m in re.finditer(r"\S+", stripped)]
-    out = []
-    for token in tokens:
-        if token.name in _COMMENTS:
-            continue
-        word = forward[token.start : token.end + 1]
-        if token.kind != "NO_KEYWORD" or (token.name == "IDENT" and not word.startswith('"')):
-            word = word.lower()
-        out.append((token.start, word))
-    return out
+from schemalint.sql.tokens import forward_tokens
 
 
 def first_difference(old: str, new: str) -> int | None:
