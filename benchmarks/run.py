@@ -128,8 +128,30 @@ def main() -> None:
             changed.write_text(original + f"\n-- benchmark edit {flip['n']}\n", encoding="utf-8")
 
         one_changed = median_of(runs, [*check, str(copy)], before=touch)
+
+        def edit_sql() -> None:
+            flip["n"] += 1
+            changed.write_text(original + f"\nCREATE INDEX CONCURRENTLY idx_bench_{flip['n']} ON t (c);\n",
+                               encoding="utf-8")
+
+        one_sql_changed = median_of(runs, [*check, str(copy)], before=edit_sql)
+        # the pre-commit shape: one new migration named, its folder's whole history before it (lemmy, 684 files)
+        lemmy = next(p for p in copy.rglob("migrations") if p.is_dir() and "lemmy" in str(p).lower())
+        new_file = lemmy / "9999-12-31-000000_benchmark" / "up.sql"
+        new_file.parent.mkdir()
+
+        def new_migration() -> None:
+            flip["n"] += 1
+            new_file.write_text(f"ALTER TABLE person ALTER COLUMN name TYPE varchar({100 + flip['n']});\n",
+                                encoding="utf-8")
+
+        new_migration()
+        median_of(1, [*schemalint, "check", "--format", "json", "--cache-dir", str(cache), str(new_file)])
+        precommit = median_of(runs, [*schemalint, "check", "--format", "json", "--cache-dir", str(cache),
+                                     str(new_file)], before=new_migration)
         single_path = typical_file(files)
-        single = median_of(runs, [*schemalint, "check", "--format", "json", "--no-cache", str(single_path)])
+        single = median_of(runs, [*schemalint, "check", "--format", "json", "--no-cache", "--no-history",
+                                  str(single_path)])
 
         floor_parse = parse_floor(files, runs)
         startup = median_of(runs, [sys.executable, "-c", "pass"])
@@ -142,7 +164,8 @@ def main() -> None:
         scaling = []
         for mb in (1, 4, 16):
             path = synthetic(corpus, tmp, mb)
-            result = median_of(max(3, runs // 2), [*schemalint, "check", "--format", "json", "--no-cache", str(path)])
+            result = median_of(max(3, runs // 2), [*schemalint, "check", "--format", "json", "--no-cache",
+                                                   "--no-history", str(path)])
             scaling.append((mb, path.stat().st_size, result))
 
     print(f"schemalint benchmark — {time.strftime('%Y-%m-%d')} — {platform.machine()}, {os.cpu_count()} cores, "
@@ -153,7 +176,9 @@ def main() -> None:
     pc = peer_corpus[0] if peer_corpus else None
     print(row("cold (empty cache), whole corpus", *cold, pc))
     print(row("warm (cache, nothing changed)", *warm, pc))
-    print(row("warm, one file changed", *one_changed, pc))
+    print(row("warm, one file changed (a comment)", *one_changed, pc))
+    print(row("warm, one file changed (its SQL)", *one_sql_changed, pc))
+    print(row("pre-commit: one new file, lemmy's 684 as history (warm)", *precommit, pc))
     print(row(f"single file ({single_path.stat().st_size} B)", *single, peer_single[0] if peer_single else None))
     if peer_corpus and peer_single:
         print(row("squawk, whole corpus", *peer_corpus))
@@ -173,7 +198,8 @@ def main() -> None:
     overhead = cold[0] - floor_parse - startup[0]
     print(f"schemalint overhead above parse floor + start-up (cold): {overhead * 1000:.0f} ms "
           f"(floor + start-up: {(floor_parse + startup[0]) * 1000:.0f} ms)")
-    summary = {"cold": cold, "warm": warm, "one_changed": one_changed, "single": single,
+    summary = {"cold": cold, "warm": warm, "one_changed": one_changed, "one_sql_changed": one_sql_changed,
+               "precommit": precommit, "single": single,
                "squawk_corpus": peer_corpus, "squawk_single": peer_single}
     (HERE / "last-run.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
 

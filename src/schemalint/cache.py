@@ -14,14 +14,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from schemalint import __version__
 from schemalint.atomic import write_atomically
 from schemalint.config import Settings
 from schemalint.findings import Edit, Finding, Severity, Span
+
+if TYPE_CHECKING:
+    from schemalint.engine import PreparedFile
 
 CACHE_FORMAT = 4  # 3: a fix records whether it is safe; 4: entries record content and semantic digests
 KEEP_RESULT_FILES = 4  # settings variants kept in the cache folder
@@ -60,24 +62,48 @@ def content_digest(data: bytes | None) -> str:
     return hashlib.sha256(data if data is not None else b"\xff<unreadable>").hexdigest()
 
 
-def chain_keys(entries: list[tuple[str, str, bool, str, str]]) -> list[str]:
+class ChainKey:
     """Per file, a key over its own (display path, role, judged, content digest) and, for every file before
-    it, what the schema model took from it: (display path, role, judged, semantic digest — its SQL with
-    comments and whitespace aside). A comment-only edit then re-lints that file alone."""
-    keys: list[str] = []
-    running = hashlib.sha256()
-    for display, role, judged, content, semantic in entries:
-        head = display.encode() + b"\0" + role.encode() + (b"\1" if judged else b"\0")
-        own = running.copy()
-        own.update(head + content.encode())
-        keys.append(own.hexdigest())
-        running.update(head + semantic.encode())
-    return keys
+    it, what the schema model took from it: (display path, role, judged, semantic digest — its statements'
+    text, the comments between them aside). A comment-only edit of one file then re-lints that file alone."""
+
+    def __init__(self) -> None:
+        self._running = hashlib.sha256()
+        self.keys: list[str] = []
+
+    def key(self, display: str, role: str, judged: bool, content: str) -> str:
+        own = self._running.copy()
+        own.update(_head(display, role, judged) + content.encode())
+        return own.hexdigest()
+
+    def extend(self, display: str, role: str, judged: bool, semantic: str, key: str) -> None:
+        self._running.update(_head(display, role, judged) + semantic.encode())
+        self.keys.append(key)
+
+
+def _head(display: str, role: str, judged: bool) -> bytes:
+    return display.encode() + b"\0" + role.encode() + (b"\1" if judged else b"\0")
+
+
+def semantic_of(prepared: PreparedFile) -> str:
+    """What the schema model takes from a parsed file: each statement's section and text (so comments and
+    blank lines between statements do not count; where the down marker sits does), the heads of statements
+    that failed to parse, and the parser's errors."""
+    digest = hashlib.sha256(b"unreadable" if prepared.parsed is None else b"parsed")
+    parsed = prepared.parsed
+    if parsed is not None:
+        for stmt in parsed.statements:
+            digest.update(stmt.section.encode() + b"\0" + stmt.text.encode("utf-8", "surrogatepass") + b"\1")
+        for head in parsed.recovered:
+            digest.update(b"recovered\0" + head.text.encode("utf-8", "surrogatepass") + b"\1")
+        for error in parsed.errors:
+            digest.update(b"error\0" + error.message.encode("utf-8", "surrogatepass") + b"\1")
+    return digest.hexdigest()
 
 
 def finding_to_json(f: Finding) -> list[Any]:
     fix = [f.fix.start, f.fix.end, f.fix.replacement, f.fix.safe] if f.fix else None
-    return [f.code, f.name, int(f.severity), f.file, list(asdict(f.span).values()), f.message, f.help, fix]
+    return [f.code, f.name, int(f.severity), f.file, [f.span.line, f.span.column, f.span.end_line, f.span.end_column], f.message, f.help, fix]
 
 
 def finding_from_json(raw: list[Any]) -> Finding:

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from schemalint import runners
-from schemalint.cache import ResultCache, chain_keys, content_digest, settings_fingerprint
+from schemalint.cache import (
+    ChainKey,
+    ResultCache,
+    content_digest,
+    semantic_of,
+    settings_fingerprint,
+)
 from schemalint.config import ConfigError, Settings
 from schemalint.engine import Engine, PreparedFile, RunResult, baseline_notes, prepare
 from schemalint.findings import Finding
@@ -177,86 +184,91 @@ def execute(request: RunRequest) -> tuple[RunResult, dict[str, str]]:
     engine = Engine(request.settings, enabled)
     engine.runner = runner.runner
     if not request.use_cache:
-        prepared = prepare_all(files, request.jobs)
-        result = engine.run(prepared)
+        sources: dict[str, str] = {}
+
+        def parsed() -> Iterator[PreparedFile]:
+            # one file's parse tree at a time (peak memory: 123 MB → 84 MB on the corpus); only the texts of
+            # judged files are kept, for the report's code frames
+            for prepared in (prepare_all(files, request.jobs) if (request.jobs or 1) > 1 else map(prepare, files)):
+                if prepared.text is not None and prepared.source.judged:
+                    sources[prepared.source.display] = prepared.text.text
+                yield prepared
+
+        result = engine.run(parsed())
         result.runner = runner.summary
         result.notes = gathered.notes
-        sources = {p.source.display: p.text.text for p in prepared if p.text is not None and p.source.judged}
         return result, sources
 
     fingerprint = settings_fingerprint(request.settings, enabled)
     cache = ResultCache(_cache_dir(request.settings), fingerprint)
     cache.load()
-    # what a file's findings depend on besides its text: its role, how the runner runs it, and whether a
-    # sibling rollback file exists (SL012)
-    contents = [content_digest(f.data) for f in files]
-    semantics = [cache.semantic(f.display, digest) or _semantic(f) for f, digest in zip(files, contents, strict=True)]
-    keys = chain_keys([(f.display, f"{f.role}:{f.transaction}:{f.down_sibling is not None}:"
-                        f"{f.at_ref.cache_token() if f.at_ref else ''}", f.judged, content, semantic)
-                       for f, content, semantic in zip(files, contents, semantics, strict=True)])
-    cached = [cache.get(f.display, key) if f.path is not None else None for f, key in zip(files, keys, strict=True)]
-    first_miss = next((i for i, hit in enumerate(cached) if hit is None), len(files))
     result = RunResult(files=sum(1 for f in files if f.judged), runner=runner.summary, notes=gathered.notes)
-    # files before the first miss: findings from the cache. A later file needs the schema model they
-    # build: restored from the newest snapshot before the miss, and only the files after it are parsed
-    # and replayed (snapshots.py)
-    needs_model = first_miss < len(files)
-    last_miss = max((i for i, hit in enumerate(cached) if hit is None), default=-1)
-    snapshots = Snapshots(_cache_dir(request.settings), fingerprint) if needs_model else None
-    restored_at = -1
-    if snapshots is not None:
-        for index in range(first_miss - 1, -1, -1):
-            if snapshots.has(keys[index]):
-                model = snapshots.load(keys[index])
-                if model is not None:
-                    engine.model = model
-                    restored_at = index
-                break
-    start = restored_at + 1
-    # files from the restore point to the last miss are parsed: replayed where the cache has their findings,
-    # linted where it does not; after the last miss nothing needs the model any more
-    prepared_tail = prepare_all(files[start : last_miss + 1], request.jobs) if needs_model else []
-    prepared_by_index = {start + i: p for i, p in enumerate(prepared_tail)}
+    snapshots = Snapshots(_cache_dir(request.settings), fingerprint)
+    texts: dict[str, str] = {}
+    # A file's key chains its own content with, for every earlier file, what the schema model took from it
+    # (its statements' text, comments between them aside: cache.chain_keys). Keys are made in order: the
+    # cache records each file's semantic digest, and a file it cannot answer for is parsed anyway.
+    chain = ChainKey()
+    model_at = -1  # the schema model is up to date through this file
+    pending: list[int] = []  # cache hits since then: replayed only if a later file needs the model
     for index, source in enumerate(files):
-        hit = cached[index]
-        if hit is not None:
+        role = (f"{source.role}:{source.transaction}:{source.down_sibling is not None}:"
+                f"{source.at_ref.cache_token() if source.at_ref else ''}")
+        content = content_digest(source.data)
+        key = chain.key(source.display, role, source.judged, content)
+        hit = cache.get(source.display, key) if source.path is not None else None
+        semantic = cache.semantic(source.display, content) if hit is not None else None
+        if hit is not None and semantic is not None:
             findings = hit
-            if start <= index <= last_miss:
-                engine.replay(prepared_by_index[index])
+            pending.append(index)
         else:
-            findings, errors = engine.lint_file_safely(prepared_by_index[index])
+            if model_at < index - 1:
+                model_at = _catch_up(engine, snapshots, files, chain, model_at, pending, texts)
+            current = prepare(source)
+            findings, errors = engine.lint_file_safely(current)
+            if current.text is not None and findings:
+                texts[source.display] = current.text.text  # for the report's code frames
+            semantic = semantic_of(current)
             if errors:
                 result.internal_errors.extend(e for e in errors if source.judged)
             elif source.path is not None:
-                cache.put(source.display, keys[index], findings, contents[index], semantics[index])
-        if snapshots is not None and start <= index <= last_miss and checkpoint(index, len(files)) \
-                and not snapshots.has(keys[index]):
-            snapshots.save(keys[index], engine.model)
+                cache.put(source.display, key, findings, content, semantic)
+            model_at = index
+            pending = []
+        chain.extend(source.display, role, source.judged, semantic, key)
+        if model_at == index and checkpoint(index, len(files)) and not snapshots.has(key):
+            snapshots.save(key, engine.model)
         if source.judged:
             result.findings.extend(findings)
         result.incomplete.extend(baseline_notes(source, findings))
-    prepared = prepared_tail
-    if snapshots is not None:
-        snapshots.prune()
+    snapshots.prune()
     result.findings.sort(key=Finding.sort_key)
     cache.save()
-    texts = {p.source.display: p.text.text for p in prepared if p.text is not None}
     sources = _texts(files, {f.file for f in result.findings}, texts)
     return result, sources
 
 
-def _semantic(source: SourceFile) -> str:
-    """What the schema model takes from a file (its SQL, comments aside); the content itself when it cannot
-    be decoded."""
-    from schemalint.sql.tokens import semantic_digest
-
-    decoded = decode(source.data) if source.data is not None else None
-    if decoded is None or decoded.text is None:
-        return content_digest(source.data)
-    try:
-        return semantic_digest(decoded.text)
-    except (RecursionError, MemoryError, ValueError):
-        return content_digest(source.data)
+def _catch_up(engine: Engine, snapshots: Snapshots, files: list[SourceFile], chain: ChainKey, model_at: int,
+              pending: list[int], texts: dict[str, str]) -> int:
+    """Bring the schema model up to the file before the next miss: from the newest snapshot among the cache
+    hits since the model was last current (else from where it is), replaying the hits after it."""
+    for position in range(len(pending) - 1, -1, -1):
+        index = pending[position]
+        if snapshots.has(chain.keys[index]):
+            model = snapshots.load(chain.keys[index])
+            if model is not None:
+                engine.model = model
+                model_at = index
+                pending = pending[position + 1 :]
+            break
+    for index in pending:
+        if index > model_at:
+            replayed = prepare(files[index])
+            engine.replay(replayed)
+            if replayed.text is not None:
+                texts[files[index].display] = replayed.text.text  # its cached findings' code frames
+            model_at = index
+    return model_at
 
 
 def _texts(files: list[SourceFile], wanted: set[str], known: dict[str, str]) -> dict[str, str]:

@@ -20,7 +20,7 @@ from pathlib import Path
 from schemalint.atomic import write_atomically
 from schemalint.schema import SchemaModel
 
-EVERY = 64  # a snapshot after every 64th file (and after the last): restoring replays at most 63 files
+EVERY = 128  # a snapshot after every 128th file and the last (13 on the corpus): a restore replays at most 127
 KEEP = 200  # snapshot files kept in the cache folder (the oldest are pruned)
 _DIGEST = 32
 

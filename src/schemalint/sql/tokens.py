@@ -1,10 +1,8 @@
 """A migration's SQL as PostgreSQL's scanner sees it, comments and whitespace aside: what SL014 compares
-(an edit that only touches comments is no edit) and what the cache chains (a comment-only edit of one file
-does not invalidate the files after it)."""
+(an edit that only touches comments is no edit)."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 from pglast import parser as pg_parser
@@ -38,18 +36,3 @@ def forward_tokens(text: str) -> list[tuple[int, str]]:
     """The tokens of the forward part of a migration (before its down marker, if any)."""
     down = find_sections(text).down_start
     return tokens(text[:down] if down is not None else text)
-
-
-def semantic_digest(text: str) -> str:
-    """A digest of the forward and rollback SQL, comments and whitespace aside (where the down marker — a
-    comment — sits still counts: it decides which statements run forward)."""
-    down = find_sections(text).down_start
-    forward = tokens(text[:down] if down is not None else text)
-    rollback = tokens(text[down:]) if down is not None else []
-    digest = hashlib.sha256()
-    for _, word in forward:
-        digest.update(word.encode("utf-8", "surrogatepass") + b"\0")
-    digest.update(b"\1down\1")
-    for _, word in rollback:
-        digest.update(word.encode("utf-8", "surrogatepass") + b"\0")
-    return digest.hexdigest()
