@@ -1,9 +1,10 @@
 """The result cache (like ruff's): ``.schemalint_cache/`` keyed on what a file's findings depend on.
 
 A file's findings depend on its content, the settings, the schemalint version — and, because rules
-read the schema model, on every file before it in migration order. So each file's key chains the
-hashes of all earlier files: change one file and it and every later file are linted again; the files
-before it are only replayed into the schema model (no rules run on them).
+read the schema model, on every file before it in migration order. So each file's key chains, for every
+earlier file, what the model took from it (its statements, not the comments between them): change one
+file's SQL and it and every later file are linted again; change only its comments and it alone is. The
+model before a changed file comes from the nearest snapshot (snapshots.py) and a few replayed files.
 
 The cache file is written to a temporary file and renamed into place, so concurrent runs never
 leave a torn file behind (the last writer wins).

@@ -309,6 +309,7 @@ fail-on = "error"
 
 # When single files are checked (pre-commit, editors), the migrations before them in these folders are
 # read as history (the schema model: old column types, tables created earlier), and not reported.
+# Default: each named file's own migrations folder.
 # history-paths = ["db/migrations"]
 
 # include = ["*.sql"]
