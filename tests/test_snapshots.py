@@ -74,3 +74,17 @@ def test_a_snapshot_that_is_not_signed_by_us_is_ignored(tmp_path: Path, monkeypa
     assert Snapshots(tmp_path / "cache", "fp").load("key") is not None
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home"))
     assert Snapshots(tmp_path / "cache", "fp").load("key") is None  # signed with another user's key
+
+
+def test_pruned_settings_variants_take_their_snapshots_along(tmp_path: Path) -> None:
+    from schemalint.cache import ResultCache
+
+    for number in range(6):
+        (tmp_path / f"results-v{number}.json").write_text("{}")
+        os.utime(tmp_path / f"results-v{number}.json", (1_000_000 + number, 1_000_000 + number))
+        (tmp_path / f"snapshots-v{number}").mkdir()
+        (tmp_path / f"snapshots-v{number}" / "x.model").write_bytes(b"x")
+    cache = ResultCache(tmp_path, "v5")
+    cache.prune(keep=2)
+    assert sorted(p.name for p in tmp_path.glob("results-*")) == ["results-v4.json", "results-v5.json"]
+    assert sorted(p.name for p in tmp_path.glob("snapshots-*")) == ["snapshots-v4", "snapshots-v5"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -176,3 +177,8 @@ class ResultCache:
                 if old != self.path:
                     with contextlib.suppress(OSError):
                         old.unlink()
+            # the schema-model snapshots of settings variants whose results were pruned go too
+            kept = {p.name.removeprefix("results-").removesuffix(".json") for p in self.directory.glob("results-*.json")}
+            for folder in self.directory.glob("snapshots-*"):
+                if folder.name.removeprefix("snapshots-") not in kept:
+                    shutil.rmtree(folder, ignore_errors=True)
