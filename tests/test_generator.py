@@ -260,3 +260,23 @@ def test_the_guides_examples_are_generated_safe(tmp_path: Path) -> None:
         (root / "migrations" / name).write_text(text)
     for name in examples:
         assert findings_of(root, root / "migrations" / name) == [], name
+
+
+def test_the_runner_is_detected_from_the_history(tmp_path: Path) -> None:
+    """No runner in the config: the history's goose markers decide the layout and the opt-out marker."""
+    root = tmp_path / "project"
+    (root / "db").mkdir(parents=True)
+    (root / "db" / "20240101000000_init.sql").write_text(
+        "-- +goose Up\n" + CORE.read_text() + "\n-- +goose Down\nDROP TABLE opportunities;\n")
+    path = generate(root, ["create_index", "set_not_null"])
+    text = path.read_text()
+    assert path.parent == root / "db"
+    assert "-- +goose NO TRANSACTION" in text and "-- +goose Up" in text and "-- +goose Down" in text
+    assert findings_of_folder(root, root / "db", path) == []
+
+
+def findings_of_folder(root: Path, folder: Path, path: Path) -> list[str]:
+    from schemalint.config import load_settings
+
+    result, _ = execute(RunRequest([str(folder)], load_settings(None), use_cache=False))
+    return [f"{f.code} line {f.span.line}: {f.message}" for f in result.findings if f.file.endswith(path.name)]

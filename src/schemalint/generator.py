@@ -229,13 +229,9 @@ class MigrationGenerator:
             raise GeneratorError(f"table {table!r} does not exist in the migration history of {self.directory}")
 
     def _runner(self) -> str | None:
-        from schemalint import runners
-
         if self.settings.runner:
             return self.settings.runner
-        choice = runners.assign(None, False, list(self.history_files))
-        name = choice.runner.name
-        return None if name in ("psql", "assume-in-transaction") else name
+        return self.detected_runner
 
     def _directory(self, explicit: str | Path | None, base: Path) -> Path:
         if explicit is not None:
@@ -257,16 +253,26 @@ class MigrationGenerator:
         return base / "migrations"
 
     def _history(self) -> tuple[SchemaModel, list[SourceFile]]:
+        from schemalint import runners
         from schemalint.engine import Engine, prepare
-        from schemalint.sources import SourceError, collect
+        from schemalint.sources import SourceError, collect, read_bytes
 
         engine = Engine(self.settings, set())
+        self.detected_runner: str | None = None
         if not self.directory.is_dir():
             return engine.model, []
         try:
             files = collect([str(self.directory)], self.settings.include, self.settings.exclude)
         except SourceError:
             files = []
+        for source in files:
+            if source.path is not None and source.data is None:
+                source.data, source.unreadable = read_bytes(source.path, self.settings.max_file_size)
+        # the runner the history's files show (goose markers, dbmate sections, …), read before parsing drops
+        # the files' bytes
+        choice = runners.assign(None, False, files)
+        name = choice.runner.name
+        self.detected_runner = None if name in ("psql", "assume-in-transaction") else name
         for source in files:
             engine.replay(prepare(source))
         return engine.model, list(files)
