@@ -142,7 +142,7 @@ class ResultCache:
         return findings if all(isinstance(f.message, str) and isinstance(f.file, str) for f in findings) else None
 
     def semantic(self, display: str, content: str) -> str | None:
-        """The semantic digest recorded for this exact content, if any (saves scanning unchanged files)."""
+        """The semantic digest recorded for this exact content, if any (a cache hit without one is parsed)."""
         entry = self.entries.get(display)
         if entry and entry.get("content") == content and isinstance(entry.get("semantic"), str):
             return str(entry["semantic"])

@@ -295,6 +295,7 @@ def _fix(o: CheckOptions, request: RunRequest, result: RunResult,
 
     stdin_name = o.stdin_filename or "-"
     fixed_stdin: str | None = None
+    stdin_count = 0
     if request.stdin_data is not None:
         text = sources.get(stdin_name, request.stdin_data.decode("utf-8", "replace"))
         edits = {f.fix for f in result.findings if f.file == stdin_name and f.fix is not None
@@ -305,21 +306,20 @@ def _fix(o: CheckOptions, request: RunRequest, result: RunResult,
         if count:
             request.stdin_data = fixed_stdin.encode("utf-8")
         stdin_count = count
-    else:
-        stdin_count = 0
     skip = {stdin_name} if request.stdin_data is not None else set()
     fixed = apply_fixes(result.findings, skip, unsafe=o.unsafe_fixes)
     for line in fixed.refused:
         sys.stderr.write(f"schemalint: {line}\n")
     applied, files = fixed.applied, fixed.files
-    rounds = 1
-    while fixed.applied or (stdin_count and rounds == 1):
+    if fixed.applied or stdin_count:
         result, sources = run_deep(lambda: execute(request))  # what remains, on the text as it is now
-        if rounds >= 5 or not fixed.applied:
+    for _ in range(4):  # edits that overlapped one applied wait a round (five rounds at most)
+        if not fixed.applied:
             break
-        fixed = apply_fixes(result.findings, skip, unsafe=o.unsafe_fixes)  # edits that overlapped wait a round
+        fixed = apply_fixes(result.findings, skip, unsafe=o.unsafe_fixes)
         applied += fixed.applied
-        rounds += 1
+        if fixed.applied:
+            result, sources = run_deep(lambda: execute(request))
     applied, files = applied + stdin_count, files + (1 if stdin_count else 0)
     sys.stderr.write(f"Fixed {applied} finding{'s' if applied != 1 else ''} in {files} "
                      f"file{'s' if files != 1 else ''}.\n")

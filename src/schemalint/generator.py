@@ -18,6 +18,7 @@ import datetime as _dt
 import os
 import re
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -206,12 +207,11 @@ class MigrationGenerator:
         return [f.code for f in findings if f.code not in ("SL114",)]
 
     # --- helpers ---------------------------------------------------------------------------------
-    def _add(self, migration: Migration, make: object) -> Recipe:
+    def _add(self, migration: Migration, make: Callable[[], Recipe]) -> Recipe:
         try:
-            recipe = make()  # type: ignore[operator]
+            recipe = make()
         except RecipeError as exc:
             raise GeneratorError(str(exc)) from None
-        assert isinstance(recipe, Recipe)
         migration.steps.append(recipe)
         return recipe
 

@@ -96,10 +96,6 @@ class Repository:
             return None
 
 
-def changed_since(ref: str, cwd: Path) -> set[Path]:
-    return Repository(ref, cwd).changed()
-
-
 def _is_versioned_forward(f: SourceFile) -> bool:
     """A forward migration a runner applies once (not a rollback, a baseline or a Flyway repeatable R__ file,
     which runs again whenever it changes)."""

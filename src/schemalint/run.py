@@ -206,7 +206,7 @@ def execute(request: RunRequest) -> tuple[RunResult, dict[str, str]]:
     snapshots = Snapshots(_cache_dir(request.settings), fingerprint)
     texts: dict[str, str] = {}
     # A file's key chains its own content with, for every earlier file, what the schema model took from it
-    # (its statements' text, comments between them aside: cache.chain_keys). Keys are made in order: the
+    # (its statements' text, comments between them aside: cache.ChainKey). Keys are made in order: the
     # cache records each file's semantic digest, and a file it cannot answer for is parsed anyway.
     chain = ChainKey()
     model_at = -1  # the schema model is up to date through this file

@@ -19,12 +19,9 @@ from schemalint.sql.parse import Statement
 def missing_lock_timeout(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     if ctx.lock_timeout or ctx.option("locks", "runner-sets-lock-timeout"):
         return
-    blocking = [lock for lock in ctx.locks(stmt) if lock.mode >= LockMode.SHARE and lock.table[1]
-                and (lock.index_of_unknown_table or ctx.is_existing(lock.table))]
+    blocking, names, held = _blocking(stmt, ctx)
     if not blocking:
         return
-    names = [_locked_name(ctx, lock) for lock in blocking]
-    held = " and ".join(dict.fromkeys(names))
     timeout = str(ctx.option("locks", "lock-timeout"))
     first = ctx.statements[0] if ctx.statements else None
     # safe: a session setting before the first statement changes nothing in the schema
@@ -38,6 +35,15 @@ def missing_lock_timeout(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         "(or set `runner-sets-lock-timeout = true` under [tool.schemalint.locks] if your runner sets it)",
         fix=fix,
     )
+
+
+def _blocking(stmt: Statement, ctx: Context) -> tuple[list[LockTaken], list[str], str]:
+    """The SHARE-or-stronger locks the statement takes on existing tables, their names for messages, and
+    those names joined ("accounts and orders")."""
+    blocking = [lock for lock in ctx.locks(stmt) if lock.mode >= LockMode.SHARE and lock.table[1]
+                and (lock.index_of_unknown_table or ctx.is_existing(lock.table))]
+    names = [_locked_name(ctx, lock) for lock in blocking]
+    return blocking, names, " and ".join(dict.fromkeys(names))
 
 
 def _locked_name(ctx: Context, lock: LockTaken) -> str:
@@ -54,12 +60,9 @@ def lock_timeout_too_long(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     limit = guc_milliseconds(ctx.option("locks", "max-lock-timeout"))
     if limit is None or in_force <= limit:
         return
-    blocking = [lock for lock in ctx.locks(stmt) if lock.mode >= LockMode.SHARE and lock.table[1]
-                and (lock.index_of_unknown_table or ctx.is_existing(lock.table))]
+    blocking, names, held = _blocking(stmt, ctx)
     if not blocking:
         return
-    names = [_locked_name(ctx, lock) for lock in blocking]
-    held = " and ".join(dict.fromkeys(names))
     yield Hit(
         f"lock_timeout is {spoken(in_force)} (max-lock-timeout is {spoken(limit)}) when {blocking[0].what} "
         f"{locks_phrase([(lock.mode, n) for lock, n in zip(blocking, names, strict=True)])}: while it waits for a "
