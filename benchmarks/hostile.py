@@ -63,6 +63,36 @@ def run(path: Path, fmt: str, out: Path) -> tuple[float, float, int, int]:
     return wall, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status), out.stat().st_size
 
 
+def retained_bytes_per_finding(size: int) -> tuple[int, float]:
+    """(findings, bytes each) that the run's findings hold once the run is done, measured with tracemalloc in
+    this process: the findings of `many_findings_one_line(size)` against those of a tiny file."""
+    import gc
+    import tracemalloc
+
+    from schemalint.config import settings_from_table
+    from schemalint.engine import Engine, prepare
+    from schemalint.run import enabled_codes
+    from schemalint.sources import SourceFile
+
+    settings = settings_from_table({"select": ["ALL"]}, "<benchmark>")
+
+    def held(sql: str) -> tuple[int, int]:
+        gc.collect()
+        tracemalloc.start()
+        engine = Engine(settings, enabled_codes(settings))
+        source = SourceFile("m.sql", Path("/nonexistent/m.sql"), data=sql.encode())
+        result = engine.run([prepare(source)])
+        del engine, source
+        gc.collect()
+        current, _ = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return len(result.findings), current
+
+    few, base = held(many_findings_one_line(200))
+    many, total = held(many_findings_one_line(size))
+    return many, (total - base) / (many - few)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1,10", help="megabytes, comma-separated")
@@ -82,6 +112,8 @@ def main() -> None:
                     wall, rss, code, output = run(path, fmt, Path(tmp) / "out")
                     print(f"| {name} | {actual:.1f} MB | {fmt} | {wall:.2f} s | {rss:.0f} MB | {code} | "
                           f"{output / 1024:.0f} kB |", flush=True)
+    count, each = retained_bytes_per_finding(MB)
+    print(f"\nretained findings: {count} findings of a 1 MB file hold {each:.0f} bytes each (target ≤ 300)")
 
 
 if __name__ == "__main__":

@@ -43,3 +43,23 @@ def test_large_file_statements_release_their_trees(monkeypatch: pytest.MonkeyPat
     assert SQL[index.offset_of(loc)] == "t"
     index.release()
     assert index.raw is None
+
+
+def test_a_chunk_inside_a_long_body_grows_geometrically(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cut inside a 1,000-chunk DO block: the chunk doubles its growth each time, so the block is parsed a
+    handful of times (growing by one chunk each time made a 10 MB block cost 5 s of repeated scans)."""
+    monkeypatch.setattr(parse_module, "LARGE_FILE", 100)
+    monkeypatch.setattr(parse_module, "CHUNK", 100)
+    body = "  UPDATE accounts SET score = 1;\n" * 3_000
+    text = f"DO $$\nBEGIN\n{body}END $$;\nSELECT 1;\n"
+    calls: list[int] = []
+    original = parse_module._parse_region
+
+    def counted(*args: object, **kwargs: object) -> bool:
+        calls.append(1)
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(parse_module, "_parse_region", counted)
+    parsed = parse_module.parse(text)
+    assert [s.kind for s in parsed.statements] == ["DoStmt", "SelectStmt"]
+    assert len(calls) <= 14  # log2(1,000) + the tail; one chunk at a time would be 1,000

@@ -288,3 +288,17 @@ def test_fix_that_would_not_parse_is_not_written(tmp_path: Path) -> None:
     count, problem = _apply_to(path, {Edit(7, 7, "( ")})
     assert count == 0 and problem is not None and "would not parse" in problem
     assert path.read_text() == "CREATE INDEX idx_a ON accounts (a);\n"
+
+
+def test_a_retained_finding_costs_at_most_300_bytes() -> None:
+    """Messages, help and fix texts recur (one table, one recipe) and are kept once: what a finding holds is
+    its span and references (benchmarks/hostile.py prints the same measure for a 1 MB file)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        import hostile
+    finally:
+        sys.path.pop(0)
+    count, each = hostile.retained_bytes_per_finding(100_000)
+    assert count > 6_000 and each <= 300, (count, each)

@@ -7,15 +7,23 @@ import contextlib
 import dataclasses
 import fnmatch
 import os
+import sys
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from schemalint.config import Settings
 from schemalint.context import Context
-from schemalint.findings import Finding, Hit, Severity, Span
-from schemalint.plpgsql import analyse_body, do_block_body, embedded_sql, routines_called_here
+from schemalint.findings import Edit, Finding, Hit, Severity, Span
+from schemalint.plpgsql import (
+    BodyFacts,
+    analyse_body,
+    do_block_body,
+    embedded_sql,
+    opaque_sql,
+    routines_called_here,
+)
 from schemalint.rules import all_rules, family_of, resolve
 from schemalint.rules.base import Rule
 from schemalint.rules.recipes import one_line
@@ -123,6 +131,7 @@ class Engine:
         self.by_kind: dict[str, list[Rule]] = {}
         self.any_kind: list[Rule] = []
         self.finishers: list[Rule] = []
+        self._for_kind: dict[str, tuple[Rule, ...]] = {}  # by_kind's rules then any_kind's, per statement kind
         for rule in self.rules.values():
             if rule.code not in enabled:
                 continue
@@ -229,12 +238,19 @@ class Engine:
                reported_once: set[tuple[str, int]] | None) -> list[tuple[Finding, int | None]]:
         """Every enabled rule on one statement; findings are tied to ``enclosing`` for suppressions."""
         out: list[tuple[Finding, int | None]] = []
-        for rule in (*self.by_kind.get(stmt.kind, ()), *self.any_kind):
-            key = (rule.code, 0 if rule.once_per == "file" else ctx.tx_serial)
-            if rule.once_per is not None and reported_once is not None and key in reported_once:
-                continue
+        rules = self._for_kind.get(stmt.kind)
+        if rules is None:
+            rules = self._for_kind[stmt.kind] = (*self.by_kind.get(stmt.kind, ()), *self.any_kind)
+        for rule in rules:
+            key: tuple[str, int] | None = None
+            if rule.once_per is not None and reported_once is not None:
+                key = (rule.code, 0 if rule.once_per == "file" else ctx.tx_serial)
+                if key in reported_once:
+                    continue
             hits = self._call(rule, stmt, ctx, errors)
-            if rule.once_per is not None and reported_once is not None and hits:
+            if not hits:
+                continue
+            if key is not None and reported_once is not None:
                 reported_once.add(key)
                 hits = hits[:1]
             out.extend((self._from_hit(rule, ctx.file, ctx.source, stmt, hit), enclosing.number) for hit in hits)
@@ -247,16 +263,15 @@ class Engine:
         also runs dynamic SQL with DDL, say so on the findings of the enclosing statement."""
         embedded, opaque = self._embedded(stmt, ctx)
         out: list[tuple[Finding, int | None]] = []
-        if embedded:
+        for inner in embedded:
             ctx.in_block = True
-            for inner in embedded:
-                ctx.current = inner
-                if judge:  # once-per-file rules (SL114) count the statements of the block too
-                    out.extend(self._judge(inner, stmt, ctx, errors, reported_once))
-                ctx.advance(inner)
-                self._apply(inner, ctx)
-            ctx.current = None
-            ctx.in_block = False
+            ctx.current = inner
+            if judge:  # once-per-file rules (SL114) count the statements of the block too
+                out.extend(self._judge(inner, stmt, ctx, errors, reported_once))
+            ctx.advance(inner)
+            self._apply(inner, ctx)
+        ctx.current = None
+        ctx.in_block = False
         if opaque:
             raw[:] = [(_with_note(f, opaque) if n == stmt.number else f, n) for f, n in raw]
             out = [(_with_note(f, opaque), n) for f, n in out]
@@ -274,8 +289,10 @@ class Engine:
                     found = stmt.text.find(created.body)
                     created.body_offset = stmt.start + found if found >= 0 else None
 
-    def _embedded(self, stmt: Statement, ctx: Context) -> tuple[list[Statement], list[tuple[int, str]]]:
-        """Statements run by a DO block, or by a function/procedure created in this file and called here."""
+    def _embedded(self, stmt: Statement, ctx: Context) -> tuple[Iterator[Statement], list[tuple[int, str]]]:
+        """Statements run by a DO block, or by a function/procedure created in this file and called here (parsed
+        one at a time as they are judged: a long body's trees are never all held at once), and the dynamic SQL
+        with DDL among them."""
         bodies: list[tuple[str, str, int | None]] = []  # (body, language, file offset)
         if stmt.kind == "DoStmt":
             body, language = do_block_body(stmt.node)
@@ -291,23 +308,29 @@ class Engine:
                     continue
                 ctx.routines_run.add(key)
                 bodies.append((routine.body or "", routine.language.lower(), routine.body_offset))
-        statements: list[Statement] = []
+        analysed: list[tuple[str, int | None, BodyFacts | None]] = []
         opaque: list[tuple[int, str]] = []
         for body, language, offset in bodies:
-            if language == "sql":
-                statements.extend(_parse_at(body, offset, stmt, ctx.source))
+            if language not in ("sql", "plpgsql"):
                 continue
-            if language != "plpgsql":
+            facts = analyse_body(body) if language == "plpgsql" else None
+            if language == "plpgsql" and facts is None:
                 continue
-            facts = analyse_body(body)
-            if facts is None:
+            analysed.append((body, offset, facts))
+            if facts is not None:
+                base_line = ctx.source.position(offset if offset is not None else stmt.start)[0]
+                opaque.extend((base_line + lineno - 1, expr) for lineno, expr in opaque_sql(facts))
+        return self._statements_of(analysed, stmt, ctx.source), opaque
+
+    @staticmethod
+    def _statements_of(analysed: list[tuple[str, int | None, BodyFacts | None]], stmt: Statement,
+                       source: SourceText) -> Iterator[Statement]:
+        for body, offset, facts in analysed:
+            if facts is None:  # LANGUAGE sql: the body is plain statements
+                yield from _parse_at(body, offset, stmt, source)
                 continue
-            snippets, dynamic = embedded_sql(body, facts, offset)
-            for snippet in snippets:
-                statements.extend(_parse_at(snippet.text, snippet.offset, stmt, ctx.source))
-            base_line = ctx.source.position(offset)[0] if offset is not None else ctx.source.position(stmt.start)[0]
-            opaque.extend((base_line + lineno - 1, expr) for lineno, expr in dynamic)
-        return statements, opaque
+            for snippet in embedded_sql(body, facts, offset):
+                yield from _parse_at(snippet.text, snippet.offset, stmt, source)
 
     def _call(self, rule: Rule, stmt: Statement, ctx: Context, errors: list[InternalError]) -> list[Hit]:
         assert rule.check is not None
@@ -343,7 +366,7 @@ class Engine:
 
     def _finding(self, code: str, file: str, span: Span, message: str, help_text: str) -> Finding:
         rule = self.rules[code]
-        return Finding(code, rule.name, self._severity(code), file, span, message, help_text)
+        return Finding(code, rule.name, self._severity(code), file, span, sys.intern(message), sys.intern(help_text))
 
     def _from_hit(self, rule: Rule, file: str, text: SourceText, stmt: Statement | None, hit: Hit) -> Finding:
         if stmt is not None:
@@ -355,7 +378,13 @@ class Engine:
             span = text.span(hit.location, max(hit.location + 1, text.line_starts[line_no - 1] + len(text.line_text(line_no))))
         else:
             span = Span(1, 1, 1, 1)
-        return Finding(rule.code, rule.name, self._severity(rule.code), file, span, hit.message, hit.help, hit.fix)
+        # the same message, help and fix text recur across findings (one table, one recipe): each is kept
+        # once (sys.intern), so a retained finding costs its span and a few references (benchmarks/hostile.py)
+        fix = hit.fix
+        if fix is not None:
+            fix = Edit(fix.start, fix.end, sys.intern(fix.replacement), fix.safe)
+        return Finding(rule.code, rule.name, self._severity(rule.code), file, span, sys.intern(hit.message),
+                       sys.intern(hit.help), fix)
 
 
 def _parse_at(snippet: str, offset: int | None, enclosing: Statement, source: SourceText) -> list[Statement]:

@@ -12,7 +12,7 @@ from typing import Any
 from schemalint.schema import Function, SchemaModel
 from schemalint.sql.names import strings
 from schemalint.sql.nodes import Node, unwrap, walk
-from schemalint.sql.parse import ParseError, parse_plpgsql
+from schemalint.sql.parse import ParseError, keyword_end, next_cut, parse_plpgsql
 
 LOOPS = frozenset((
     "PLpgSQL_stmt_loop", "PLpgSQL_stmt_while", "PLpgSQL_stmt_fori", "PLpgSQL_stmt_fors",
@@ -57,20 +57,61 @@ def do_block_body(node: Node) -> tuple[str | None, str]:
     return body, language
 
 
+PART = 256_000  # characters of a long body parsed at a time (see _analyse_in_parts)
+LONG_BODY = 4 * PART
+_HEAD = 65_536  # where the outer BEGIN of a long body is looked for
+
+
 @functools.lru_cache(maxsize=256)
 def analyse_body(body: str) -> BodyFacts | None:
     """Facts about a PL/pgSQL body; None when it does not parse. Cached: the engine (statements it runs)
     and SL116 (its loops) both read the same body; callers must not modify the result."""
     if _TAG in body:
         return None
+    if len(body) > LONG_BODY:
+        facts = _analyse_in_parts(body)
+        if facts is not None:
+            return facts
+    return _analyse(body)
+
+
+def _analyse(body: str, facts: BodyFacts | None = None) -> BodyFacts | None:
     source = f"CREATE FUNCTION schemalint_probe() RETURNS void LANGUAGE plpgsql AS {_TAG}{body}{_TAG}"
     try:
         trees = parse_plpgsql(source)
     except (ParseError, ValueError, RecursionError):
         return None
-    facts = BodyFacts()
+    facts = facts if facts is not None else BodyFacts()
     for tree in trees:
         _collect(tree, facts, None)
+    return facts
+
+
+def _analyse_in_parts(body: str) -> BodyFacts | None:
+    """A long body's statements, read a part at a time: the outer block's statements are cut into parts of
+    about PART characters at ';' + newline, and each part is parsed as a block of its own with the body's
+    declarations (line numbers kept by padding), so the PL/pgSQL parser's memory stays bounded whatever the
+    body's length. A cut inside a nested block, string or comment makes the part fail to parse: it grows to
+    the next cut. None (parse the body whole) when the body has no outer BEGIN near its start or a part would
+    grow beyond four times PART (one huge nested block)."""
+    begin_end = keyword_end(body[:_HEAD], "BEGIN_P")
+    if begin_end is None:
+        return None
+    declarations = body[:begin_end]
+    facts = BodyFacts()
+    position, padding = begin_end, 0
+    while position < len(body):
+        end = next_cut(body, position + PART)
+        while True:
+            last = end >= len(body)
+            part = f"{declarations}{chr(10) * padding}{body[position:end]}{'' if last else chr(10) + 'END'}"
+            if _analyse(part, facts) is not None:  # facts are added only when the whole part parsed
+                break
+            if last or end - position > LONG_BODY:
+                return None
+            end = next_cut(body, end + PART)
+        padding += body.count("\n", position, end)
+        position = end
     return facts
 
 
@@ -174,25 +215,35 @@ def _locate(body: str, text: str, lineno: int) -> int | None:
     return None
 
 
-def embedded_sql(body: str, facts: BodyFacts, body_offset: int | None) -> tuple[list[EmbeddedSql], list[tuple[int, str]]]:
-    """SQL statements a PL/pgSQL body runs (constant EXECUTE strings included), located in the file,
-    and the dynamic statements that cannot be analysed because they are built at run time."""
-    found: list[EmbeddedSql] = []
-    opaque: list[tuple[int, str]] = []
+def embedded_sql(body: str, facts: BodyFacts, body_offset: int | None) -> Iterator[EmbeddedSql]:
+    """SQL statements a PL/pgSQL body runs (constant EXECUTE strings included), located in the file, one
+    at a time (a long body's statements are never all held at once)."""
     for lineno, sql in facts.statements:
         local = _locate(body, sql, lineno)
         offset = body_offset + local if body_offset is not None and local is not None else None
-        found.append(EmbeddedSql(sql, offset))
+        yield EmbeddedSql(sql, offset)
     for lineno, expr in facts.dynamic:
-        literal = expr.strip()
-        if len(literal) >= 2 and literal[0] == "'" and literal[-1] == "'" and "'" not in literal[1:-1].replace("''", ""):
-            text = literal[1:-1].replace("''", "'")
-            local = _locate(body, literal, lineno)
-            offset = body_offset + local + 1 if body_offset is not None and local is not None and "''" not in literal[1:-1] else None
-            found.append(EmbeddedSql(text, offset, dynamic=True))
-        elif _DDL_WORDS.search(expr):
-            opaque.append((lineno, expr))
-    return found, opaque
+        text = _constant_string(expr)
+        if text is not None:
+            quoted = expr.strip()
+            local = _locate(body, quoted, lineno)
+            verbatim = "''" not in quoted[1:-1]  # a doubled quote: the SQL is not the file's text at that offset
+            offset = body_offset + local + 1 if body_offset is not None and local is not None and verbatim else None
+            yield EmbeddedSql(text, offset, dynamic=True)
+
+
+def opaque_sql(facts: BodyFacts) -> list[tuple[int, str]]:
+    """(lineno, expression) of the EXECUTEs that build DDL at run time: schemalint cannot analyse them."""
+    return [(lineno, expr) for lineno, expr in facts.dynamic
+            if _constant_string(expr) is None and _DDL_WORDS.search(expr)]
+
+
+def _constant_string(expr: str) -> str | None:
+    """The SQL of ``EXECUTE 'constant string'``; None for an expression built at run time."""
+    literal = expr.strip()
+    if len(literal) >= 2 and literal[0] == "'" and literal[-1] == "'" and "'" not in literal[1:-1].replace("''", ""):
+        return literal[1:-1].replace("''", "'")
+    return None
 
 
 def routines_called_here(kind: str, node: Node, model: SchemaModel, file: str) -> Iterator[tuple[list[str], Function]]:

@@ -18,20 +18,26 @@ def unwrap(node: Any) -> tuple[str, Node]:
 
 
 def walk(node: Any) -> Iterator[tuple[str, Node]]:
-    """Every ``(kind, fields)`` in the tree, depth first, the root included."""
-    stack = [node]
+    """Every ``(kind, fields)`` in the tree, depth first, the root included. The walk keeps one iterator per
+    level, never a level's elements: a huge statement's data lists (sql/bounded.py) are read one element
+    at a time."""
+    stack: list[Iterator[Any]] = [iter((node,))]
     while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            if len(item) == 1:
-                ((key, value),) = item.items()
-                if isinstance(value, dict) and key[:1].isupper():
-                    yield key, value
-                    stack.extend(reversed(list(value.values())))
-                    continue
-            stack.extend(reversed(list(item.values())))
-        elif isinstance(item, list):
-            stack.extend(reversed(item))
+        for item in stack[-1]:
+            if isinstance(item, dict):
+                if len(item) == 1:
+                    ((key, value),) = item.items()
+                    if isinstance(value, dict) and key[:1].isupper():
+                        yield key, value
+                        stack.append(iter(value.values()))
+                        break
+                stack.append(iter(item.values()))
+                break
+            if isinstance(item, list):
+                stack.append(iter(item))
+                break
+        else:
+            stack.pop()
 
 
 def const_value(node: Any) -> str | int | float | bool | None:

@@ -13,12 +13,26 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from pglast import parser as _pg
 
 from schemalint.findings import Span
+from schemalint.sql.bounded import decode_bounded
 from schemalint.sql.text import SourceText
 
 Node = dict[str, Any]
+
+
+
+def _decode(payload: str) -> Any:
+    """pglast's JSON, decoded with orjson: twice as fast as the standard library on parse trees (measured on
+    38,000 small statements: 0.36 s against 0.77 s), which is most of what a long DO block costs. orjson
+    refuses nesting deeper than 1,024 levels, which PostgreSQL accepts (hundreds of nested CASEs): those
+    trees are decoded by the standard library, in the deep thread's large stack (deep.py)."""
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return json.loads(payload)
 
 # psql meta-commands (\set, \i, \connect …) are client-side and never reach the server.
 _META_COMMAND = re.compile(r"(?m)^[ \t]*\\[^\n]*")
@@ -59,7 +73,7 @@ class Statement:
 
     def _reparse(self) -> Node:
         try:
-            payload = json.loads(_pg.parse_sql_json(self.text))
+            payload = decode_bounded(_pg.parse_sql_json(self.text), _decode)
         except (_pg.ParseError, ValueError, RecursionError):
             return {}
         # node locations are now relative to the statement's own text
@@ -160,7 +174,7 @@ def _parse_region(text: str, start: int, end: int, source: SourceText, out: Pars
     except _pg.ParseError:
         return False
     before = len(out.statements)
-    _collect(json.loads(payload), start, end, source, out)
+    _collect(decode_bounded(payload, _decode), start, end, source, out)
     if not keep:
         for stmt in out.statements[before:]:
             stmt.raw = None
@@ -171,14 +185,17 @@ def _parse_region(text: str, start: int, end: int, source: SourceText, out: Pars
 def _parse_in_chunks(text: str, source: SourceText, out: ParsedSql) -> None:
     """Cut at ';' + newline about every CHUNK characters. A chunk that does not parse is scanned: if the
     scanner ends inside a string, comment or dollar-quoted body, the cut was bad and the chunk grows to
-    the next cut; otherwise the chunk holds a real syntax error and is recovered statement by statement."""
+    a later cut (by twice as much each time: a 10 MB DO block is scanned a few times, not once per
+    CHUNK); otherwise the chunk holds a real syntax error and is recovered statement by statement."""
     position = 0
     length = len(text)
     while position < length:
-        end = _next_cut(text, position + CHUNK)
+        end = next_cut(text, position + CHUNK)
+        growth = CHUNK
         while not _parse_region(text, position, end, source, out, keep=False):
             if end < length and not _lexically_complete(text[position:end]):
-                end = _next_cut(text, end + CHUNK)
+                growth *= 2
+                end = next_cut(text, end + growth)
                 continue
             recovered = ParsedSql(source)
             _recover(text[position:end], SourceText(text[position:end]), recovered)
@@ -195,11 +212,23 @@ def _lexically_complete(chunk: str) -> bool:
     return True
 
 
-def _next_cut(text: str, at: int) -> int:
+def next_cut(text: str, at: int) -> int:
+    """Just past the first ';' + newline at or after ``at`` (the end of the text when there is none): where a
+    long text can be cut between statements, if the cut is not inside a string or a body (the parse says)."""
     if at >= len(text):
         return len(text)
     cut = text.find(";\n", at)
     return len(text) if cut < 0 else cut + 2
+
+
+def keyword_end(text: str, keyword: str) -> int | None:
+    """Just past the first ``keyword`` token (a scanner token name such as ``BEGIN_P``) of ``text``: never one
+    inside a string or a comment. None when the scanner finds none before the text ends or stops."""
+    tokens, _ = _scan(text)
+    for token in tokens:
+        if token.name == keyword:
+            return int(token.end) + 1
+    return None
 
 
 def _rehome(local: ParsedSql, offset: int, source: SourceText, out: ParsedSql) -> None:
@@ -335,7 +364,7 @@ def _recover(text: str, source: SourceText, out: ParsedSql) -> None:
             if head is not None:
                 out.recovered.append(head)
         else:
-            _collect(json.loads(payload), start, end, source, out)
+            _collect(decode_bounded(payload, _decode), start, end, source, out)
     if tail_error is not None:
         line_start = text.rfind("\n", 0, tail_error.offset) + 1
         out.errors.append(SyntaxProblem(
@@ -409,7 +438,7 @@ def _readable_head(chunk: str, start: int, end: int, source: SourceText) -> Stat
     if synthetic is None:
         return None
     try:
-        payload = json.loads(_pg.parse_sql_json(synthetic))
+        payload = _decode(_pg.parse_sql_json(synthetic))
     except _pg.ParseError:
         return None
     ((kind_name, node),) = payload["stmts"][0]["stmt"].items()
@@ -453,14 +482,14 @@ def identifier_tokens(text: str) -> Iterator[tuple[int, str]]:
 
 def parse_plpgsql(function_sql: str) -> list[Node]:
     """PL/pgSQL function trees for a CREATE FUNCTION/DO text (pglast's PL/pgSQL parser)."""
-    result: list[Node] = json.loads(_pg.parse_plpgsql_json(function_sql))
+    result: list[Node] = _decode(_pg.parse_plpgsql_json(function_sql))
     return result
 
 
 def parse_embedded(snippet: str, offset: int, source: SourceText) -> list[Statement]:
     """Statements of SQL that sits verbatim at character ``offset`` of ``source`` (a PL/pgSQL body's
     statement, an EXECUTE'd string). Raises ParseError when it does not parse."""
-    payload = json.loads(_pg.parse_sql_json(snippet))
+    payload = decode_bounded(_pg.parse_sql_json(snippet), _decode)
     out = ParsedSql(source)
     _collect(payload, offset, offset + len(snippet), source, out)
     return out.statements
