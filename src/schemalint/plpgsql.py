@@ -148,12 +148,15 @@ def _collect(node: Any, facts: BodyFacts, loop: LoopFacts | None) -> None:
                 loop.writes.append(sql)
             if loop is not None and "pg_sleep" in sql:
                 loop.sleeps = True
+            continue  # these three hold expressions, never statements: nothing more to look for inside
         elif kind == "PLpgSQL_stmt_perform":
             sql = _query(fields.get("expr"))
             if loop is not None and "pg_sleep" in sql:
                 loop.sleeps = True
+            continue
         elif kind == "PLpgSQL_stmt_dynexecute":
             facts.dynamic.append((lineno, _query(fields.get("query"))))
+            continue
         elif kind == "PLpgSQL_stmt_commit" and loop is not None:
             loop.commits = True
         for value in fields.values():

@@ -18,6 +18,7 @@ from pglast import parser as _pg
 
 from schemalint.findings import Span
 from schemalint.sql.bounded import decode_bounded
+from schemalint.sql.isolated import parse_sql_json
 from schemalint.sql.text import SourceText
 
 Node = dict[str, Any]
@@ -73,7 +74,7 @@ class Statement:
 
     def _reparse(self) -> Node:
         try:
-            payload = decode_bounded(_pg.parse_sql_json(self.text), _decode)
+            payload = decode_bounded(parse_sql_json(self.text), _decode)
         except (_pg.ParseError, ValueError, RecursionError):
             return {}
         # node locations are now relative to the statement's own text
@@ -170,7 +171,7 @@ def _parse_region(text: str, start: int, end: int, source: SourceText, out: Pars
     """Parse ``text[start:end]``; False (and nothing added) when it does not parse as a whole."""
     region = text if (start == 0 and end == len(text)) else text[start:end]
     try:
-        payload = _pg.parse_sql_json(region)
+        payload = parse_sql_json(region)
     except _pg.ParseError:
         return False
     before = len(out.statements)
@@ -352,7 +353,7 @@ def _recover(text: str, source: SourceText, out: ParsedSql) -> None:
             break  # the statement the scanner choked on: reported once, below
         chunk = text[start:end]
         try:
-            payload = _pg.parse_sql_json(chunk)
+            payload = parse_sql_json(chunk)
         except _pg.ParseError as exc:
             message, offset = _error_args(exc)
             if offset is None:
@@ -489,7 +490,7 @@ def parse_plpgsql(function_sql: str) -> list[Node]:
 def parse_embedded(snippet: str, offset: int, source: SourceText) -> list[Statement]:
     """Statements of SQL that sits verbatim at character ``offset`` of ``source`` (a PL/pgSQL body's
     statement, an EXECUTE'd string). Raises ParseError when it does not parse."""
-    payload = decode_bounded(_pg.parse_sql_json(snippet), _decode)
+    payload = decode_bounded(parse_sql_json(snippet), _decode)
     out = ParsedSql(source)
     _collect(payload, offset, offset + len(snippet), source, out)
     return out.statements
