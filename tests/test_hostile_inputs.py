@@ -302,3 +302,18 @@ def test_a_retained_finding_costs_at_most_300_bytes() -> None:
         sys.path.pop(0)
     count, each = hostile.retained_bytes_per_finding(100_000)
     assert count > 6_000 and each <= 300, (count, each)
+
+
+@pytest.mark.parametrize("fmt", ["text", "concise", "json", "github", "sarif"])
+def test_reports_are_written_a_piece_at_a_time(fmt: str) -> None:
+    """A report of many findings is rendered in pieces (one finding, one line), never as one text."""
+    from schemalint.report import ReportOptions, chunks, render
+    from tests.conftest import lint_files
+
+    sql = "CREATE INDEX ON accounts (a);\n" * 500
+    result = lint_files({"m.sql": sql}, {"select": ["ALL"]}, core_only=False)
+    options = ReportOptions(color=False, sources={"m.sql": sql})
+    pieces = list(chunks(fmt, result, options))
+    assert len(result.findings) >= 1_000 and len(pieces) >= 1_000
+    assert max(len(piece) for piece in pieces[1:]) < 20_000  # the first holds SARIF's rule table
+    assert "".join(pieces) == render(fmt, result, options)

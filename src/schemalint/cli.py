@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO
 
 import typer
 
@@ -70,17 +70,34 @@ def _use_color(color: bool | None, output_file: Path | None) -> bool:
     return sys.stdout.isatty()
 
 
-def _emit(report: str, output_file: Path | None) -> None:
+def _emit(report: Iterable[str], output_file: Path | None, stream: TextIO | None = None) -> None:
+    """Write the report's pieces as they are rendered (to ``stream``, stdout by default, or atomically to
+    ``output_file``): a report of 700,000 findings is never held as one text."""
     if output_file is None:
-        sys.stdout.write(report)
-        sys.stdout.flush()
+        out = stream or sys.stdout
+        for batch in _batches(report):
+            out.write(batch)
+        out.flush()
         return
     from schemalint.atomic import write_atomically
 
     try:
-        write_atomically(output_file, report.encode("utf-8"))  # never left empty or half-written
+        write_atomically(output_file, (batch.encode("utf-8") for batch in _batches(report)))
     except OSError as exc:
         _fail(f"{output_file}: cannot write report: {exc.strerror or exc}")
+
+
+def _batches(pieces: Iterable[str], size: int = 65_536) -> Iterator[str]:
+    held: list[str] = []
+    length = 0
+    for piece in pieces:
+        held.append(piece)
+        length += len(piece)
+        if length >= size:
+            yield "".join(held)
+            held, length = [], 0
+    if held:
+        yield "".join(held)
 
 
 def _settings(
@@ -211,7 +228,7 @@ def run_check(o: CheckOptions) -> None:
     """One check run: findings reported, then exit with the code (raises typer.Exit)."""
     from schemalint.config import ConfigError
     from schemalint.deep import run_deep
-    from schemalint.report import ReportOptions, render
+    from schemalint.report import ReportOptions, chunks
     from schemalint.run import RunRequest, execute
     from schemalint.sources import SourceError
 
@@ -252,7 +269,7 @@ def run_check(o: CheckOptions) -> None:
         patterns = ", ".join(settings.include)
         sys.stderr.write(f"schemalint: warning: no migration files found in {', '.join(paths)} (include: "
                          f"{patterns}); nothing was checked\n")
-    report = render(o.output_format, result, ReportOptions(
+    report = chunks(o.output_format, result, ReportOptions(
         color=_use_color(o.color, o.output_file), statistics=o.statistics, show_help=not o.no_help,
         sources=sources, quiet=o.quiet))
     if o.output_format == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
@@ -266,10 +283,7 @@ def run_check(o: CheckOptions) -> None:
     if fixed_stdin is not None:
         sys.stdout.write(fixed_stdin)  # ruff's convention: the fixed text on stdout, what remains on stderr
         sys.stdout.flush()
-        if o.output_file is None:
-            sys.stderr.write(report)
-        else:
-            _emit(report, o.output_file)
+        _emit(report, o.output_file, sys.stderr)
     else:
         _emit(report, o.output_file)
     if o.statistics and o.output_format in ("json", "github", "sarif", "markdown"):
@@ -398,7 +412,7 @@ def verify(
         from schemalint.report.markdown import render_trace
 
         report = render_trace(result.trace or []) + report
-    _emit(report, output_file)
+    _emit([report], output_file)
     if exit_zero:
         raise typer.Exit(EXIT_OK)
     raise typer.Exit(EXIT_FINDINGS if any(f.severity >= settings.fail_on for f in result.findings) else EXIT_OK)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from schemalint.engine import RunResult
@@ -25,27 +26,32 @@ def counts(result: RunResult) -> tuple[int, int]:
 
 
 def render(fmt: str, result: RunResult, options: ReportOptions) -> str:
-    """Everything but the text format returns a string; text is rendered by :mod:`.text`."""
+    """The whole report as one string (the editor, tests); ``check`` writes :func:`chunks` as they come."""
+    return "".join(chunks(fmt, result, options))
+
+
+def chunks(fmt: str, result: RunResult, options: ReportOptions) -> Iterator[str]:
+    """The report a piece at a time (a finding, a line): 700,000 findings never sit in memory as one text."""
     if fmt == "json":
         from schemalint.report import json_format
 
-        return json_format.render(result)
+        return json_format.chunks(result)
     if fmt == "concise":
         from schemalint.report import concise
 
-        return concise.render(result, options)
+        return concise.chunks(result, options)
     if fmt == "github":
         from schemalint.report import github
 
-        return github.render(result)
+        return github.chunks(result)
     if fmt == "markdown":
         from schemalint.report import markdown
 
-        return markdown.render(result)
+        return iter((markdown.render(result),))  # a PR comment: 65,536 characters at most
     if fmt == "sarif":
         from schemalint.report import sarif
 
-        return sarif.render(result)
+        return sarif.chunks(result)
     from schemalint.report import text
 
-    return text.render(result, options)
+    return text.chunks(result, options)

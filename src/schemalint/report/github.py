@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from schemalint.engine import RunResult
 from schemalint.report.escape import visible, visible_lines
 
@@ -14,8 +16,7 @@ def _property(value: str) -> str:
     return _data(value).replace(":", "%3A").replace(",", "%2C")
 
 
-def render(result: RunResult) -> str:
-    lines = []
+def chunks(result: RunResult) -> Iterator[str]:
     for f in result.findings:
         level = "error" if f.severity.label == "error" else "warning"
         props = ",".join([
@@ -29,11 +30,14 @@ def render(result: RunResult) -> str:
         # control characters shown visibly (ESC would reach the log as a terminal escape); the help's own
         # line breaks stay line breaks
         body = visible(f.message) + ("\n\n" + "\n".join(visible_lines(f.help)) if f.help else "")
-        lines.append(f"::{level} {props}::{_data(body)}")
+        yield f"::{level} {props}::{_data(body)}\n"
     for e in result.internal_errors:
         props = f"file={_property(e.file)},line={e.line},col={e.column},title={_property('schemalint internal error')}"
-        lines.append(f"::error {props}::{_data(visible(e.rule + ': ' + e.message))}")
-    return "\n".join(lines) + ("\n" if lines else "")
+        yield f"::error {props}::{_data(visible(e.rule + ': ' + e.message))}\n"
+
+
+def render(result: RunResult) -> str:
+    return "".join(chunks(result))
 
 
 def step_summary(result: RunResult) -> str:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from schemalint.engine import RunResult
@@ -34,7 +35,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
     }
 
 
-def render(result: RunResult) -> str:
+def chunks(result: RunResult) -> Iterator[str]:
     error_count = sum(1 for f in result.findings if f.severity.label == "error")
     summary: dict[str, Any] = {"files": result.files, "errors": error_count,
                                "warnings": len(result.findings) - error_count}
@@ -44,20 +45,25 @@ def render(result: RunResult) -> str:
         summary["incomplete"] = result.incomplete
     if result.notes:
         summary["notes"] = result.notes
-    findings = [finding_dict(f) for f in result.findings]
     internal = [
         {"file": e.file, "line": e.line, "column": e.column, "rule": e.rule, "message": e.message}
         for e in result.internal_errors
     ]
     # One finding per line: readable, and fast (json's indent= falls back to the pure-Python encoder).
-    text = f'{{\n  "version": {JSON_VERSION},\n  "findings": ['
-    if findings:
-        text += "\n" + ",\n".join("    " + _ENCODE(f) for f in findings) + "\n  "
-    text += f'],\n  "summary": {json.dumps(summary)}'
+    yield f'{{\n  "version": {JSON_VERSION},\n  "findings": ['
+    for number, f in enumerate(result.findings):
+        yield ("\n    " if number == 0 else ",\n    ") + _ENCODE(finding_dict(f))
+    if result.findings:
+        yield "\n  "
+    text = f'],\n  "summary": {json.dumps(summary)}'
     if internal:
         text += ',\n  "internal_errors": [\n' + ",\n".join("    " + json.dumps(e, ensure_ascii=False) for e in internal)
         text += "\n  ]"
     if result.trace is not None:  # verify: what each statement did (schema: verify/trace.schema.json)
         text += ',\n  "trace": [' + ",".join("\n    " + json.dumps(t, ensure_ascii=False) for t in result.trace)
         text += "\n  ]" if result.trace else "]"
-    return text + "\n}\n"
+    yield text + "\n}\n"
+
+
+def render(result: RunResult) -> str:
+    return "".join(chunks(result))

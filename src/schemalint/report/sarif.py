@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 from schemalint import __version__
 from schemalint.engine import RunResult
+from schemalint.findings import Finding
 from schemalint.rules import all_rules
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -19,7 +21,15 @@ def _level(severity: str) -> str:
     return "error" if severity == "error" else "warning"
 
 
+_RESULTS = "\x00results\x00"  # where the results go in the document: no real value holds a NUL
+
+
 def render(result: RunResult) -> str:
+    return "".join(chunks(result))
+
+
+def chunks(result: RunResult) -> Iterator[str]:
+    """The document as ``json.dumps(indent=2)`` writes it, with its results written one at a time."""
     rules = all_rules()
     used = sorted({f.code for f in result.findings} | set(rules))
     index = {code: i for i, code in enumerate(used)}
@@ -35,30 +45,6 @@ def render(result: RunResult) -> str:
             "defaultConfiguration": {"level": _level(rule.severity.label)},
             "properties": {"tags": ["postgresql", "migrations"]},
         })
-    seen: Counter[str] = Counter()
-    results: list[dict[str, Any]] = []
-    for f in result.findings:
-        base = f"{f.code}\0{f.file}\0{f.message}"
-        seen[base] += 1
-        fingerprint = hashlib.sha256(f"{base}\0{seen[base]}".encode()).hexdigest()[:32]
-        results.append({
-            "ruleId": f.code,
-            "ruleIndex": index[f.code],
-            "level": _level(f.severity.label),
-            "message": {"text": f.message + (f"\n\nHow to fix: {f.help}" if f.help else "")},
-            "locations": [{
-                "physicalLocation": {
-                    "artifactLocation": {"uri": f.file.removeprefix("./")},
-                    "region": {
-                        "startLine": f.span.line,
-                        "startColumn": f.span.column,
-                        "endLine": f.span.end_line,
-                        "endColumn": f.span.end_column + 1,
-                    },
-                }
-            }],
-            "partialFingerprints": {"schemalintFinding/v1": fingerprint},
-        })
     notifications = [
         {
             "level": "error",
@@ -71,7 +57,7 @@ def render(result: RunResult) -> str:
     run: dict[str, Any] = {
         "tool": {"driver": {"name": "schemalint", "version": __version__, "semanticVersion": __version__,
                             "informationUri": INFO_URI, "rules": driver_rules}},
-        "results": results,
+        "results": _RESULTS,
         "columnKind": "unicodeCodePoints",
     }
     if notifications:
@@ -80,4 +66,39 @@ def render(result: RunResult) -> str:
         run["properties"] = {k: v for k, v in (("runner", result.runner), ("incomplete", result.incomplete),
                                                 ("notes", result.notes)) if v}
     document = {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    head, tail = json.dumps(document, indent=2, ensure_ascii=False).split(json.dumps(_RESULTS), 1)
+    if not result.findings:
+        yield head + "[]" + tail + "\n"
+        return
+    outer = head[head.rindex("\n") + 1 :][: -len('"results": ')]  # the indentation of the "results" key
+    inner = outer + "  "
+    yield head + "["
+    seen: Counter[str] = Counter()
+    for number, f in enumerate(result.findings):
+        item = json.dumps(_result(f, index[f.code], seen), indent=2, ensure_ascii=False)
+        yield ("\n" if number == 0 else ",\n") + inner + item.replace("\n", "\n" + inner)
+    yield "\n" + outer + "]" + tail + "\n"
+
+
+def _result(f: Finding, rule_index: int, seen: Counter[str]) -> dict[str, Any]:
+    base = f"{f.code}\0{f.file}\0{f.message}"
+    seen[base] += 1
+    fingerprint = hashlib.sha256(f"{base}\0{seen[base]}".encode()).hexdigest()[:32]
+    return {
+        "ruleId": f.code,
+        "ruleIndex": rule_index,
+        "level": _level(f.severity.label),
+        "message": {"text": f.message + (f"\n\nHow to fix: {f.help}" if f.help else "")},
+        "locations": [{
+            "physicalLocation": {
+                "artifactLocation": {"uri": f.file.removeprefix("./")},
+                "region": {
+                    "startLine": f.span.line,
+                    "startColumn": f.span.column,
+                    "endLine": f.span.end_line,
+                    "endColumn": f.span.end_column + 1,
+                },
+            }
+        }],
+        "partialFingerprints": {"schemalintFinding/v1": fingerprint},
+    }

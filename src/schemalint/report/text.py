@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from itertools import groupby
 
 from schemalint.engine import RunResult
@@ -36,28 +37,47 @@ class _Styler:
 
 
 def render(result: RunResult, options: ReportOptions) -> str:
+    return "".join(chunks(result, options))
+
+
+def chunks(result: RunResult, options: ReportOptions) -> Iterator[str]:
+    """The report a line at a time; blank lines at the very end are dropped with --quiet."""
+    blank = 0
+    for line in _lines(result, options):
+        if not line:
+            blank += 1
+            continue
+        if blank:
+            yield "\n" * blank
+            blank = 0
+        yield line + "\n"
+    if blank and not options.quiet:
+        yield "\n" * blank
+
+
+def _lines(result: RunResult, options: ReportOptions) -> Iterator[str]:
     paint = _Styler(bool(options.color))
-    out: list[str] = []
     sources = options.sources or {}
     findings = sorted(result.findings, key=Finding.sort_key)
     for file, group in groupby(findings, key=lambda f: f.file):
-        out.append(paint(visible(file), "bold underline"))
+        yield paint(visible(file), "bold underline")
         lines = source_lines(sources.get(file, ""))
         for f in group:
+            out: list[str] = []
             _finding(out, paint, f, lines, options)
-        out.append("")
+            yield from out
+        yield ""
     for e in result.internal_errors:
-        out.append(paint(f"{visible(e.file)}:{e.line}:{e.column}: ", "bold") + paint("internal error ", "bold magenta")
-                   + f"in rule {e.rule}: {visible(e.message)}")
+        yield (paint(f"{visible(e.file)}:{e.line}:{e.column}: ", "bold") + paint("internal error ", "bold magenta")
+               + f"in rule {e.rule}: {visible(e.message)}")
     if options.statistics and findings:
-        out.extend(statistics_lines(result))
+        yield from statistics_lines(result)
     if options.quiet:
-        return "\n".join(out).rstrip("\n") + "\n" if findings or result.internal_errors else ""
-    out.extend(paint(visible(note), "yellow") for note in result.notes)
+        return
+    yield from (paint(visible(note), "yellow") for note in result.notes)
     if result.runner:
-        out.append(paint(f"runner: {result.runner}", "dim"))
-    out.append(_summary(result, paint))
-    return "\n".join(out) + "\n"
+        yield paint(f"runner: {result.runner}", "dim")
+    yield _summary(result, paint)
 
 
 def _finding(out: list[str], paint: _Styler, f: Finding, lines: list[str], options: ReportOptions) -> None:

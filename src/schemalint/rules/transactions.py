@@ -23,6 +23,12 @@ _RUNNER_HINT = (
 )
 
 
+REFUSABLE_KINDS = frozenset((  # the statement kinds refused_in_transaction can name
+    "IndexStmt", "DropStmt", "ReindexStmt", "VacuumStmt", "CreatedbStmt", "DropdbStmt", "AlterSystemStmt",
+    "CreateTableSpaceStmt", "DropTableSpaceStmt", "AlterEnumStmt", "AlterTableStmt",
+))
+
+
 def refused_in_transaction(stmt: Statement, postgres_version: int) -> str | None:
     """What PostgreSQL refuses to run inside a transaction block, named; None when it may. The one list,
     used by SL104 and by ``verify`` (which runs these statements in autocommit)."""
@@ -59,7 +65,8 @@ def refused_in_transaction(stmt: Statement, postgres_version: int) -> str | None
 
 
 @rule("SL104", "concurrently-in-transaction", Severity.ERROR,
-      "A statement PostgreSQL refuses inside a transaction block (CONCURRENTLY, VACUUM, …) used in one.")
+      "A statement PostgreSQL refuses inside a transaction block (CONCURRENTLY, VACUUM, …) used in one.",
+      kinds=REFUSABLE_KINDS)
 def concurrently_in_transaction(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     if not ctx.in_transaction:
         return
