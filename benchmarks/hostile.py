@@ -63,6 +63,16 @@ def run(path: Path, fmt: str, out: Path) -> tuple[float, float, int, int]:
     return wall, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status), out.stat().st_size
 
 
+def calibration() -> float:
+    """Seconds for a plain 10**7-step Python loop: timings on a shared machine vary, this says how fast it
+    was during the run (about 1.4 s on the machine of benchmarks/README.md)."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(10**7):
+        total += i
+    return time.perf_counter() - started
+
+
 def retained_bytes_per_finding(size: int) -> tuple[int, float]:
     """(findings, bytes each) that the run's findings hold once the run is done, measured with tracemalloc in
     this process: the findings of `many_findings_one_line(size)` against those of a tiny file."""
@@ -97,6 +107,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1,10", help="megabytes, comma-separated")
     parser.add_argument("--formats", default="text,concise,json,github,sarif")
+    parser.add_argument("--only", default="", help="run the inputs whose name contains this text")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     formats = args.formats.split(",")
@@ -104,6 +115,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for name, (build, scales) in CASES.items():
+            if args.only not in name:
+                continue
             for size in sizes if scales else [0]:
                 path = Path(tmp) / "input.sql"
                 path.write_text(build(size * MB), encoding="utf-8")
@@ -112,6 +125,7 @@ def main() -> None:
                     wall, rss, code, output = run(path, fmt, Path(tmp) / "out")
                     print(f"| {name} | {actual:.1f} MB | {fmt} | {wall:.2f} s | {rss:.0f} MB | {code} | "
                           f"{output / 1024:.0f} kB |", flush=True)
+    print(f"\nthis machine's speed: a 10**7-step Python loop takes {calibration():.2f} s")
     count, each = retained_bytes_per_finding(MB)
     print(f"\nretained findings: {count} findings of a 1 MB file hold {each:.0f} bytes each (target ≤ 300)")
 

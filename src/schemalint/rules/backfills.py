@@ -52,6 +52,8 @@ def _loop_hits(facts: BodyFacts, what: str, ctx: Context, can_commit: bool) -> I
       kinds=["UpdateStmt", "DeleteStmt", "DoStmt", "SelectStmt", "CallStmt"])
 def unbatched_backfill(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     if stmt.kind in ("UpdateStmt", "DeleteStmt"):
+        if stmt.node.get("whereClause") is not None and not (ctx.in_transaction and ctx.ddl_tables):
+            return  # a batched write outside a DDL transaction: nothing to say (the common case, kept cheap)
         table = ctx.rv(stmt.node.get("relation"))
         if ctx.is_new(table):
             return
