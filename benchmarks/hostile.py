@@ -64,8 +64,8 @@ def run(path: Path, fmt: str, out: Path) -> tuple[float, float, int, int]:
 
 
 def calibration() -> float:
-    """Seconds for a plain 10**7-step Python loop: timings on a shared machine vary, this says how fast it
-    was during the run (about 1.4 s on the machine of benchmarks/README.md)."""
+    """Seconds for a plain 10**7-step Python loop: timings on a shared machine vary from run to run, this
+    says how fast it was at the end of this one."""
     started = time.perf_counter()
     total = 0
     for i in range(10**7):
