@@ -63,3 +63,26 @@ def test_a_chunk_inside_a_long_body_grows_geometrically(monkeypatch: pytest.Monk
     parsed = parse_module.parse(text)
     assert [s.kind for s in parsed.statements] == ["DoStmt", "SelectStmt"]
     assert len(calls) <= 14  # log2(1,000) + the tail; one chunk at a time would be 1,000
+
+
+def test_a_huge_statement_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chunk that holds one huge statement keeps its tree until the engine has judged it (once per
+    file): the statement is not parsed a second time when the rules read it."""
+    rows = ", ".join(f"({i}, 'n')" for i in range(3_000))
+    sql = (f"CREATE INDEX idx_a ON accounts (a);\nINSERT INTO accounts (id, name) VALUES {rows};\n"
+           f"INSERT INTO accounts (id, name) VALUES {rows};\nALTER TABLE accounts DROP COLUMN b;\n")
+    whole = findings(sql)
+    monkeypatch.setattr(parse_module, "LARGE_FILE", 100)
+    monkeypatch.setattr(parse_module, "CHUNK", 100)
+    monkeypatch.setattr(parse_module, "HOLD_STATEMENT", 10_000)
+    parsed: list[int] = []
+    original = parse_module.parse_sql_json
+
+    def counted(text: str) -> str:
+        parsed.append(len(text))
+        return original(text)
+
+    monkeypatch.setattr(parse_module, "parse_sql_json", counted)
+    assert findings(sql) == whole
+    huge = [size for size in parsed if size > 10_000]
+    assert len(huge) == 3  # the first INSERT once, the second (not held: one per file) twice

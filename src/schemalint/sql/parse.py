@@ -124,6 +124,7 @@ class ParsedSql:
     # What statements that failed to parse still tell the schema model: ``CREATE TABLE name`` (a stray comma
     # in the column list), ``CREATE INDEX name ON table``, ``CREATE VIEW name``. Never judged by rules.
     recovered: list[Statement] = field(default_factory=list)
+    holding: bool = False  # a huge statement's tree is kept from parsing to judging (see _parse_region)
 
 
 _COPY_DATA = re.compile(r"(?im)^[ \t]*COPY\b[^;]*?\bFROM\s+STDIN\b[^;]*;[^\n]*\n(?P<data>.*?)^\\\.[ \t]*$", re.S)
@@ -152,6 +153,7 @@ def blank_outside(text: str, start: int, end: int) -> str:
 
 LARGE_FILE = 2_000_000  # characters; above this, parse in chunks and keep no trees (flat memory)
 CHUNK = 256_000
+HOLD_STATEMENT = 4_000_000  # characters: a statement this long keeps its tree until judged (one per file)
 
 
 def parse(text: str, source: SourceText | None = None) -> ParsedSql:
@@ -177,8 +179,14 @@ def _parse_region(text: str, start: int, end: int, source: SourceText, out: Pars
     before = len(out.statements)
     _collect(decode_bounded(payload, _decode), start, end, source, out)
     if not keep:
-        for stmt in out.statements[before:]:
-            stmt.raw = None
+        added = out.statements[before:]
+        # a chunk that is one huge statement (a 10 MB INSERT): its tree is kept until the engine has judged
+        # it, so it is not parsed a second time; once per file, so several such statements never add up
+        hold = len(added) == 1 and end - start >= HOLD_STATEMENT and not out.holding
+        out.holding |= hold
+        for stmt in added:
+            if not hold:
+                stmt.raw = None
             stmt.lazy = True
     return True
 
