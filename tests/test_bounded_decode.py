@@ -35,6 +35,9 @@ def test_a_lazy_tree_reads_as_the_whole_tree(small_thresholds: None) -> None:
     assert rows[-1]["List"]["items"][0]["A_Const"]["ival"]["ival"] == 1_999
     assert [kind for kind, _ in walk(lazy)] == [kind for kind, _ in walk(whole)]
     assert lazy == whole
+    first, last = whole["stmts"][0]["stmt"]["InsertStmt"]["selectStmt"]["SelectStmt"]["valuesLists"][::1999]
+    assert last in rows and rows.index(last) == 1_999 and rows.count(first) == 1 and {"x": 1} not in rows
+    assert rows[1:3] == [rows[1], rows[2]] and next(reversed(rows)) == last
     assert pickle.loads(pickle.dumps(lazy)) == whole  # check -j sends trees between processes
 
 

@@ -24,7 +24,9 @@ _scan_once = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-
 
 class LazyArray(list[Any]):
     """A JSON array of a parse tree whose elements are decoded when read. It is a ``list`` for the code
-    that checks node types; it holds no elements itself."""
+    that checks node types; it holds no elements itself, so C code that reads a list's storage directly
+    (``str.join``, ``json.dumps``, ``+``) sees it empty: parse trees are only iterated, indexed, measured
+    and searched, which it answers."""
 
     __slots__ = ("_decode", "_end", "_starts", "_text")
 
@@ -60,6 +62,18 @@ class LazyArray(list[Any]):
         if not 0 <= k < len(self._starts):
             raise IndexError("list index out of range")
         return self._element(k)
+
+    def __contains__(self, value: object) -> bool:
+        return any(element == value for element in self)
+
+    def count(self, value: Any) -> int:
+        return sum(1 for element in self if element == value)
+
+    def index(self, value: Any, start: SupportsIndex = 0, stop: SupportsIndex = 2**62) -> int:
+        for k in range(*slice(start, stop).indices(len(self._starts))):
+            if self._element(k) == value:
+                return k
+        raise ValueError(f"{value!r} is not in list")
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, list) and len(other) == len(self) and all(a == b for a, b in zip(self, other, strict=True))
