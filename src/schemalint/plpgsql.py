@@ -200,13 +200,8 @@ def _line_starts(body: str) -> array[int]:
     return starts
 
 
-def _line_offset(body: str, lineno: int) -> int:
-    starts = _line_starts(body)
-    return starts[min(max(lineno - 1, 0), len(starts) - 1)]
-
-
-def _locate(body: str, text: str, lineno: int) -> int | None:
-    start = _line_offset(body, lineno)
+def _locate(body: str, text: str, lineno: int, starts: array[int]) -> int | None:
+    start = starts[min(max(lineno - 1, 0), len(starts) - 1)]
     found = body.find(text, start)
     if found >= 0:
         return found
@@ -221,15 +216,16 @@ def _locate(body: str, text: str, lineno: int) -> int | None:
 def embedded_sql(body: str, facts: BodyFacts, body_offset: int | None) -> Iterator[EmbeddedSql]:
     """SQL statements a PL/pgSQL body runs (constant EXECUTE strings included), located in the file, one
     at a time (a long body's statements are never all held at once)."""
+    starts = _line_starts(body)
     for lineno, sql in facts.statements:
-        local = _locate(body, sql, lineno)
+        local = _locate(body, sql, lineno, starts)
         offset = body_offset + local if body_offset is not None and local is not None else None
         yield EmbeddedSql(sql, offset)
     for lineno, expr in facts.dynamic:
         text = _constant_string(expr)
         if text is not None:
             quoted = expr.strip()
-            local = _locate(body, quoted, lineno)
+            local = _locate(body, quoted, lineno, starts)
             verbatim = "''" not in quoted[1:-1]  # a doubled quote: the SQL is not the file's text at that offset
             offset = body_offset + local + 1 if body_offset is not None and local is not None and verbatim else None
             yield EmbeddedSql(text, offset, dynamic=True)

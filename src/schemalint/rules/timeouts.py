@@ -42,6 +42,8 @@ def _blocking(stmt: Statement, ctx: Context) -> tuple[list[LockTaken], list[str]
     those names joined ("accounts and orders")."""
     blocking = [lock for lock in ctx.locks(stmt) if lock.mode >= LockMode.SHARE and lock.table[1]
                 and (lock.index_of_unknown_table or ctx.is_existing(lock.table))]
+    if not blocking:
+        return [], [], ""  # most statements (every DML one): asked once per statement, kept cheap
     names = [_locked_name(ctx, lock) for lock in blocking]
     return blocking, names, " and ".join(dict.fromkeys(names))
 

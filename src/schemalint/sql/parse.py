@@ -177,7 +177,7 @@ def _parse_region(text: str, start: int, end: int, source: SourceText, out: Pars
     except _pg.ParseError:
         return False
     before = len(out.statements)
-    _collect(decode_bounded(payload, _decode), start, end, source, out)
+    _collect(decode_bounded(payload, _decode), start, end, source, out.statements)
     if not keep:
         added = out.statements[before:]
         # a chunk that is one huge statement (a 10 MB INSERT): its tree is kept until the engine has judged
@@ -257,7 +257,7 @@ def _rehome(local: ParsedSql, offset: int, source: SourceText, out: ParsedSql) -
         out.recovered.append(stmt)
 
 
-def _collect(payload: Node, chunk_start: int, chunk_end: int, source: SourceText, out: ParsedSql) -> None:
+def _collect(payload: Node, chunk_start: int, chunk_end: int, source: SourceText, out: list[Statement]) -> None:
     base = source.byte_of_char(chunk_start)
     text = source.text
     for raw in payload.get("stmts", ()):
@@ -271,7 +271,7 @@ def _collect(payload: Node, chunk_start: int, chunk_end: int, source: SourceText
         end = source.char_of_byte(base + loc + length) if length else chunk_end
         while end > start and text[end - 1] in " \t\r\n;":
             end -= 1
-        out.statements.append(Statement(kind, node, start, end, base, source))
+        out.append(Statement(kind, node, start, end, base, source))
 
 
 def _error_message(message: str, statement_text: str) -> str:
@@ -373,7 +373,7 @@ def _recover(text: str, source: SourceText, out: ParsedSql) -> None:
             if head is not None:
                 out.recovered.append(head)
         else:
-            _collect(decode_bounded(payload, _decode), start, end, source, out)
+            _collect(decode_bounded(payload, _decode), start, end, source, out.statements)
     if tail_error is not None:
         line_start = text.rfind("\n", 0, tail_error.offset) + 1
         out.errors.append(SyntaxProblem(
@@ -498,10 +498,9 @@ def parse_plpgsql(function_sql: str) -> list[Node]:
 def parse_embedded(snippet: str, offset: int, source: SourceText) -> list[Statement]:
     """Statements of SQL that sits verbatim at character ``offset`` of ``source`` (a PL/pgSQL body's
     statement, an EXECUTE'd string). Raises ParseError when it does not parse."""
-    payload = decode_bounded(parse_sql_json(snippet), _decode)
-    out = ParsedSql(source)
-    _collect(payload, offset, offset + len(snippet), source, out)
-    return out.statements
+    statements: list[Statement] = []
+    _collect(decode_bounded(parse_sql_json(snippet), _decode), offset, offset + len(snippet), source, statements)
+    return statements
 
 
 ParseError = _pg.ParseError
