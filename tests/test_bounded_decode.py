@@ -27,7 +27,7 @@ def small_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_lazy_tree_reads_as_the_whole_tree(small_thresholds: None) -> None:
     payload = pg.parse_sql_json(_insert(2_000) + " RETURNING id")
     whole = json.loads(payload)
-    lazy = bounded.decode_bounded(payload, json.loads)
+    lazy = bounded.decode_bounded(payload)
     rows = lazy["stmts"][0]["stmt"]["InsertStmt"]["selectStmt"]["SelectStmt"]["valuesLists"]
     assert isinstance(rows, bounded.LazyArray) and list.__len__(rows) == 0  # nothing held
     assert len(rows) == 2_000 and rows[0] == whole["stmts"][0]["stmt"]["InsertStmt"]["selectStmt"][
@@ -45,7 +45,7 @@ def test_a_short_statement_is_decoded_as_it_is(small_thresholds: None) -> None:
     payload = pg.parse_sql_json("INSERT INTO accounts (id) VALUES (1), (2)")
     assert not any(isinstance(v, bounded.LazyArray) for _, fields in walk(json.loads(payload))
                    for v in fields.values())
-    assert bounded.decode_bounded(payload, json.loads) == json.loads(payload)
+    assert bounded.decode_bounded(payload) == json.loads(payload)
 
 
 def test_rules_see_every_row_of_a_huge_insert(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -104,7 +104,7 @@ def _analyse_in_parts(body: str) -> BodyFacts | None:
         end = next_cut(body, position + PART)
         while True:
             last = end >= len(body)
-            part = f"{declarations}{chr(10) * padding}{body[position:end]}{'' if last else chr(10) + 'END'}"
+            part = declarations + "\n" * padding + body[position:end] + ("" if last else "\nEND")
             if _analyse(part, facts) is not None:  # facts are added only when the whole part parsed
                 break
             if last or end - position > LONG_BODY:
@@ -192,9 +192,9 @@ def called_routines(kind: str, node: Node) -> Iterator[list[str]]:
 _DDL_WORDS = re.compile(r"\b(ALTER|CREATE|DROP|TRUNCATE|RENAME|VACUUM|REINDEX|CLUSTER|GRANT|REVOKE)\b", re.I)
 
 
-@functools.lru_cache(maxsize=16)
 def _line_starts(body: str) -> array[int]:
-    """Where each line of a body starts: built once per body, so locating its statements is linear."""
+    """Where each line of a body starts (built once per body by embedded_sql, so locating its statements is
+    linear)."""
     starts = array("q", [0])
     starts.extend(m.end() for m in re.finditer("\n", body))
     return starts

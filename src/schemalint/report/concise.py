@@ -17,7 +17,3 @@ def chunks(result: RunResult, options: ReportOptions) -> Iterator[str]:
         yield f"{visible(e.file)}:{e.line}:{e.column}: internal error in {e.rule}: {visible(e.message)}\n"
     if options.statistics:
         yield from (line + "\n" for line in statistics_lines(result))
-
-
-def render(result: RunResult, options: ReportOptions) -> str:
-    return "".join(chunks(result, options))

@@ -36,10 +36,6 @@ def chunks(result: RunResult) -> Iterator[str]:
         yield f"::error {props}::{_data(visible(e.rule + ': ' + e.message))}\n"
 
 
-def render(result: RunResult) -> str:
-    return "".join(chunks(result))
-
-
 def step_summary(result: RunResult) -> str:
     """The job summary ($GITHUB_STEP_SUMMARY): the same Markdown as the PR comment format."""
     from schemalint.report import markdown as markdown_format

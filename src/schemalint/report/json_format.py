@@ -63,7 +63,3 @@ def chunks(result: RunResult) -> Iterator[str]:
         text += ',\n  "trace": [' + ",".join("\n    " + json.dumps(t, ensure_ascii=False) for t in result.trace)
         text += "\n  ]" if result.trace else "]"
     yield text + "\n}\n"
-
-
-def render(result: RunResult) -> str:
-    return "".join(chunks(result))

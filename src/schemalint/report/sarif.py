@@ -24,10 +24,6 @@ def _level(severity: str) -> str:
 _RESULTS = "\x00results\x00"  # where the results go in the document: no real value holds a NUL
 
 
-def render(result: RunResult) -> str:
-    return "".join(chunks(result))
-
-
 def chunks(result: RunResult) -> Iterator[str]:
     """The document as ``json.dumps(indent=2)`` writes it, with its results written one at a time."""
     rules = all_rules()

@@ -36,10 +36,6 @@ class _Styler:
         return f"\x1b[{codes}m{text}\x1b[0m"
 
 
-def render(result: RunResult, options: ReportOptions) -> str:
-    return "".join(chunks(result, options))
-
-
 def chunks(result: RunResult, options: ReportOptions) -> Iterator[str]:
     """The report a line at a time; blank lines at the very end are dropped with --quiet."""
     blank = 0

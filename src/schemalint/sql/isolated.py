@@ -12,7 +12,6 @@ goes on. Where there is no fork (Windows), the parser runs in the process as bef
 from __future__ import annotations
 
 import os
-import pickle
 from typing import Any
 
 from pglast import parser as _pg
@@ -25,6 +24,7 @@ def parse_sql_json(text: str) -> str:
     """``pglast.parser.parse_sql_json(text)``; raises ``pglast.parser.ParseError`` as it does."""
     if len(text) < ISOLATE_CHARS or not hasattr(os, "fork"):
         return str(_pg.parse_sql_json(text))
+    import pickle  # only for the rare huge statement: not part of every start-up
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: parse, send the result, exit without running any of the parent's clean-up

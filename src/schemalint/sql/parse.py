@@ -7,33 +7,19 @@ building pglast's AST objects; node locations in it are UTF-8 byte offsets, whic
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from pglast import parser as _pg
 
 from schemalint.findings import Span
-from schemalint.sql.bounded import decode_bounded
+from schemalint.sql.bounded import decode, decode_bounded
 from schemalint.sql.isolated import parse_sql_json
 from schemalint.sql.text import SourceText
 
 Node = dict[str, Any]
-
-
-
-def _decode(payload: str) -> Any:
-    """pglast's JSON, decoded with orjson: twice as fast as the standard library on parse trees (measured on
-    38,000 small statements: 0.36 s against 0.77 s), which is most of what a long DO block costs. orjson
-    refuses nesting deeper than 1,024 levels, which PostgreSQL accepts (hundreds of nested CASEs): those
-    trees are decoded by the standard library, in the deep thread's large stack (deep.py)."""
-    try:
-        return orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        return json.loads(payload)
 
 # psql meta-commands (\set, \i, \connect …) are client-side and never reach the server.
 _META_COMMAND = re.compile(r"(?m)^[ \t]*\\[^\n]*")
@@ -74,7 +60,7 @@ class Statement:
 
     def _reparse(self) -> Node:
         try:
-            payload = decode_bounded(parse_sql_json(self.text), _decode)
+            payload = decode_bounded(parse_sql_json(self.text))
         except (_pg.ParseError, ValueError, RecursionError):
             return {}
         # node locations are now relative to the statement's own text
@@ -177,7 +163,7 @@ def _parse_region(text: str, start: int, end: int, source: SourceText, out: Pars
     except _pg.ParseError:
         return False
     before = len(out.statements)
-    _collect(decode_bounded(payload, _decode), start, end, source, out.statements)
+    _collect(decode_bounded(payload), start, end, source, out.statements)
     if not keep:
         added = out.statements[before:]
         # a chunk that is one huge statement (a 10 MB INSERT): its tree is kept until the engine has judged
@@ -373,7 +359,7 @@ def _recover(text: str, source: SourceText, out: ParsedSql) -> None:
             if head is not None:
                 out.recovered.append(head)
         else:
-            _collect(decode_bounded(payload, _decode), start, end, source, out.statements)
+            _collect(decode_bounded(payload), start, end, source, out.statements)
     if tail_error is not None:
         line_start = text.rfind("\n", 0, tail_error.offset) + 1
         out.errors.append(SyntaxProblem(
@@ -447,7 +433,7 @@ def _readable_head(chunk: str, start: int, end: int, source: SourceText) -> Stat
     if synthetic is None:
         return None
     try:
-        payload = _decode(_pg.parse_sql_json(synthetic))
+        payload = decode(_pg.parse_sql_json(synthetic))
     except _pg.ParseError:
         return None
     ((kind_name, node),) = payload["stmts"][0]["stmt"].items()
@@ -491,7 +477,7 @@ def identifier_tokens(text: str) -> Iterator[tuple[int, str]]:
 
 def parse_plpgsql(function_sql: str) -> list[Node]:
     """PL/pgSQL function trees for a CREATE FUNCTION/DO text (pglast's PL/pgSQL parser)."""
-    result: list[Node] = _decode(_pg.parse_plpgsql_json(function_sql))
+    result: list[Node] = decode(_pg.parse_plpgsql_json(function_sql))
     return result
 
 
@@ -499,7 +485,7 @@ def parse_embedded(snippet: str, offset: int, source: SourceText) -> list[Statem
     """Statements of SQL that sits verbatim at character ``offset`` of ``source`` (a PL/pgSQL body's
     statement, an EXECUTE'd string). Raises ParseError when it does not parse."""
     statements: list[Statement] = []
-    _collect(decode_bounded(parse_sql_json(snippet), _decode), offset, offset + len(snippet), source, statements)
+    _collect(decode_bounded(parse_sql_json(snippet)), offset, offset + len(snippet), source, statements)
     return statements
 
 
