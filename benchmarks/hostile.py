@@ -82,7 +82,7 @@ def retained_bytes_per_finding(size: int) -> tuple[int, float]:
     from schemalint.config import settings_from_table
     from schemalint.engine import Engine, prepare
     from schemalint.run import enabled_codes
-    from schemalint.sources import SourceFile
+    from schemalint.sources.files import SourceFile
 
     settings = settings_from_table({"select": ["ALL"]}, "<benchmark>")
 

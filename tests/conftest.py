@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from schemalint import runners
 from schemalint.config import Settings, settings_from_table
 from schemalint.engine import Engine, RunResult, prepare
 from schemalint.findings import Finding
 from schemalint.run import enabled_codes
-from schemalint.sources import SourceFile, order
+from schemalint.sources import runners
+from schemalint.sources.files import SourceFile, order
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"

@@ -12,8 +12,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from schemalint.authoring.fixes import fixed_text
 from schemalint.config import Settings
-from schemalint.fixes import fixed_text
 from schemalint.sql.parse import parse
 from schemalint.verify import catalog
 from schemalint.verify.runner import Verifier

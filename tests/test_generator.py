@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from schemalint.authoring.generator import GeneratorError, Migration, MigrationGenerator
 from schemalint.cli import app
-from schemalint.generator import GeneratorError, Migration, MigrationGenerator
 from schemalint.run import RunRequest, execute
 from tests.conftest import REPO
 

@@ -171,7 +171,7 @@ def test_files_over_max_file_size_are_sl002(tmp_path: Path) -> None:
 
 
 def test_an_unlistable_folder_is_reported_not_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from schemalint.sources import collect
+    from schemalint.sources.files import collect
 
     (tmp_path / "ok").mkdir()
     (tmp_path / "ok" / "1.sql").write_text("SELECT 1;")
@@ -281,8 +281,8 @@ def test_fix_refuses_a_read_only_file(tmp_path: Path) -> None:
 
 
 def test_fix_that_would_not_parse_is_not_written(tmp_path: Path) -> None:
+    from schemalint.authoring.fixes import _apply_to
     from schemalint.findings import Edit
-    from schemalint.fixes import _apply_to
 
     path = _index_file(project(tmp_path, {}))
     count, problem = _apply_to(path, {Edit(7, 7, "( ")})

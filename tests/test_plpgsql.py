@@ -97,7 +97,7 @@ def _long_body(repeat: int) -> str:
 
 
 def test_a_long_body_read_in_parts_gives_the_facts_of_the_whole(monkeypatch: pytest.MonkeyPatch) -> None:
-    from schemalint import plpgsql
+    from schemalint.sql import plpgsql
 
     body = _long_body(300)
     whole = plpgsql._analyse(body)
@@ -112,7 +112,7 @@ def test_a_long_body_read_in_parts_gives_the_facts_of_the_whole(monkeypatch: pyt
 
 
 def test_a_long_body_that_is_one_nested_block_is_read_whole(monkeypatch: pytest.MonkeyPatch) -> None:
-    from schemalint import plpgsql
+    from schemalint.sql import plpgsql
 
     body = "BEGIN\n  LOOP\n" + "    UPDATE accounts SET score = 1;\n" * 2_000 + "  END LOOP;\nEND\n"
     monkeypatch.setattr(plpgsql, "PART", 2_000)
@@ -123,7 +123,7 @@ def test_a_long_body_that_is_one_nested_block_is_read_whole(monkeypatch: pytest.
 
 
 def test_findings_of_a_long_do_block_are_at_their_lines(monkeypatch: pytest.MonkeyPatch) -> None:
-    from schemalint import plpgsql
+    from schemalint.sql import plpgsql
 
     monkeypatch.setattr(plpgsql, "PART", 2_000)
     monkeypatch.setattr(plpgsql, "LONG_BODY", 8_000)

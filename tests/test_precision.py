@@ -17,7 +17,7 @@ def test_a_table_whose_create_fails_to_parse_is_still_new_in_its_file() -> None:
 def test_index_and_view_heads_are_recovered_too() -> None:
     from schemalint.config import Settings
     from schemalint.engine import Engine, prepare
-    from schemalint.sources import SourceFile
+    from schemalint.sources.files import SourceFile
 
     sql = ("CREATE TABLE notes (id int);\n"
            "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS idx_notes_id ON ONLY public.notes (id,);\n"

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from schemalint.sources import collect, migration_key
+from schemalint.sources.files import collect, migration_key
 from tests.conftest import REPO, lint_files
 
 RUNNERS = REPO / "tests" / "runners"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from schemalint.schema import SchemaModel, Table
+from schemalint.model.schema import SchemaModel, Table
 from schemalint.snapshots import Snapshots
 from tests.conftest import CORPUS
 

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from schemalint.config import Settings
-from schemalint.locks import LockMode
+from schemalint.model.locks import LockMode
 from schemalint.sql.parse import parse
 from schemalint.verify import observe
 from schemalint.verify.runner import Verifier

@@ -230,7 +230,7 @@ def run_check(o: CheckOptions) -> None:
     from schemalint.deep import run_deep
     from schemalint.report import ReportOptions, chunks
     from schemalint.run import RunRequest, execute
-    from schemalint.sources import SourceError
+    from schemalint.sources.files import SourceError
 
     paths = o.paths
     try:
@@ -252,7 +252,7 @@ def run_check(o: CheckOptions) -> None:
         result, sources = run_deep(lambda: execute(request))
         fixed_stdin: str | None = None
         if o.diff:
-            from schemalint.fixes import apply_fixes
+            from schemalint.authoring.fixes import apply_fixes
 
             planned = apply_fixes(result.findings, {o.stdin_filename or "-"}, unsafe=o.unsafe_fixes, dry_run=True)
             sys.stdout.write(planned.diff)
@@ -303,8 +303,8 @@ def run_check(o: CheckOptions) -> None:
 def _fix(o: CheckOptions, request: RunRequest, result: RunResult,
          sources: dict[str, str]) -> tuple[str | None, RunResult, dict[str, str]]:
     """Apply the fixes: to the files, or (for '-') to the text read from standard input, which is returned."""
+    from schemalint.authoring.fixes import apply_fixes, fixed_text
     from schemalint.deep import run_deep
-    from schemalint.fixes import apply_fixes, fixed_text
     from schemalint.run import execute
 
     stdin_name = o.stdin_filename or "-"
@@ -368,7 +368,7 @@ def verify(
     from schemalint.config import ConfigError
     from schemalint.report import FORMATS, ReportOptions, render
     from schemalint.run import RunRequest
-    from schemalint.sources import SourceError
+    from schemalint.sources.files import SourceError
     from schemalint.verify import progress
     from schemalint.verify.command import VerifyOptions, render_tables
     from schemalint.verify.command import verify as run_verify
@@ -510,14 +510,14 @@ def new(
     --add-foreign-key "TABLE(COL) REFERENCES OTHER(COL)", --add-check TABLE "EXPRESSION",
     --set-not-null TABLE.COLUMN, --create-table NAME "COLUMN DEFINITIONS".
     """
-    from schemalint.config import ConfigError
-    from schemalint.generator import (
+    from schemalint.authoring.generator import (
         GeneratorError,
         MigrationGenerator,
         parse_reference,
         split_column,
         split_index,
     )
+    from schemalint.config import ConfigError
 
     steps: list[tuple[str, list[str]]] = []
     args = list(ctx.args)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from schemalint.findings import Severity
-from schemalint.sources import MAX_FILE_SIZE
+from schemalint.sources.files import MAX_FILE_SIZE
 
 
 class ConfigError(Exception):
@@ -210,7 +210,7 @@ def settings_from_table(table: dict[str, Any], path: Path | str, prefix: str = "
         elif key == "history-paths":
             settings.history_paths = list(value)
         elif key == "runner":
-            from schemalint.runners import RUNNERS
+            from schemalint.sources.runners import RUNNERS
 
             if value not in RUNNERS:
                 raise fail(key, f"unknown runner {value!r} (choose from {', '.join(RUNNERS)})")

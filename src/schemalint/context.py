@@ -11,10 +11,10 @@ from typing import Any
 
 from schemalint.config import Settings
 from schemalint.durations import guc_milliseconds
-from schemalint.gitref import AtRef
-from schemalint.locks import LockMode, LockTaken, locks_taken
-from schemalint.runners import AUTOCOMMIT, IMPLICIT, RUNNERS, WRAPPED, Runner
-from schemalint.schema import SchemaModel
+from schemalint.model.locks import LockMode, LockTaken, locks_taken
+from schemalint.model.schema import SchemaModel
+from schemalint.sources.files import AtRef
+from schemalint.sources.runners import AUTOCOMMIT, IMPLICIT, RUNNERS, WRAPPED, Runner
 from schemalint.sql.names import QName, display, range_var, strings
 from schemalint.sql.nodes import const_value, walk
 from schemalint.sql.parse import Statement

@@ -16,20 +16,12 @@ from typing import Any
 from schemalint.config import Settings
 from schemalint.context import Context
 from schemalint.findings import Edit, Finding, Hit, Severity, Span
-from schemalint.plpgsql import (
-    BodyFacts,
-    analyse_body,
-    do_block_body,
-    embedded_sql,
-    opaque_sql,
-    routines_called_here,
-)
+from schemalint.model.schema import SchemaModel
 from schemalint.rules import all_rules, family_of, resolve
 from schemalint.rules.base import Rule
 from schemalint.rules.recipes import one_line
-from schemalint.runners import RUNNERS, Runner, transaction_of
-from schemalint.schema import SchemaModel
-from schemalint.sources import SourceFile, read
+from schemalint.sources.files import SourceFile, read
+from schemalint.sources.runners import RUNNERS, Runner, transaction_of
 from schemalint.sql.identifiers import long_defined_names, truncate_identifier
 from schemalint.sql.names import strings
 from schemalint.sql.parse import (
@@ -39,6 +31,13 @@ from schemalint.sql.parse import (
     blank_outside,
     parse,
     parse_embedded,
+)
+from schemalint.sql.plpgsql import (
+    BodyFacts,
+    analyse_body,
+    do_block_body,
+    embedded_sql,
+    opaque_sql,
 )
 from schemalint.sql.sections import Sections, find_sections
 from schemalint.sql.suppress import Suppressions, find_suppressions
@@ -308,7 +307,7 @@ class Engine:
                 found = stmt.text.find(body)
                 bodies.append((body, language.lower(), stmt.start + found if found >= 0 else None))
         else:
-            for parts, routine in routines_called_here(stmt.kind, stmt.node, self.model, ctx.file):
+            for parts, routine in self.model.routines_called(stmt.kind, stmt.node, ctx.file):
                 # a routine's statements sit at the same lines whichever call runs them: they are judged
                 # (and taken into the model) at its first call in the file, not again at every call
                 key = f"{'.'.join(parts)}@{routine.body_offset}"

@@ -21,7 +21,7 @@ from pygls.workspace import TextDocument
 from schemalint import __version__
 from schemalint.findings import Finding, Severity
 from schemalint.report.sarif import INFO_URI
-from schemalint.sources import history_folder
+from schemalint.sources.files import history_folder
 from schemalint.sql.text import SourceText
 
 DEBOUNCE_SECONDS = 0.3

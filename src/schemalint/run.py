@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from schemalint import runners
 from schemalint.cache import (
     ChainKey,
     ResultCache,
@@ -20,9 +19,9 @@ from schemalint.config import ConfigError, Settings
 from schemalint.engine import Engine, PreparedFile, RunResult, baseline_notes, prepare
 from schemalint.findings import Finding
 from schemalint.rules import FAMILIES, all_rules, resolve, select_codes
-from schemalint.runners import RunnerChoice
 from schemalint.snapshots import Snapshots, checkpoint
-from schemalint.sources import (
+from schemalint.sources import runners
+from schemalint.sources.files import (
     SourceError,
     SourceFile,
     collect,
@@ -32,6 +31,7 @@ from schemalint.sources import (
     order,
     read_bytes,
 )
+from schemalint.sources.runners import RunnerChoice
 
 
 @dataclass(slots=True)
@@ -80,7 +80,7 @@ def gather(request: RunRequest) -> Gathered:
     if request.history:
         files = _with_history(files, request)
     if request.since:
-        from schemalint.gitref import mark_since
+        from schemalint.sources.gitref import mark_since
 
         mark_since(files, request.since, Path.cwd())
     if request.settings.baseline:

@@ -18,7 +18,7 @@ import secrets
 from pathlib import Path
 
 from schemalint.atomic import write_atomically
-from schemalint.schema import SchemaModel
+from schemalint.model.schema import SchemaModel
 
 EVERY = 128  # a snapshot after every 128th file and the last (13 on the corpus): a restore replays at most 127
 KEEP = 40  # snapshot files kept per settings variant (the oldest are pruned): at most ~20 MB on the corpus

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 from schemalint.context import Context
 from schemalint.findings import Hit, Severity
-from schemalint.plpgsql import BodyFacts, analyse_body, do_block_body, routines_called_here
 from schemalint.rules.base import rule
 from schemalint.rules.recipes import batch_key, one_line
 from schemalint.sql.parse import Statement
+from schemalint.sql.plpgsql import BodyFacts, analyse_body, do_block_body
 
 _PROCEDURE_RECIPE = (
     "Commit each batch: a procedure may COMMIT between batches when it is CALLed outside a transaction block "
@@ -87,7 +87,7 @@ def unbatched_backfill(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         if facts is not None:
             yield from _loop_hits(facts, "This DO block", ctx, can_commit=not ctx.in_transaction)
         return
-    for parts, routine in routines_called_here(stmt.kind, stmt.node, ctx.model, ctx.file):
+    for parts, routine in ctx.model.routines_called(stmt.kind, stmt.node, ctx.file):
         if routine.language.lower() != "plpgsql":
             continue
         facts = analyse_body(routine.body or "")

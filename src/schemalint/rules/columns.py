@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from schemalint.context import Context
 from schemalint.findings import Hit, Severity
+from schemalint.model.volatility import VOLATILE, expression_volatility, is_null_constant
 from schemalint.rules.alter import added_columns, type_sql
 from schemalint.rules.base import rule
 from schemalint.rules.recipes import (
@@ -20,7 +21,6 @@ from schemalint.rules.recipes import (
 )
 from schemalint.sql.names import quote_ident
 from schemalint.sql.parse import Statement
-from schemalint.volatility import VOLATILE, expression_volatility, is_null_constant
 
 
 @rule("SL101", "add-column-not-null-without-default", Severity.ERROR,

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 
 from schemalint.context import Context
 from schemalint.findings import Hit, Severity
+from schemalint.model.types import ColumnType, column_type
 from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
 from schemalint.rules.recipes import batch_key
 from schemalint.sql.names import QName, qualify, quote_ident, strings
 from schemalint.sql.nodes import Node, unwrap
 from schemalint.sql.parse import Statement
-from schemalint.types import ColumnType, column_type
 
 
 @rule("SL201", "drop-column", Severity.ERROR,

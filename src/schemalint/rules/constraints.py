@@ -10,6 +10,14 @@ from typing import Any
 
 from schemalint.context import Context
 from schemalint.findings import Edit, Hit, Severity
+from schemalint.model.schema import generated_constraint_name
+from schemalint.model.volatility import (
+    IMMUTABLE,
+    aggregate_in,
+    expression_volatility,
+    is_null_constant,
+    subquery_in,
+)
 from schemalint.rules.alter import (
     added_columns,
     added_constraints,
@@ -30,17 +38,9 @@ from schemalint.rules.recipes import (
     single_command,
     squeeze,
 )
-from schemalint.schema import generated_constraint_name
 from schemalint.sql.names import QName, quote_ident, strings
 from schemalint.sql.nodes import Node, unwrap
 from schemalint.sql.parse import Statement
-from schemalint.volatility import (
-    IMMUTABLE,
-    aggregate_in,
-    expression_volatility,
-    is_null_constant,
-    subquery_in,
-)
 
 
 def _constraint_sql(stmt: Statement, con: Node) -> str:
@@ -82,7 +82,7 @@ def _inline_check_fix(stmt: Statement, ctx: Context, table: QName, column: str, 
     if head is None:
         return None
     definition = text[start + head.end():stmt.end]
-    from schemalint.recipe import RecipeError
+    from schemalint.authoring.recipe import RecipeError
 
     try:
         recipe = engine(ctx).add_column(ctx.name(table), column, definition, pg_names=True)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from schemalint.context import Context
 from schemalint.findings import Edit, Hit, Severity
+from schemalint.model.types import ColumnType, column_type
 from schemalint.patterns import search
 from schemalint.rules.alter import (
     added_columns,
@@ -26,7 +27,6 @@ from schemalint.rules.tables import (
 from schemalint.sql.names import QName, quote_ident
 from schemalint.sql.nodes import Node, unwrap
 from schemalint.sql.parse import Statement
-from schemalint.types import ColumnType, column_type
 
 
 @rule("SL401", "table-without-primary-key", Severity.WARNING,

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 
 from schemalint.context import Context
 from schemalint.findings import Hit, Severity
+from schemalint.model.types import column_type
 from schemalint.rules.base import rule
 from schemalint.sql.names import QName, strings
 from schemalint.sql.nodes import Node, const_value, unwrap, walk
 from schemalint.sql.parse import Statement
-from schemalint.types import column_type
 
 
 def _type_of(ctx: Context, type_name: Node | None) -> QName | None:

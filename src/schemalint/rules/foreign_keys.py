@@ -7,13 +7,13 @@ from collections.abc import Iterator
 
 from schemalint.context import Context, FileContext
 from schemalint.findings import Hit, Severity
+from schemalint.model.types import ColumnType, column_type
 from schemalint.rules.alter import added_columns, alter_commands, declared_constraints
 from schemalint.rules.base import file_rule, rule
 from schemalint.rules.tables import create_columns, table_constraints
 from schemalint.sql.names import QName, quote_ident, strings
 from schemalint.sql.nodes import Node, unwrap
 from schemalint.sql.parse import Statement
-from schemalint.types import ColumnType, column_type
 
 
 @file_rule("SL406", "foreign-key-without-index", Severity.WARNING,

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from schemalint.context import Context
 from schemalint.findings import Hit, Severity
-from schemalint.locks import LockMode
+from schemalint.model.locks import LockMode
 from schemalint.rules.base import rule
 from schemalint.rules.recipes import add_keyword_after, insert_after_keyword, lock_of, lock_phrase
 from schemalint.sql.names import qualify, quote_ident, strings

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from schemalint.context import Context
 from schemalint.findings import Hit, Severity
-from schemalint.locks import LockMode
+from schemalint.model.locks import LockMode
 from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
 from schemalint.rules.recipes import add_keyword_after, lock_of, lock_phrase

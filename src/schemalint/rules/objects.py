@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from schemalint import dependents
 from schemalint.context import Context
 from schemalint.findings import Hit, Severity
+from schemalint.model import dependents
+from schemalint.model.schema import dropped_names, moved_object_kind, moved_object_name
 from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
-from schemalint.schema import dropped_names, moved_object_kind, moved_object_name
 from schemalint.sql.names import QName, quote_ident, range_var, strings
 from schemalint.sql.parse import Statement
 

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 from schemalint.context import Context
 from schemalint.findings import Hit, Severity
+from schemalint.model.schema import Table
 from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
 from schemalint.rules.recipes import lock_timeout_prefix, locks_phrase
-from schemalint.schema import Table
 from schemalint.sql.names import QName, quote_ident
 from schemalint.sql.nodes import Node, const_value, unwrap
 from schemalint.sql.parse import Statement

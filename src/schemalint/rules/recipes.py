@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 
 from schemalint.context import Context
 from schemalint.findings import Edit
-from schemalint.locks import LockMode
+from schemalint.model.locks import LockMode
 from schemalint.sql.names import QName, quote_ident
 from schemalint.sql.nodes import Node, unwrap
 from schemalint.sql.parse import Statement
 
 if TYPE_CHECKING:
-    from schemalint.recipe import RecipeEngine, Step
+    from schemalint.authoring.recipe import RecipeEngine, Step
 
 
 def lock_phrase(mode: LockMode, table: str, duration: str = "") -> str:
@@ -71,15 +71,15 @@ def steps_text(steps: list[Step]) -> str:
 
 def not_valid_steps(table: str, constraint_sql: str, constraint_name: str) -> str:
     """ADD a constraint NOT VALID (a brief lock, new rows checked), then VALIDATE it under a weak lock — the
-    recipe engine's statements (schemalint.recipe), so help, generator and fix say the same."""
-    from schemalint.recipe import RecipeEngine
+    recipe engine's statements (schemalint.authoring.recipe), so help, generator and fix say the same."""
+    from schemalint.authoring.recipe import RecipeEngine
 
     return steps_text(RecipeEngine().not_valid(table, constraint_sql, constraint_name))
 
 
 def set_not_null_steps(table: QName, table_sql: str, column: str) -> str:
     """PG12+: SET NOT NULL without its full-table scan, proven by a validated CHECK (col IS NOT NULL)."""
-    from schemalint.recipe import RecipeEngine
+    from schemalint.authoring.recipe import RecipeEngine
 
     del table
     return steps_text(RecipeEngine().set_not_null(table_sql, column).steps)
@@ -161,7 +161,7 @@ def insert_after_keyword(stmt: Statement, pattern: str, keyword: str) -> Edit | 
 
 # --- fixes: the statements the recipe engine writes, as an edit of the finding's statement --------------
 def engine(ctx: Context) -> RecipeEngine:
-    from schemalint.recipe import RecipeEngine
+    from schemalint.authoring.recipe import RecipeEngine
 
     return RecipeEngine(ctx.settings, ctx.model, str(ctx.option("locks", "lock-timeout")))
 

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from schemalint.model.types import ColumnType, column_type
 from schemalint.sql.names import QName
 from schemalint.sql.nodes import Node, unwrap
 from schemalint.sql.parse import Statement
-from schemalint.types import ColumnType, column_type
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,10 +9,10 @@ from typing import Any
 
 from schemalint.context import Context, FileContext
 from schemalint.findings import Hit, Severity
+from schemalint.model.schema import Policy
 from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import file_rule, rule
 from schemalint.rules.tables import create_columns, is_partition, is_temporary
-from schemalint.schema import Policy
 from schemalint.sql.names import QName, quote_ident, strings
 from schemalint.sql.nodes import const_value, unwrap, walk
 from schemalint.sql.parse import Statement

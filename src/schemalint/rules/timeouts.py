@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from schemalint.context import Context
 from schemalint.durations import guc_milliseconds, spoken
 from schemalint.findings import Edit, Hit, Severity
-from schemalint.locks import LockMode, LockTaken
+from schemalint.model.locks import LockMode, LockTaken
 from schemalint.rules.base import rule
 from schemalint.rules.recipes import locks_phrase
 from schemalint.sql.parse import Statement

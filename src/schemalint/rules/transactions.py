@@ -7,11 +7,11 @@ from collections.abc import Iterator
 
 from schemalint.context import Context
 from schemalint.findings import Edit, Hit, Severity
-from schemalint.locks import LockMode, dml_target
+from schemalint.model.locks import LockMode, dml_target
 from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
 from schemalint.rules.recipes import one_line
-from schemalint.runners import RUNNERS
+from schemalint.sources.runners import RUNNERS
 from schemalint.sql.nodes import option_enabled, unwrap
 from schemalint.sql.parse import Statement
 

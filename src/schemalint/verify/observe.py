@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from schemalint.locks import LockMode
+from schemalint.model.locks import LockMode
 from schemalint.verify.catalog import USER_SCHEMAS
 
 _MODES = {

@@ -10,11 +10,11 @@ from schemalint.config import Settings
 from schemalint.durations import guc_milliseconds
 from schemalint.engine import PreparedFile, RunResult
 from schemalint.findings import Finding, Severity, Span
-from schemalint.locks import LockMode
+from schemalint.model.locks import LockMode
 from schemalint.rules import all_rules
 from schemalint.rules.recipes import one_line
 from schemalint.rules.transactions import refused_in_transaction
-from schemalint.runners import AUTOCOMMIT, transaction_of
+from schemalint.sources.runners import AUTOCOMMIT, transaction_of
 from schemalint.sql.parse import Statement, SyntaxProblem
 from schemalint.sql.text import SourceText
 from schemalint.verify import catalog, observe

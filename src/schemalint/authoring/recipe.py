@@ -1,6 +1,6 @@
 """The recipe engine: an intent ("add column c to t with this definition", "add a foreign key", "make c
 NOT NULL", …) turned into the safe statements, the transaction structure they need and the exact rollback, in
-reverse order. The generator (``schemalint new``, :mod:`schemalint.generator`), ``--fix`` and the rules' help
+reverse order. The generator (``schemalint new``, :mod:`schemalint.authoring.generator`), ``--fix`` and the rules' help
 texts all call it, so each safe pattern is written once.
 
 Safe means: ``SET lock_timeout`` first; a CHECK or a foreign key is added ``NOT VALID`` and validated in its own
@@ -20,7 +20,7 @@ from pglast.enums import ConstrType
 from pglast.stream import RawStream
 
 from schemalint.config import Settings
-from schemalint.schema import SchemaModel
+from schemalint.model.schema import SchemaModel
 from schemalint.sql.names import QName, display, qualify, quote_ident
 
 
@@ -294,8 +294,8 @@ class RecipeEngine:
         return f"{match.group(1)}_" if match else "uk_"
 
     def _volatile(self, default_sql: str) -> bool:
+        from schemalint.model.volatility import VOLATILE, expression_volatility
         from schemalint.sql.parse import parse
-        from schemalint.volatility import VOLATILE, expression_volatility
 
         parsed = parse(f"SELECT {default_sql}")
         if not parsed.statements:

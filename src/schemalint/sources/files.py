@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import os
 import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 _DIGITS = re.compile(r"(\d+)")
 # Folders never searched when walking a directory (hidden ones are skipped too); naming one explicitly still works.
-if TYPE_CHECKING:
-    from schemalint.gitref import AtRef
-
 SKIPPED_DIRS = frozenset(("node_modules", "venv", "site-packages", "__pycache__", "__pypackages__"))
 _FLYWAY_UNDO = re.compile(r"^U(\d[\d._]*)__(.+\.sql)$")
+
+
+@dataclass(frozen=True, slots=True)
+class AtRef:
+    """A forward migration file of the run, as it was at REF."""
+
+    ref: str
+    existed: bool  # this path existed at REF
+    old_text: str | None = None  # what it said at REF, when it changed since (or what the renamed file said)
+    renamed_from: str | None = None  # the path at REF it was renamed from (relative to the repository)
+    precedes: str | None = None  # added since REF: the newest forward file existing at REF that sorts after it
+
+    def cache_token(self) -> str:
+        digest = hashlib.sha256(self.old_text.encode("utf-8", "surrogateescape")).hexdigest() if self.old_text else ""
+        return f"{self.ref}|{self.existed}|{digest}|{self.renamed_from}|{self.precedes}"
 
 
 class SourceError(Exception):

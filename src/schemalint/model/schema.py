@@ -6,12 +6,14 @@ calling :meth:`SchemaModel.apply` after the rules have judged a statement.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from schemalint.model.types import ColumnType, column_type
 from schemalint.sql.names import DEFAULT_SCHEMA, QName, qualify, range_var, strings
 from schemalint.sql.nodes import Node, const_value, unwrap, walk
-from schemalint.types import ColumnType, column_type
+from schemalint.sql.plpgsql import called_routines
 
 VOLATILITIES = ("immutable", "stable", "volatile")
 
@@ -146,9 +148,14 @@ class SchemaModel:
             return self.functions.get((parts[-2], parts[-1]))
         return self.functions.get((self.default_schema, parts[0])) if parts else None
 
-    def has_functions_from(self, file: str) -> bool:
-        """Did this file create a function or procedure (that a later statement may call)?"""
-        return file in self._function_files
+    def routines_called(self, kind: str, node: Node, file: str) -> Iterator[tuple[list[str], Function]]:
+        """Functions and procedures created earlier in ``file`` that this SELECT or CALL runs."""
+        if kind not in ("SelectStmt", "CallStmt") or file not in self._function_files:
+            return
+        for parts in called_routines(kind, node):
+            routine = self.function(parts)
+            if routine is not None and routine.body and routine.created_file == file:
+                yield parts, routine
 
     def foreign_key_target(self, table: QName, constraint: str) -> QName | None:
         """The table a known foreign key of ``table`` references."""

@@ -1,6 +1,6 @@
 """The guide's migration generator: ``schemalint new`` and the Python API the guide shows.
 
-    from schemalint.generator import MigrationGenerator
+    from schemalint.authoring.generator import MigrationGenerator
     generator = MigrationGenerator()                # reads the project's config like the CLI
     migration = generator.create_migration(title="Add Customer Health Score to Accounts",
         description="Add customer_health_score field for account analytics", author="Your Name")
@@ -8,7 +8,7 @@
         column_definition="DECIMAL(3,2) DEFAULT 0.75 CHECK (customer_health_score BETWEEN 0 AND 1)")
     generator.save_migration(migration)             # returns the path written
 
-Every step comes from the recipe engine (:mod:`schemalint.recipe`), so the file holds the safe form, the
+Every step comes from the recipe engine (:mod:`schemalint.authoring.recipe`), so the file holds the safe form, the
 guide's header (its Risk Assessment judged from what the unsafe one-liners would have raised) and the exact
 rollback; it never overwrites a file."""
 
@@ -22,10 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from schemalint.authoring.recipe import Recipe, RecipeEngine, RecipeError
 from schemalint.config import Settings, find_config, load_settings
-from schemalint.recipe import Recipe, RecipeEngine, RecipeError
-from schemalint.schema import SchemaModel
-from schemalint.sources import SourceFile
+from schemalint.model.schema import SchemaModel
+from schemalint.sources.files import SourceFile
 
 RULE = "=" * 53
 # Risk Assessment, judged from the findings the unsafe one-liners the steps replace would raise:
@@ -240,7 +240,7 @@ class MigrationGenerator:
         if configured:
             root = self.settings.source.parent if self.settings.source is not None else base
             return root / str(configured)
-        from schemalint.sources import SourceError, collect
+        from schemalint.sources.files import SourceError, collect
 
         try:
             found = collect([str(base)], self.settings.include, self.settings.exclude)
@@ -253,9 +253,9 @@ class MigrationGenerator:
         return base / "migrations"
 
     def _history(self) -> tuple[SchemaModel, list[SourceFile]]:
-        from schemalint import runners
         from schemalint.engine import Engine, prepare
-        from schemalint.sources import SourceError, collect, read_bytes
+        from schemalint.sources import runners
+        from schemalint.sources.files import SourceError, collect, read_bytes
 
         engine = Engine(self.settings, set())
         self.detected_runner: str | None = None

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from schemalint.sources import SourceFile
+from schemalint.sources.files import SourceFile
 
 AUTOCOMMIT, WRAPPED, IMPLICIT = "autocommit", "wrapped", "implicit"
 

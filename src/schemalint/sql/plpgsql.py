@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from schemalint.schema import Function, SchemaModel
 from schemalint.sql.names import strings
 from schemalint.sql.nodes import Node, unwrap, walk
 from schemalint.sql.parse import ParseError, keyword_end, next_cut, parse_plpgsql
@@ -243,13 +242,3 @@ def _constant_string(expr: str) -> str | None:
     if len(literal) >= 2 and literal[0] == "'" and literal[-1] == "'" and "'" not in literal[1:-1].replace("''", ""):
         return literal[1:-1].replace("''", "'")
     return None
-
-
-def routines_called_here(kind: str, node: Node, model: SchemaModel, file: str) -> Iterator[tuple[list[str], Function]]:
-    """Functions and procedures created earlier in ``file`` that this SELECT or CALL runs."""
-    if kind not in ("SelectStmt", "CallStmt") or not model.has_functions_from(file):
-        return
-    for parts in called_routines(kind, node):
-        routine = model.function(parts)
-        if routine is not None and routine.body and routine.created_file == file:
-            yield parts, routine

@@ -4,28 +4,11 @@ only the ``git`` command, no library."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
-from schemalint.sources import MigrationKey, SourceError, SourceFile, migration_key
-
-
-@dataclass(frozen=True, slots=True)
-class AtRef:
-    """A forward migration file of the run, as it was at REF."""
-
-    ref: str
-    existed: bool  # this path existed at REF
-    old_text: str | None = None  # what it said at REF, when it changed since (or what the renamed file said)
-    renamed_from: str | None = None  # the path at REF it was renamed from (relative to the repository)
-    precedes: str | None = None  # added since REF: the newest forward file existing at REF that sorts after it
-
-    def cache_token(self) -> str:
-        digest = hashlib.sha256(self.old_text.encode("utf-8", "surrogateescape")).hexdigest() if self.old_text else ""
-        return f"{self.ref}|{self.existed}|{digest}|{self.renamed_from}|{self.precedes}"
+from schemalint.sources.files import AtRef, MigrationKey, SourceError, SourceFile, migration_key
 
 
 class Repository:

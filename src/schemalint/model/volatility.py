@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from schemalint.schema import SchemaModel
+from schemalint.model.schema import SchemaModel
 from schemalint.sql.names import strings
 from schemalint.sql.nodes import unwrap, walk
 

@@ -1,0 +1,1 @@
+"""Writing migrations: the recipe engine, the generator (`schemalint new`) and `--fix`."""
