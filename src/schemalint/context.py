@@ -15,7 +15,7 @@ from schemalint.model.locks import LockMode, LockTaken, locks_taken
 from schemalint.model.schema import SchemaModel
 from schemalint.sources.files import AtRef
 from schemalint.sources.runners import AUTOCOMMIT, IMPLICIT, RUNNERS, WRAPPED, Runner
-from schemalint.sql.names import QName, display, range_var, strings
+from schemalint.sql.names import QName, display, quote_ident, range_var, strings
 from schemalint.sql.nodes import const_value, walk
 from schemalint.sql.parse import Statement
 from schemalint.sql.sections import Sections
@@ -146,6 +146,29 @@ class Context:
             memo["locks"] = locks_taken(stmt.kind, stmt.node, self.settings.default_schema, self.model)
         result: list[LockTaken] = memo["locks"]
         return result
+
+    def lock_of(self, stmt: Statement, table: QName | None = None,
+                default: LockMode = LockMode.ACCESS_EXCLUSIVE) -> LockMode:
+        """The strongest lock the whole statement takes on ``table`` (any table when None), from the one
+        statement → lock table in model/locks.py."""
+        modes = [lock.mode for lock in self.locks(stmt) if table is None or lock.table == table]
+        return max(modes) if modes else default
+
+    def batch_key(self, table: QName) -> str:
+        """What a batched UPDATE selects by: the primary key the history knows ("id", "(tenant_id, id)"), else
+        a placeholder for the user to fill in."""
+        known = self.model.table(table)
+        primary = next((c for c in known.constraints.values() if c.kind == "PRIMARY"), None) if known else None
+        if primary is None or not primary.columns:
+            return "<key>"
+        columns = [quote_ident(c) for c in primary.columns]
+        return columns[0] if len(columns) == 1 else f"({', '.join(columns)})"
+
+    def lock_timeout_prefix(self) -> str:
+        """``SET lock_timeout`` for a recipe, unless one is in force or the runner sets it."""
+        if self.lock_timeout or self.option("locks", "runner-sets-lock-timeout"):
+            return ""
+        return "SET lock_timeout = '5s';\n"
 
     # --- the engine advances it -----------------------------------------------------------
     def advance(self, stmt: Statement) -> None:

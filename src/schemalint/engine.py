@@ -19,7 +19,6 @@ from schemalint.findings import Edit, Finding, Hit, Severity, Span
 from schemalint.model.schema import SchemaModel
 from schemalint.rules import all_rules, family_of, resolve
 from schemalint.rules.base import Rule
-from schemalint.rules.recipes import one_line
 from schemalint.sources.files import SourceFile, read
 from schemalint.sources.runners import RUNNERS, Runner, transaction_of
 from schemalint.sql.identifiers import long_defined_names, truncate_identifier
@@ -39,6 +38,7 @@ from schemalint.sql.plpgsql import (
     embedded_sql,
     opaque_sql,
 )
+from schemalint.sql.scan import one_line
 from schemalint.sql.sections import Sections, find_sections
 from schemalint.sql.suppress import Suppressions, find_suppressions
 from schemalint.sql.text import SourceText

@@ -24,8 +24,12 @@ from pathlib import Path
 
 from schemalint.authoring.recipe import Recipe, RecipeEngine, RecipeError
 from schemalint.config import Settings, find_config, load_settings
+from schemalint.engine import Engine, prepare
 from schemalint.model.schema import SchemaModel
-from schemalint.sources.files import SourceFile
+from schemalint.patterns import search
+from schemalint.run import enabled_codes
+from schemalint.sources import runners
+from schemalint.sources.files import SourceError, SourceFile, collect, read_bytes
 
 RULE = "=" * 53
 # Risk Assessment, judged from the findings the unsafe one-liners the steps replace would raise:
@@ -165,8 +169,6 @@ class MigrationGenerator:
 
     # --- what the file says ----------------------------------------------------------------------
     def filename(self, migration: Migration) -> str:
-        from schemalint.patterns import search
-
         pattern = str(self.settings.option("migration-file", "filename-pattern"))
         stamp = migration.created
         candidates = [f"{migration.version}_{migration.slug}.sql", f"{stamp:%Y%m%d%H%M%S}_{migration.slug}.sql",
@@ -195,8 +197,6 @@ class MigrationGenerator:
                 if slow else "< 1 minute")
 
     def _naive_findings(self, migration: Migration) -> list[str]:
-        from schemalint.engine import Engine, prepare
-        from schemalint.run import enabled_codes
         naive = "\n".join(sql for recipe in migration.steps for sql in recipe.naive)
         settings = load_settings(None)
         settings.select = ["SL1", "SL2"]
@@ -240,8 +240,6 @@ class MigrationGenerator:
         if configured:
             root = self.settings.source.parent if self.settings.source is not None else base
             return root / str(configured)
-        from schemalint.sources.files import SourceError, collect
-
         try:
             found = collect([str(base)], self.settings.include, self.settings.exclude)
         except SourceError:
@@ -253,10 +251,6 @@ class MigrationGenerator:
         return base / "migrations"
 
     def _history(self) -> tuple[SchemaModel, list[SourceFile]]:
-        from schemalint.engine import Engine, prepare
-        from schemalint.sources import runners
-        from schemalint.sources.files import SourceError, collect, read_bytes
-
         engine = Engine(self.settings, set())
         self.detected_runner: str | None = None
         if not self.directory.is_dir():

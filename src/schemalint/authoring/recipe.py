@@ -11,6 +11,7 @@ table gets the tenant column, row-level security and a policy."""
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +22,10 @@ from pglast.stream import RawStream
 
 from schemalint.config import Settings
 from schemalint.model.schema import SchemaModel
+from schemalint.model.volatility import VOLATILE, expression_volatility
 from schemalint.sql.names import QName, display, qualify, quote_ident
+from schemalint.sql.parse import parse
+from schemalint.sql.scan import split_top_level
 
 
 class RecipeError(ValueError):
@@ -256,8 +260,8 @@ class RecipeEngine:
         for audit in self.settings.option("conventions", "audit-columns"):
             if audit not in names:
                 extra.append(f"{quote_ident(audit)} timestamptz NOT NULL DEFAULT now()")
-        user_columns = [d for d in _split_top_level(column_defs) if not _is_table_constraint(d)]
-        user_constraints = [d for d in _split_top_level(column_defs) if _is_table_constraint(d)]
+        user_columns = [d for d in split_top_level(column_defs) if not _is_table_constraint(d)]
+        user_constraints = [d for d in split_top_level(column_defs) if _is_table_constraint(d)]
         first = [e for e in extra if not e.endswith("DEFAULT now()")]
         audit = [e for e in extra if e.endswith("DEFAULT now()")]
         body = ",\n    ".join([*first, *user_columns, *audit, *user_constraints])
@@ -294,9 +298,6 @@ class RecipeEngine:
         return f"{match.group(1)}_" if match else "uk_"
 
     def _volatile(self, default_sql: str) -> bool:
-        from schemalint.model.volatility import VOLATILE, expression_volatility
-        from schemalint.sql.parse import parse
-
         parsed = parse(f"SELECT {default_sql}")
         if not parsed.statements:
             return False
@@ -305,8 +306,6 @@ class RecipeEngine:
         return expression_volatility(expr, self.model or SchemaModel()).level == VOLATILE
 
     def _tenant_exempt(self, table: QName) -> bool:
-        import fnmatch
-
         if table[0] in self.settings.option("tenancy", "exempt-schemas"):
             return True
         for pattern in self.settings.option("tenancy", "exempt-tables"):
@@ -344,21 +343,6 @@ _SQL_WORDS = frozenset(("and", "or", "not", "between", "in", "is", "null", "true
 
 def _split_name(text: str) -> list[str]:
     return [p for p in re.findall(r'"(?:[^"]|"")*"|[^."\s]+', text.strip())]
-
-
-def _split_top_level(defs: str) -> list[str]:
-    """Column definitions split on their top-level commas, each on one line."""
-    from schemalint.rules.recipes import scan_sql, squeeze
-
-    out: list[str] = []
-    start = 0
-    while start < len(defs):
-        end = scan_sql(defs, start, len(defs), lambda i: defs[i] == ",")
-        piece = squeeze(defs[start:end])
-        if piece:
-            out.append(piece)
-        start = end + 1
-    return out
 
 
 def _is_table_constraint(definition: str) -> bool:

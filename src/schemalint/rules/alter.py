@@ -14,6 +14,7 @@ from schemalint.rules.tables import (
 from schemalint.sql.names import strings
 from schemalint.sql.nodes import Node, unwrap
 from schemalint.sql.parse import Statement
+from schemalint.sql.scan import scan_sql
 
 TABLE_OBJECTS = ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE")
 
@@ -61,8 +62,6 @@ _TYPE_CONTINUES = ("varying", "precision", "with time zone", "without time zone"
 
 def type_sql(col: ColumnDefinition, stmt: Statement) -> str:
     """The column's type as the user wrote it (falls back to the normalised type)."""
-    from schemalint.rules.recipes import scan_sql
-
     type_name = col.definition.get("typeName") or {}
     start = type_name.get("location")
     if isinstance(start, int) and start >= 0:

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from schemalint.context import Context
 from schemalint.findings import Hit, Severity
 from schemalint.rules.base import rule
-from schemalint.rules.recipes import batch_key, one_line
 from schemalint.sql.parse import Statement
 from schemalint.sql.plpgsql import BodyFacts, analyse_body, do_block_body
+from schemalint.sql.scan import one_line
 
 _PROCEDURE_RECIPE = (
     "Commit each batch: a procedure may COMMIT between batches when it is CALLed outside a transaction block "
@@ -64,7 +64,7 @@ def unbatched_backfill(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         if not whole_table and not (ctx.in_transaction and table in ctx.ddl_tables):
             return  # a batched write outside a DDL transaction: nothing to say (the common case, kept cheap)
         name = ctx.name(table)
-        key = batch_key(ctx, table)
+        key = ctx.batch_key(table)
         batch = (f"{verb} {'' if verb == 'UPDATE' else 'FROM '}{name} {'SET … ' if verb == 'UPDATE' else ''}"
                  f"WHERE {key} IN (SELECT {key} FROM {name} WHERE <not yet done> LIMIT 5000);  "
                  f"-- repeat, one transaction per batch")

@@ -10,17 +10,10 @@ from schemalint.findings import Hit, Severity
 from schemalint.model.volatility import VOLATILE, expression_volatility, is_null_constant
 from schemalint.rules.alter import added_columns, type_sql
 from schemalint.rules.base import rule
-from schemalint.rules.recipes import (
-    batch_key,
-    expression_at,
-    lock_of,
-    lock_phrase,
-    lock_timeout_prefix,
-    parenthesized_after,
-    set_not_null_steps,
-)
+from schemalint.rules.wording import lock_phrase, set_not_null_steps
 from schemalint.sql.names import quote_ident
 from schemalint.sql.parse import Statement
+from schemalint.sql.scan import expression_at, parenthesized_after
 
 
 @rule("SL101", "add-column-not-null-without-default", Severity.ERROR,
@@ -44,11 +37,11 @@ def add_column_not_null_without_default(stmt: Statement, ctx: Context) -> Iterat
         yield Hit(
             f"ADD COLUMN {name}.{column} {ctype} NOT NULL without a DEFAULT fails with \"column contains null "
             f"values\" as soon as {name} has a row, and every INSERT from the running application that does not "
-            f"set {column} fails after it (the ALTER {lock_phrase(lock_of(ctx, stmt, table), name)})",
-            f"{lock_timeout_prefix(ctx)}"
+            f"set {column} fails after it (the ALTER {lock_phrase(ctx.lock_of(stmt, table), name)})",
+            f"{ctx.lock_timeout_prefix()}"
             f"ALTER TABLE {name} ADD COLUMN {column} {ctype} DEFAULT <value>;  -- PG11+: no rewrite\n"
             f"-- backfill existing rows in batches, each in its own transaction, if they need other values\n"
-            + set_not_null_steps(table, name, col.name),
+            + set_not_null_steps(name, col.name),
             ctx.statement.offset_of(col.location),
         )
 
@@ -61,14 +54,14 @@ def volatile_default_rewrites_table(stmt: Statement, ctx: Context) -> Iterator[H
     if ctx.is_new(table):
         return
     name = ctx.name(table)
-    key = batch_key(ctx, table)
+    key = ctx.batch_key(table)
     for col in added_columns(stmt):
         default = col.default_expr
         if default is None or is_null_constant(default):
             continue
         column = quote_ident(col.name)
         ctype = type_sql(col, stmt)
-        rewrite = lock_phrase(lock_of(ctx, stmt, table), name, "while it rewrites every row")
+        rewrite = lock_phrase(ctx.lock_of(stmt, table), name, "while it rewrites every row")
         default_con = col.constraint("CONSTR_DEFAULT") or {}
         keyword_at = ctx.statement.offset_of(default_con.get("location"))
         text = stmt.source.text
@@ -77,7 +70,7 @@ def volatile_default_rewrites_table(stmt: Statement, ctx: Context) -> Iterator[H
             expression = expression_at(text, keyword_at + 7, stmt.end)
         expression = expression or "<expression>"
         backfill_help = (
-            f"{lock_timeout_prefix(ctx)}"
+            f"{ctx.lock_timeout_prefix()}"
             f"ALTER TABLE {name} ADD COLUMN {column} {ctype};\n"
             f"ALTER TABLE {name} ALTER COLUMN {column} SET DEFAULT {expression};  -- new rows only, no rewrite\n"
             f"-- then fill existing rows in batches, each in its own transaction:\n"
@@ -114,7 +107,7 @@ def stored_generated_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     if ctx.is_new(table):
         return
     name = ctx.name(table)
-    key = batch_key(ctx, table)
+    key = ctx.batch_key(table)
     for col in added_columns(stmt):
         generated = col.constraint("CONSTR_GENERATED")
         if generated is None:
@@ -143,7 +136,7 @@ def stored_generated_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
                    f"ALTER TABLE {name} ADD COLUMN {column} {ctype} GENERATED ALWAYS AS ({expression}) VIRTUAL;")
         yield Hit(
             f"ADD COLUMN {name}.{column} GENERATED ALWAYS AS (…) STORED computes the value for every existing row: "
-            f"it {lock_phrase(lock_of(ctx, stmt, table), name, 'while it rewrites the table')}",
+            f"it {lock_phrase(ctx.lock_of(stmt, table), name, 'while it rewrites the table')}",
             f"Add a plain nullable column, keep it up to date from the application or a BEFORE INSERT OR UPDATE "
             f"trigger, and backfill existing rows in batches:\n"
             f"ALTER TABLE {name} ADD COLUMN {column} {ctype};\n"
@@ -174,8 +167,8 @@ def serial_or_identity_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         seq = quote_ident(f"{table[1]}_{col.name}_seq"[:63])
         yield Hit(
             f"ADD COLUMN {name}.{column} {what} fills every existing row from a sequence: it "
-            f"{lock_phrase(lock_of(ctx, stmt, table), name, 'while it rewrites the table')}",
-            f"{lock_timeout_prefix(ctx)}"
+            f"{lock_phrase(ctx.lock_of(stmt, table), name, 'while it rewrites the table')}",
+            f"{ctx.lock_timeout_prefix()}"
             f"CREATE SEQUENCE {seq} AS {base};\n"
             f"ALTER TABLE {name} ADD COLUMN {column} {base};\n"
             f"ALTER TABLE {name} ALTER COLUMN {column} SET DEFAULT nextval('{seq}');  -- new rows only\n"

@@ -9,7 +9,6 @@ from schemalint.findings import Hit, Severity
 from schemalint.model.types import ColumnType, column_type
 from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
-from schemalint.rules.recipes import batch_key
 from schemalint.sql.names import QName, qualify, quote_ident, strings
 from schemalint.sql.nodes import Node, unwrap
 from schemalint.sql.parse import Statement
@@ -81,7 +80,7 @@ def rename_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     yield Hit(
         f"RENAME COLUMN {name}.{quote_ident(old)} TO {new}: every query and deployed version of the application "
         f"that still uses {quote_ident(old)} fails the moment this commits",
-        _expand_contract(name, quote_ident(old), new, ctype, batch_key(ctx, table)),
+        _expand_contract(name, quote_ident(old), new, ctype, ctx.batch_key(table)),
     )
 
 
@@ -188,7 +187,7 @@ def change_column_type(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             f"{change}: rewrites the table and its indexes under an ACCESS EXCLUSIVE lock, blocking every read and "
             f"write, and the running application may read or write values the new type rejects or changes "
             f"(it can lose data)",
-            _expand_contract(name, col, quote_ident(f"{column}_new"), new_text, batch_key(ctx, table)),
+            _expand_contract(name, col, quote_ident(f"{column}_new"), new_text, ctx.batch_key(table)),
         )
 
 

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from schemalint.authoring.recipe import RecipeError
 from schemalint.context import Context
 from schemalint.findings import Edit, Hit, Severity
 from schemalint.model.schema import generated_constraint_name
@@ -25,22 +26,12 @@ from schemalint.rules.alter import (
     declared_constraints,
 )
 from schemalint.rules.base import rule
-from schemalint.rules.recipes import (
-    engine,
-    lock_of,
-    lock_phrase,
-    lock_timeout_prefix,
-    locks_phrase,
-    not_valid_steps,
-    replace_statement,
-    scan_sql,
-    set_not_null_steps,
-    single_command,
-    squeeze,
-)
+from schemalint.rules.edits import recipes, replace_statement, single_command
+from schemalint.rules.wording import lock_phrase, locks_phrase, not_valid_steps, set_not_null_steps
 from schemalint.sql.names import QName, quote_ident, strings
 from schemalint.sql.nodes import Node, unwrap
 from schemalint.sql.parse import Statement
+from schemalint.sql.scan import scan_sql, squeeze
 
 
 def _constraint_sql(stmt: Statement, con: Node) -> str:
@@ -68,7 +59,7 @@ def _not_valid_fix(stmt: Statement, ctx: Context, table_sql: str, body: str, nam
     transaction)."""
     if single_command(stmt) is None:
         return None
-    return replace_statement(ctx, stmt, engine(ctx).not_valid(table_sql, body, name), safe=False)
+    return replace_statement(ctx, stmt, recipes(ctx).not_valid(table_sql, body, name), safe=False)
 
 
 def _inline_check_fix(stmt: Statement, ctx: Context, table: QName, column: str, location: int | None) -> Edit | None:
@@ -82,10 +73,8 @@ def _inline_check_fix(stmt: Statement, ctx: Context, table: QName, column: str, 
     if head is None:
         return None
     definition = text[start + head.end():stmt.end]
-    from schemalint.authoring.recipe import RecipeError
-
     try:
-        recipe = engine(ctx).add_column(ctx.name(table), column, definition, pg_names=True)
+        recipe = recipes(ctx).add_column(ctx.name(table), column, definition, pg_names=True)
     except RecipeError:
         return None
     return replace_statement(ctx, stmt, recipe.steps, safe=False)
@@ -104,13 +93,13 @@ def foreign_key_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit
             continue
         ref = ctx.rv(con.get("pktable"))
         cname, body = _named_constraint_sql(stmt, table, con, "FOREIGN", tuple(strings(con.get("fk_attrs"))))
-        held = [(lock_of(ctx, stmt, table), name)]
+        held = [(ctx.lock_of(stmt, table), name)]
         if ref != table:
-            held.append((lock_of(ctx, stmt, ref), ctx.name(ref)))
+            held.append((ctx.lock_of(stmt, ref), ctx.name(ref)))
         yield Hit(
             f"ADD FOREIGN KEY {cname} on {name} checks every existing row while it "
             f"{locks_phrase(held, 'for the whole scan')}",
-            lock_timeout_prefix(ctx) + not_valid_steps(name, body, cname),
+            ctx.lock_timeout_prefix() + not_valid_steps(name, body, cname),
             ctx.statement.offset_of(con.get("location")),
             fix=_not_valid_fix(stmt, ctx, name, body, cname),
         )
@@ -124,7 +113,7 @@ def foreign_key_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit
         yield Hit(
             f"ADD COLUMN {name}.{column} REFERENCES {ctx.name(ref)} with a non-null DEFAULT validates the key for "
             f"every existing row while it "
-            f"{locks_phrase([(lock_of(ctx, stmt, table), name), (lock_of(ctx, stmt, ref), ctx.name(ref))])}",
+            f"{locks_phrase([(ctx.lock_of(stmt, table), name), (ctx.lock_of(stmt, ref), ctx.name(ref))])}",
             f"Add the column first, then the key as NOT VALID, and validate it separately:\n"
             f"ALTER TABLE {name} ADD COLUMN {column} … DEFAULT …;\n"
             f"ALTER TABLE {name} ADD CONSTRAINT {quote_ident(f'fk_{table[1]}_{col.name}'[:63])} FOREIGN KEY ({column}) "
@@ -142,14 +131,14 @@ def check_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     if ctx.is_new(table):
         return
     name = ctx.name(table)
-    scan = lock_phrase(lock_of(ctx, stmt, table), name, "while it scans every row")
+    scan = lock_phrase(ctx.lock_of(stmt, table), name, "while it scans every row")
     for con in added_constraints(stmt, "CONSTR_CHECK"):
         if con.get("skip_validation"):
             continue
         cname, body = _named_constraint_sql(stmt, table, con, "CHECK", ())
         yield Hit(
             f"ADD CHECK {cname} on {name} validates every existing row and {scan}",
-            lock_timeout_prefix(ctx) + not_valid_steps(name, body, cname),
+            ctx.lock_timeout_prefix() + not_valid_steps(name, body, cname),
             ctx.statement.offset_of(con.get("location")),
             fix=_not_valid_fix(stmt, ctx, name, body, cname),
         )
@@ -165,7 +154,7 @@ def check_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             message=f"ADD COLUMN {name}.{column} with an inline CHECK cannot be NOT VALID: PostgreSQL {scan}, "
             f"even when the column gets a constant default (checked on PostgreSQL 15)",
             help=f"Add the column without the CHECK, then the CHECK as NOT VALID, and validate it separately:\n"
-            f"{lock_timeout_prefix(ctx)}ALTER TABLE {name} ADD COLUMN {column} … ;  -- same type and default, no CHECK\n"
+            f"{ctx.lock_timeout_prefix()}ALTER TABLE {name} ADD COLUMN {column} … ;  -- same type and default, no CHECK\n"
             f"ALTER TABLE {name} ADD CONSTRAINT {cname} {expr} NOT VALID;\n"
             f"ALTER TABLE {name} VALIDATE CONSTRAINT {cname};  -- separate transaction",
             location=ctx.statement.offset_of(check.get("location")),
@@ -221,15 +210,15 @@ def set_not_null_scans_table(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         ):
             continue  # PG12+: a validated CHECK (col IS NOT NULL) lets SET NOT NULL skip the scan
         col = quote_ident(column)
-        help_text = lock_timeout_prefix(ctx) + set_not_null_steps(table, name, column)
+        help_text = ctx.lock_timeout_prefix() + set_not_null_steps(name, column)
         if ctx.target_postgres < 12:
             help_text = (f"PostgreSQL {ctx.target_postgres} always scans for SET NOT NULL; keep the validated "
                          f"CHECK ({col} IS NOT NULL) NOT VALID constraint instead, or upgrade to PG12+ and use:\n" + help_text)
         fix = None
         if ctx.target_postgres >= 12 and single_command(stmt) is not None:
-            fix = replace_statement(ctx, stmt, engine(ctx).set_not_null(name, column).steps, safe=False)
+            fix = replace_statement(ctx, stmt, recipes(ctx).set_not_null(name, column).steps, safe=False)
         yield Hit(
-            f"SET NOT NULL on {name}.{col} {lock_phrase(lock_of(ctx, stmt, table), name, 'while it scans every row')}",
+            f"SET NOT NULL on {name}.{col} {lock_phrase(ctx.lock_of(stmt, table), name, 'while it scans every row')}",
             help_text, fix=fix,
         )
 
@@ -242,7 +231,7 @@ def constraint_builds_index(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     if ctx.is_new(table):
         return
     name = ctx.name(table)
-    build = lock_phrase(lock_of(ctx, stmt, table), name, "for the whole index build")
+    build = lock_phrase(ctx.lock_of(stmt, table), name, "for the whole index build")
     for con in added_constraints(stmt, "CONSTR_UNIQUE", "CONSTR_PRIMARY", "CONSTR_EXCLUSION"):
         if con.get("indexname"):
             continue
@@ -260,7 +249,7 @@ def constraint_builds_index(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             help_text = (
                 f"Build the index without blocking writes, then attach it (a brief lock):\n"
                 f"CREATE UNIQUE INDEX CONCURRENTLY {idx} ON {name} ({cols});  -- outside a transaction block\n"
-                f"{lock_timeout_prefix(ctx)}ALTER TABLE {name} ADD CONSTRAINT {cname} {label} USING INDEX {idx};"
+                f"{ctx.lock_timeout_prefix()}ALTER TABLE {name} ADD CONSTRAINT {cname} {label} USING INDEX {idx};"
             )
             if kind == "PRIMARY":
                 help_text += "\n(the key columns must already be NOT NULL, or this scans: see SL108)"
@@ -269,7 +258,7 @@ def constraint_builds_index(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         keys_not_null = known is not None and all(c in known.columns and known.columns[c].not_null for c in columns)
         plain = single_command(stmt) is not None and columns and not con.get("including") and not con.get("options")
         if plain and (kind == "UNIQUE" or (kind == "PRIMARY" and keys_not_null)):
-            recipe = engine(ctx).add_unique(name, list(columns), _constraint_name(table, con, kind, columns),
+            recipe = recipes(ctx).add_unique(name, list(columns), _constraint_name(table, con, kind, columns),
                                             primary=kind == "PRIMARY")
             fix = replace_statement(ctx, stmt, recipe.steps, safe=False)
         yield Hit(f"ADD {label} {cname} on {name} builds a unique index and {build}", help_text,

@@ -17,7 +17,6 @@ from schemalint.rules.alter import (
     declared_constraints,
 )
 from schemalint.rules.base import rule
-from schemalint.rules.recipes import scan_sql
 from schemalint.rules.tables import (
     create_columns,
     has_primary_key,
@@ -27,6 +26,7 @@ from schemalint.rules.tables import (
 from schemalint.sql.names import QName, quote_ident
 from schemalint.sql.nodes import Node, unwrap
 from schemalint.sql.parse import Statement
+from schemalint.sql.scan import scan_sql
 
 
 @rule("SL401", "table-without-primary-key", Severity.WARNING,

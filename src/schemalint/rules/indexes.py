@@ -8,10 +8,12 @@ from schemalint.context import Context
 from schemalint.findings import Hit, Severity
 from schemalint.model.locks import LockMode
 from schemalint.rules.base import rule
-from schemalint.rules.recipes import add_keyword_after, insert_after_keyword, lock_of, lock_phrase
+from schemalint.rules.edits import insert_after_keyword
+from schemalint.rules.wording import lock_phrase
 from schemalint.sql.names import qualify, quote_ident, strings
 from schemalint.sql.nodes import unwrap
 from schemalint.sql.parse import Statement
+from schemalint.sql.scan import add_keyword_after
 
 
 @rule("SL102", "create-index-non-concurrently", Severity.ERROR,
@@ -46,7 +48,7 @@ def create_index_non_concurrently(stmt: Statement, ctx: Context) -> Iterator[Hit
     partitioned = known is not None and known.kind == "partitioned"
     fixable = not ctx.in_transaction and not partitioned and ctx.current is None
     yield Hit(
-        f"{what} on {name} without CONCURRENTLY {lock_phrase(lock_of(ctx, stmt, table), name, 'for the whole build')}",
+        f"{what} on {name} without CONCURRENTLY {lock_phrase(ctx.lock_of(stmt, table), name, 'for the whole build')}",
         help_text,
         fix=insert_after_keyword(stmt, r"\bINDEX\b", "CONCURRENTLY") if fixable else None,
     )
@@ -66,7 +68,7 @@ def drop_index_non_concurrently(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         if known is not None and ctx.is_new(known.table):
             continue
         on = f"its table {ctx.name(known.table)}" if known else "its table"
-        mode = lock_of(ctx, stmt, known.table) if known else LockMode.ACCESS_EXCLUSIVE
+        mode = ctx.lock_of(stmt, known.table) if known else LockMode.ACCESS_EXCLUSIVE
         fixed = add_keyword_after(stmt.text, r"\bINDEX\b", "CONCURRENTLY")
         # DROP INDEX CONCURRENTLY: one index, no CASCADE, outside a transaction
         fixable = (not ctx.in_transaction and ctx.current is None and len(node.get("objects") or ()) == 1

@@ -10,7 +10,7 @@ from schemalint.findings import Hit, Severity
 from schemalint.model.schema import dropped_names
 from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
-from schemalint.rules.recipes import lock_of, lock_phrase, set_not_null_steps
+from schemalint.rules.wording import lock_phrase, set_not_null_steps
 from schemalint.sql.names import QName, quote_ident, strings
 from schemalint.sql.nodes import Node, unwrap
 from schemalint.sql.parse import Statement
@@ -35,10 +35,10 @@ def primary_key_using_index_on_nullable(stmt: Statement, ctx: Context) -> Iterat
             continue
         name = ctx.name(table)
         columns = ", ".join(quote_ident(c) for c in nullable)
-        steps = "\n".join(set_not_null_steps(table, name, c) for c in nullable)
+        steps = "\n".join(set_not_null_steps(name, c) for c in nullable)
         yield Hit(
             f"ADD PRIMARY KEY USING INDEX {quote_ident(index.name[1])} makes {columns} NOT NULL: PostgreSQL scans "
-            f"every row of {name} to check it, while it {lock_phrase(lock_of(ctx, stmt, table), name)}",
+            f"every row of {name} to check it, while it {lock_phrase(ctx.lock_of(stmt, table), name)}",
             f"Prove NOT NULL first without the long lock (PG12+), then add the key:\n{steps}\n"
             f"ALTER TABLE {name} ADD {_constraint_words(con)}PRIMARY KEY USING INDEX {quote_ident(index.name[1])};"
             "  -- no scan",

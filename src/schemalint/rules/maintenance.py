@@ -10,15 +10,16 @@ from schemalint.findings import Hit, Severity
 from schemalint.model.locks import LockMode
 from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
-from schemalint.rules.recipes import add_keyword_after, lock_of, lock_phrase
+from schemalint.rules.wording import lock_phrase
 from schemalint.sql.names import QName
 from schemalint.sql.nodes import option_enabled, unwrap
 from schemalint.sql.parse import Statement
+from schemalint.sql.scan import add_keyword_after
 
 
 def _hit(ctx: Context, table: QName | None, what: str, mode: LockMode, help_text: str) -> Hit:
     if table is not None:
-        mode = lock_of(ctx, ctx.statement, table, mode)  # the one statement → lock table, where it knows
+        mode = ctx.lock_of(ctx.statement, table, mode)  # the one statement → lock table, where it knows
     target = ctx.name(table) if table else "every table it touches"
     return Hit(f"{what} {lock_phrase(mode, target, 'for its whole duration')}", help_text)
 

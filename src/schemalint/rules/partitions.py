@@ -9,7 +9,7 @@ from schemalint.findings import Hit, Severity
 from schemalint.model.schema import Table
 from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
-from schemalint.rules.recipes import lock_timeout_prefix, locks_phrase
+from schemalint.rules.wording import locks_phrase
 from schemalint.sql.names import QName, quote_ident
 from schemalint.sql.nodes import Node, const_value, unwrap
 from schemalint.sql.parse import Statement
@@ -77,7 +77,7 @@ def attach_partition_scans(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             if " FOR VALUES" in stmt.text.upper() else "FOR VALUES …"
         if unwrap(cmd.get("def"))[1].get("bound", {}).get("is_default"):
             bound_text = "DEFAULT"
-        prefix = lock_timeout_prefix(ctx)
+        prefix = ctx.lock_timeout_prefix()
         yield Hit(
             f"ATTACH PARTITION {part} to {par} scans every row of {part} to prove it fits the partition bound while "
             f"it {locks_phrase(locks)}{default_note}",

@@ -9,7 +9,7 @@ from schemalint.durations import guc_milliseconds, spoken
 from schemalint.findings import Edit, Hit, Severity
 from schemalint.model.locks import LockMode, LockTaken
 from schemalint.rules.base import rule
-from schemalint.rules.recipes import locks_phrase
+from schemalint.rules.wording import locks_phrase
 from schemalint.sql.parse import Statement
 
 

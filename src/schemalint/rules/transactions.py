@@ -10,10 +10,10 @@ from schemalint.findings import Edit, Hit, Severity
 from schemalint.model.locks import LockMode, dml_target
 from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
-from schemalint.rules.recipes import one_line
 from schemalint.sources.runners import RUNNERS
 from schemalint.sql.nodes import option_enabled, unwrap
 from schemalint.sql.parse import Statement
+from schemalint.sql.scan import one_line
 
 _RUNNER_HINT = (
     "Put it in a migration of its own that your runner does not wrap in a transaction "

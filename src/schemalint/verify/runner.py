@@ -12,10 +12,10 @@ from schemalint.engine import PreparedFile, RunResult
 from schemalint.findings import Finding, Severity, Span
 from schemalint.model.locks import LockMode
 from schemalint.rules import all_rules
-from schemalint.rules.recipes import one_line
 from schemalint.rules.transactions import refused_in_transaction
 from schemalint.sources.runners import AUTOCOMMIT, transaction_of
 from schemalint.sql.parse import Statement, SyntaxProblem
+from schemalint.sql.scan import one_line
 from schemalint.sql.text import SourceText
 from schemalint.verify import catalog, observe
 from schemalint.verify.fill import Filler
