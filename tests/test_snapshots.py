@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from schemalint.model.schema import SchemaModel, Table
+from schemalint.model.objects import Table
+from schemalint.model.schema import SchemaModel
 from schemalint.snapshots import Snapshots
 from tests.conftest import CORPUS
 

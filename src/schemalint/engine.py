@@ -16,13 +16,12 @@ from typing import Any
 from schemalint.config import Settings
 from schemalint.context import Context
 from schemalint.findings import Edit, Finding, Hit, Severity, Span
+from schemalint.model import replay
 from schemalint.model.schema import SchemaModel
 from schemalint.rules import all_rules, family_of, resolve
 from schemalint.rules.base import Rule
 from schemalint.sources.files import SourceFile, read
 from schemalint.sources.runners import RUNNERS, Runner, transaction_of
-from schemalint.sql.identifiers import long_defined_names, truncate_identifier
-from schemalint.sql.names import strings
 from schemalint.sql.parse import (
     ParsedSql,
     ParseError,
@@ -284,15 +283,8 @@ class Engine:
     def _apply(self, stmt: Statement, ctx: Context) -> None:
         # the model must never stop a run: a statement it cannot take in is just not recorded (try/except,
         # not contextlib.suppress: this runs for each of a long DO block's 190,000 statements)
-        try:
-            self.model.apply(stmt.kind, stmt.node, ctx.file, ctx.tx_serial)
-            for _, name, _ in long_defined_names(stmt.kind, stmt.node, lambda: stmt.text):
-                self.model.long_names.setdefault(truncate_identifier(name), (name, ctx.file))
-            if stmt.kind == "CreateFunctionStmt":
-                created = self.model.function(strings(stmt.node.get("funcname")))
-                if created is not None and created.body and created.created_file == ctx.file:
-                    found = stmt.text.find(created.body)
-                    created.body_offset = stmt.start + found if found >= 0 else None
+        try:  # noqa: SIM105
+            replay.apply(self.model, stmt, ctx.file, ctx.tx_serial)
         except Exception:  # see above
             pass
 

@@ -6,7 +6,8 @@ types, sequence defaults), so every rule that asks gets the same answer.
 
 from __future__ import annotations
 
-from schemalint.model.schema import SchemaModel, Table
+from schemalint.model.objects import Table
+from schemalint.model.schema import SchemaModel
 from schemalint.sql.names import QName, display, quote_ident
 
 

@@ -7,11 +7,13 @@ documentation, "Explicit Locking" (13.3) and the ALTER TABLE / CREATE INDEX refe
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from schemalint.sql.names import QName, qualify, range_var, strings
+from schemalint.sql.names import QName, range_var
 from schemalint.sql.nodes import Node, option_enabled, unwrap
+from schemalint.sql.objects import dropped_names, dropped_on_table
 
 
 class LockMode(enum.IntEnum):
@@ -107,118 +109,160 @@ def alter_table_lock(cmd: Node) -> tuple[LockMode, str]:
 
 
 def locks_taken(kind: str, node: Node, default_schema: str, history: History) -> list[LockTaken]:
-    """Locks on tables a statement takes. ``history`` finds an index's table (DROP/REINDEX INDEX) and the
-    table a dropped foreign key references."""
-    if kind not in _LOCKING_KINDS:
-        return []
-    index_table = history.index_table
-    def rv(n: object) -> QName:
-        return range_var(n, default_schema)
+    """Locks on tables a statement takes. ``history`` finds an index's table (DROP/REINDEX INDEX), the table a
+    dropped foreign key references and a parent's default partition."""
+    handler = _LOCKS.get(kind)
+    return handler(node, _Reading(default_schema, history)) if handler is not None else []
 
-    if kind == "AlterTableStmt":
-        if node.get("objtype", "OBJECT_TABLE") not in ("OBJECT_TABLE", "OBJECT_MATVIEW", "OBJECT_FOREIGN_TABLE"):
-            return []
-        table = rv(node.get("relation"))
-        strongest = LockMode.ACCESS_SHARE
-        what = "ALTER TABLE"
-        out: list[LockTaken] = []
-        for item in node.get("cmds") or ():
-            _, cmd = unwrap(item)
-            mode, label = alter_table_lock(cmd)
-            if mode > strongest:
-                strongest, what = mode, label
-            out.extend(_partition_locks(cmd, table, default_schema, history))
-            for ref in _fk_targets(cmd, default_schema):
-                out.append(LockTaken(ref, LockMode.SHARE_ROW_EXCLUSIVE, "FOREIGN KEY (referenced table)"))
-            if cmd.get("subtype") == "AT_DropConstraint":
-                # dropping a foreign key drops its triggers on the referenced table too: ACCESS EXCLUSIVE on
-                # both tables (observed on PG15)
-                target = history.foreign_key_target(table, str(cmd.get("name", "")))
-                if target is not None:
-                    out.append(LockTaken(target, LockMode.ACCESS_EXCLUSIVE, "DROP FOREIGN KEY (referenced table)"))
-        out.insert(0, LockTaken(table, strongest, what))
-        return out
-    if kind == "IndexStmt":
-        mode = LockMode.SHARE_UPDATE_EXCLUSIVE if node.get("concurrent") else LockMode.SHARE
-        return [LockTaken(rv(node.get("relation")), mode, "CREATE INDEX")]
-    if kind == "DropStmt":
-        rtype = node.get("removeType", "")
-        out = []
-        for obj in node.get("objects") or ():
-            parts = strings(unwrap(obj)[1].get("items")) if "List" in obj else []
-            if not parts:
-                continue
-            name = qualify(parts, default_schema)
-            if rtype in ("OBJECT_TABLE", "OBJECT_MATVIEW", "OBJECT_VIEW", "OBJECT_FOREIGN_TABLE"):
-                label = {"OBJECT_VIEW": "DROP VIEW", "OBJECT_MATVIEW": "DROP MATERIALIZED VIEW"}.get(rtype, "DROP TABLE")
-                out.append(LockTaken(name, LockMode.ACCESS_EXCLUSIVE, label))
-            elif rtype == "OBJECT_INDEX":
-                owner = index_table(name)
-                mode = LockMode.SHARE_UPDATE_EXCLUSIVE if node.get("concurrent") else LockMode.ACCESS_EXCLUSIVE
-                # an index the history does not know still locks its table
-                out.append(LockTaken(owner or name, mode, "DROP INDEX", index_of_unknown_table=owner is None))
-            elif rtype in ("OBJECT_TRIGGER", "OBJECT_POLICY", "OBJECT_RULE") and len(parts) >= 2:
-                out.append(LockTaken(qualify(parts[:-1], default_schema), LockMode.ACCESS_EXCLUSIVE, f"DROP {rtype[7:]}"))
-        return out
-    if kind == "TruncateStmt":
-        return [LockTaken(rv(r), LockMode.ACCESS_EXCLUSIVE, "TRUNCATE") for r in node.get("relations") or ()]
-    if kind == "VacuumStmt":
-        full = option_enabled(node.get("options"), "full")
-        if not node.get("is_vacuumcmd", False):
-            return []  # ANALYZE: SHARE UPDATE EXCLUSIVE, harmless to traffic
-        mode = LockMode.ACCESS_EXCLUSIVE if full else LockMode.SHARE_UPDATE_EXCLUSIVE
-        return [
-            LockTaken(rv(unwrap(r)[1].get("relation")), mode, "VACUUM FULL" if full else "VACUUM")
-            for r in node.get("rels") or ()
-        ]
-    if kind == "ClusterStmt":
-        if node.get("relation"):
-            return [LockTaken(rv(node.get("relation")), LockMode.ACCESS_EXCLUSIVE, "CLUSTER")]
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    default_schema: str
+    history: History
+
+    def rv(self, node: object) -> QName:
+        return range_var(node, self.default_schema)
+
+
+def _alter_table(node: Node, r: _Reading) -> list[LockTaken]:
+    if node.get("objtype", "OBJECT_TABLE") not in ("OBJECT_TABLE", "OBJECT_MATVIEW", "OBJECT_FOREIGN_TABLE"):
         return []
-    if kind == "ReindexStmt":
-        concurrent = option_enabled(node.get("params"), "concurrently")
-        rel = node.get("relation")
-        if not rel:
-            return []
-        name = rv(rel)
-        if node.get("kind") == "REINDEX_OBJECT_INDEX":
-            owner = index_table(name)
-            if owner is None:
-                return []
-            name = owner
-        mode = LockMode.SHARE_UPDATE_EXCLUSIVE if concurrent else LockMode.SHARE
-        return [LockTaken(name, mode, "REINDEX")]
-    if kind == "RefreshMatViewStmt":
-        mode = LockMode.EXCLUSIVE if node.get("concurrent") else LockMode.ACCESS_EXCLUSIVE
-        return [LockTaken(rv(node.get("relation")), mode, "REFRESH MATERIALIZED VIEW")]
-    if kind == "LockStmt":
-        mode = _LOCK_MODE_NAMES.get(int(node.get("mode", 8)), LockMode.ACCESS_EXCLUSIVE)
-        return [LockTaken(rv(r), mode, "LOCK TABLE") for r in node.get("relations") or ()]
-    if kind == "CreateTrigStmt":
-        return [LockTaken(rv(node.get("relation")), LockMode.SHARE_ROW_EXCLUSIVE, "CREATE TRIGGER")]
-    if kind == "CreateStmt":
+    table = r.rv(node.get("relation"))
+    strongest = LockMode.ACCESS_SHARE
+    what = "ALTER TABLE"
+    out: list[LockTaken] = []
+    for item in node.get("cmds") or ():
+        _, cmd = unwrap(item)
+        mode, label = alter_table_lock(cmd)
+        if mode > strongest:
+            strongest, what = mode, label
+        out.extend(_partition_locks(cmd, table, r.default_schema, r.history))
+        for ref in _fk_targets(cmd, r.default_schema):
+            out.append(LockTaken(ref, LockMode.SHARE_ROW_EXCLUSIVE, "FOREIGN KEY (referenced table)"))
+        if cmd.get("subtype") == "AT_DropConstraint":
+            # dropping a foreign key drops its triggers on the referenced table too: ACCESS EXCLUSIVE on
+            # both tables (observed on PG15)
+            target = r.history.foreign_key_target(table, str(cmd.get("name", "")))
+            if target is not None:
+                out.append(LockTaken(target, LockMode.ACCESS_EXCLUSIVE, "DROP FOREIGN KEY (referenced table)"))
+    out.insert(0, LockTaken(table, strongest, what))
+    return out
+
+
+def _create_index(node: Node, r: _Reading) -> list[LockTaken]:
+    mode = LockMode.SHARE_UPDATE_EXCLUSIVE if node.get("concurrent") else LockMode.SHARE
+    return [LockTaken(r.rv(node.get("relation")), mode, "CREATE INDEX")]
+
+
+_DROPPED_RELATIONS = {"OBJECT_TABLE": "DROP TABLE", "OBJECT_FOREIGN_TABLE": "DROP TABLE", "OBJECT_VIEW": "DROP VIEW",
+                      "OBJECT_MATVIEW": "DROP MATERIALIZED VIEW"}
+
+
+def _drop(node: Node, r: _Reading) -> list[LockTaken]:
+    rtype = str(node.get("removeType", ""))
+    if rtype in _DROPPED_RELATIONS:
+        return [LockTaken(name, LockMode.ACCESS_EXCLUSIVE, _DROPPED_RELATIONS[rtype])
+                for name in dropped_names(node, r.default_schema)]
+    if rtype == "OBJECT_INDEX":
+        mode = LockMode.SHARE_UPDATE_EXCLUSIVE if node.get("concurrent") else LockMode.ACCESS_EXCLUSIVE
         out = []
-        for element in node.get("tableElts") or ():
-            ekind, fields = unwrap(element)
-            cons = [fields] if ekind == "Constraint" else [unwrap(c)[1] for c in fields.get("constraints") or ()]
-            for con in cons:
-                if con.get("contype") == "CONSTR_FOREIGN":
-                    out.append(LockTaken(rv(con.get("pktable")), LockMode.SHARE_ROW_EXCLUSIVE, "FOREIGN KEY (referenced table)"))
+        for name in dropped_names(node, r.default_schema):
+            owner = r.history.index_table(name)
+            # an index the history does not know still locks its table
+            out.append(LockTaken(owner or name, mode, "DROP INDEX", index_of_unknown_table=owner is None))
         return out
-    if kind == "RenameStmt":
-        if node.get("renameType") in ("OBJECT_TABLE", "OBJECT_COLUMN", "OBJECT_TABCONSTRAINT"):
-            return [LockTaken(rv(node.get("relation")), LockMode.ACCESS_EXCLUSIVE, "RENAME")]
-        return []
-    if kind == "CreatePolicyStmt" or kind == "AlterPolicyStmt":
-        return [LockTaken(rv(node.get("table")), LockMode.ACCESS_EXCLUSIVE, "CREATE POLICY")]
+    if rtype in ("OBJECT_TRIGGER", "OBJECT_POLICY", "OBJECT_RULE"):
+        return [LockTaken(table, LockMode.ACCESS_EXCLUSIVE, f"DROP {rtype[7:]}")
+                for table, _ in dropped_on_table(node, r.default_schema)]
     return []
 
 
-_LOCKING_KINDS = frozenset((
-    "AlterTableStmt", "IndexStmt", "DropStmt", "TruncateStmt", "VacuumStmt", "ClusterStmt", "ReindexStmt",
-    "RefreshMatViewStmt", "LockStmt", "CreateTrigStmt", "CreateStmt", "RenameStmt", "CreatePolicyStmt",
-    "AlterPolicyStmt",
-))
+def _truncate(node: Node, r: _Reading) -> list[LockTaken]:
+    return [LockTaken(r.rv(rel), LockMode.ACCESS_EXCLUSIVE, "TRUNCATE") for rel in node.get("relations") or ()]
+
+
+def _vacuum(node: Node, r: _Reading) -> list[LockTaken]:
+    if not node.get("is_vacuumcmd", False):
+        return []  # ANALYZE: SHARE UPDATE EXCLUSIVE, harmless to traffic
+    full = option_enabled(node.get("options"), "full")
+    mode = LockMode.ACCESS_EXCLUSIVE if full else LockMode.SHARE_UPDATE_EXCLUSIVE
+    return [LockTaken(r.rv(unwrap(rel)[1].get("relation")), mode, "VACUUM FULL" if full else "VACUUM")
+            for rel in node.get("rels") or ()]
+
+
+def _cluster(node: Node, r: _Reading) -> list[LockTaken]:
+    if not node.get("relation"):
+        return []
+    return [LockTaken(r.rv(node.get("relation")), LockMode.ACCESS_EXCLUSIVE, "CLUSTER")]
+
+
+def _reindex(node: Node, r: _Reading) -> list[LockTaken]:
+    rel = node.get("relation")
+    if not rel:
+        return []
+    name = r.rv(rel)
+    if node.get("kind") == "REINDEX_OBJECT_INDEX":
+        owner = r.history.index_table(name)
+        if owner is None:
+            return []
+        name = owner
+    concurrent = option_enabled(node.get("params"), "concurrently")
+    mode = LockMode.SHARE_UPDATE_EXCLUSIVE if concurrent else LockMode.SHARE
+    return [LockTaken(name, mode, "REINDEX")]
+
+
+def _refresh(node: Node, r: _Reading) -> list[LockTaken]:
+    mode = LockMode.EXCLUSIVE if node.get("concurrent") else LockMode.ACCESS_EXCLUSIVE
+    return [LockTaken(r.rv(node.get("relation")), mode, "REFRESH MATERIALIZED VIEW")]
+
+
+def _lock_table(node: Node, r: _Reading) -> list[LockTaken]:
+    mode = _LOCK_MODE_NAMES.get(int(node.get("mode", 8)), LockMode.ACCESS_EXCLUSIVE)
+    return [LockTaken(r.rv(rel), mode, "LOCK TABLE") for rel in node.get("relations") or ()]
+
+
+def _create_trigger(node: Node, r: _Reading) -> list[LockTaken]:
+    return [LockTaken(r.rv(node.get("relation")), LockMode.SHARE_ROW_EXCLUSIVE, "CREATE TRIGGER")]
+
+
+def _create_table(node: Node, r: _Reading) -> list[LockTaken]:
+    out = []
+    for element in node.get("tableElts") or ():
+        kind, fields = unwrap(element)
+        cons = [fields] if kind == "Constraint" else [unwrap(c)[1] for c in fields.get("constraints") or ()]
+        for con in cons:
+            if con.get("contype") == "CONSTR_FOREIGN":
+                out.append(LockTaken(r.rv(con.get("pktable")), LockMode.SHARE_ROW_EXCLUSIVE,
+                                     "FOREIGN KEY (referenced table)"))
+    return out
+
+
+def _rename(node: Node, r: _Reading) -> list[LockTaken]:
+    if node.get("renameType") in ("OBJECT_TABLE", "OBJECT_COLUMN", "OBJECT_TABCONSTRAINT"):
+        return [LockTaken(r.rv(node.get("relation")), LockMode.ACCESS_EXCLUSIVE, "RENAME")]
+    return []
+
+
+def _policy(node: Node, r: _Reading) -> list[LockTaken]:
+    return [LockTaken(r.rv(node.get("table")), LockMode.ACCESS_EXCLUSIVE, "CREATE POLICY")]
+
+
+_LOCKS: dict[str, Callable[[Node, _Reading], list[LockTaken]]] = {
+    "AlterTableStmt": _alter_table,
+    "IndexStmt": _create_index,
+    "DropStmt": _drop,
+    "TruncateStmt": _truncate,
+    "VacuumStmt": _vacuum,
+    "ClusterStmt": _cluster,
+    "ReindexStmt": _reindex,
+    "RefreshMatViewStmt": _refresh,
+    "LockStmt": _lock_table,
+    "CreateTrigStmt": _create_trigger,
+    "CreateStmt": _create_table,
+    "RenameStmt": _rename,
+    "CreatePolicyStmt": _policy,
+    "AlterPolicyStmt": _policy,
+}
 
 
 def _partition_locks(cmd: Node, parent: QName, default_schema: str, history: History) -> list[LockTaken]:

@@ -71,3 +71,9 @@ def column_type(type_name: dict[str, Any] | None) -> ColumnType | None:
         mods = ("1",)  # bare char is character(1)
     dims = len(type_name.get("arrayBounds") or ())
     return ColumnType(base, mods, dims)
+
+
+def type_text(type_name: dict[str, Any] | None) -> str:
+    """A TypeName as text for messages (``integer``, ``public.mood``, ``text[]``); ``?`` when unreadable."""
+    ctype = column_type(type_name)
+    return str(ctype) if ctype is not None else "?"

@@ -11,6 +11,7 @@ from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
 from schemalint.sql.names import QName, qualify, quote_ident, strings
 from schemalint.sql.nodes import Node, unwrap
+from schemalint.sql.objects import dropped_names
 from schemalint.sql.parse import Statement
 
 
@@ -215,9 +216,7 @@ def drop_table(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         return
     if rtype not in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
         return
-    for obj in node.get("objects") or ():
-        parts = strings(unwrap(obj)[1].get("items"))
-        table = qualify(parts, ctx.settings.default_schema)
+    for table in dropped_names(node, ctx.settings.default_schema):
         if ctx.is_new(table):
             continue
         name = ctx.name(table)

@@ -11,7 +11,7 @@ from typing import Any
 from schemalint.authoring.recipe import RecipeError
 from schemalint.context import Context
 from schemalint.findings import Edit, Hit, Severity
-from schemalint.model.schema import generated_constraint_name
+from schemalint.model.pg_names import constraint_name
 from schemalint.model.volatility import (
     IMMUTABLE,
     aggregate_in,
@@ -42,7 +42,7 @@ def _constraint_sql(stmt: Statement, con: Node) -> str:
 
 
 def _constraint_name(table: QName, con: Node, kind: str, columns: tuple[str, ...]) -> str:
-    return str(con.get("conname") or generated_constraint_name(table[1], kind, columns, con))
+    return str(con.get("conname") or constraint_name(table[1], kind, columns))
 
 
 def _named_constraint_sql(stmt: Statement, table: QName, con: Node, kind: str,

@@ -27,7 +27,7 @@ def foreign_key_without_index(ctx: FileContext) -> Iterator[Hit]:
         known = ctx.model.table(table)
         if known is None:
             continue
-        lists = known.indexed_column_lists(ctx.model)
+        lists = ctx.model.indexed_column_lists(table)
         for columns, con in fks:
             if not columns or any(tuple(cols[: len(columns)]) == columns for cols in lists):
                 continue

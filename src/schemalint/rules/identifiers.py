@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 from schemalint.context import Context
 from schemalint.findings import Hit, Severity
+from schemalint.model.pg_names import MAX_IDENTIFIER_BYTES, long_defined_names, truncate_identifier
 from schemalint.rules.base import rule
-from schemalint.sql.identifiers import MAX_IDENTIFIER_BYTES, long_defined_names, truncate_identifier
 from schemalint.sql.parse import Statement
 
 

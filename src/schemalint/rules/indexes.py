@@ -10,8 +10,8 @@ from schemalint.model.locks import LockMode
 from schemalint.rules.base import rule
 from schemalint.rules.edits import insert_after_keyword
 from schemalint.rules.wording import lock_phrase
-from schemalint.sql.names import qualify, quote_ident, strings
-from schemalint.sql.nodes import unwrap
+from schemalint.sql.names import quote_ident
+from schemalint.sql.objects import dropped_names
 from schemalint.sql.parse import Statement
 from schemalint.sql.scan import add_keyword_after
 
@@ -61,9 +61,7 @@ def drop_index_non_concurrently(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     node = stmt.node
     if node.get("removeType") != "OBJECT_INDEX" or node.get("concurrent"):
         return
-    for obj in node.get("objects") or ():
-        parts = strings(unwrap(obj)[1].get("items"))
-        index = qualify(parts, ctx.settings.default_schema)
+    for index in dropped_names(node, ctx.settings.default_schema):
         known = ctx.model.indexes.get(index)
         if known is not None and ctx.is_new(known.table):
             continue

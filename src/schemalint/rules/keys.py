@@ -7,12 +7,12 @@ from collections.abc import Iterator
 
 from schemalint.context import Context
 from schemalint.findings import Hit, Severity
-from schemalint.model.schema import dropped_names
 from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
 from schemalint.rules.wording import lock_phrase, set_not_null_steps
 from schemalint.sql.names import QName, quote_ident, strings
 from schemalint.sql.nodes import Node, unwrap
+from schemalint.sql.objects import dropped_names
 from schemalint.sql.parse import Statement
 
 

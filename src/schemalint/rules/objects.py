@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from schemalint.context import Context
 from schemalint.findings import Hit, Severity
 from schemalint.model import dependents
-from schemalint.model.schema import dropped_names, moved_object_kind, moved_object_name
 from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
-from schemalint.sql.names import QName, quote_ident, range_var, strings
+from schemalint.sql.names import QName, quote_ident, range_var
+from schemalint.sql.objects import created_name, dropped_names, moved_object_kind, moved_object_name
 from schemalint.sql.parse import Statement
 
 _DROPPED = {  # removeType → (label, the statements that create one again)
@@ -45,29 +45,14 @@ def created_in_this_file(ctx: Context, kind: str, name: QName) -> bool:
     return False
 
 
-def _created_name(ctx: Context, stmt: Statement) -> QName | None:
-    node = stmt.node
-    if stmt.kind == "ViewStmt":
-        return ctx.rv(node.get("view"))
-    if stmt.kind == "CreateTableAsStmt":
-        return ctx.rv((node.get("into") or {}).get("rel"))
-    if stmt.kind == "CreateFunctionStmt":
-        return ctx.model.qualify(strings(node.get("funcname")))
-    if stmt.kind in ("CreateEnumStmt", "CreateRangeStmt"):
-        return ctx.model.qualify(strings(node.get("typeName")))
-    if stmt.kind == "CreateDomainStmt":
-        return ctx.model.qualify(strings(node.get("domainname")))
-    if stmt.kind == "CompositeTypeStmt":
-        return ctx.rv(node.get("typevar"))
-    if stmt.kind == "CreateSeqStmt":
-        return ctx.rv(node.get("sequence"))
-    return None
+def _created(ctx: Context, stmt: Statement) -> QName | None:
+    return created_name(stmt.kind, stmt.node, ctx.settings.default_schema)
 
 
 def _recreated(ctx: Context, name: QName, creators: tuple[str, ...]) -> bool:
     """The same transaction creates an object of that name again (or renames one to it): one atomic swap."""
     for later in ctx.rest_of_transaction():
-        if later.kind in creators and _created_name(ctx, later) == name:
+        if later.kind in creators and _created(ctx, later) == name:
             return True
         if later.kind == "RenameStmt" and later.node.get("newname") == name[1]:
             relation = later.node.get("relation")
@@ -100,7 +85,7 @@ def drop_object(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     else:
         how = "To replace it, drop and create it inside one BEGIN … COMMIT so no query ever sees it missing. "
     recreated_later = not ctx.in_transaction and any(
-        later.kind in creators and _created_name(ctx, later) in gone for later in ctx.later_statements())
+        later.kind in creators and _created(ctx, later) in gone for later in ctx.later_statements())
     outside = (" (each statement here commits on its own, so re-creating it later in the file still leaves a "
                "window where it does not exist)" if recreated_later else "")
     yield Hit(

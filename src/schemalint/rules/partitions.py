@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from schemalint.context import Context
 from schemalint.findings import Hit, Severity
-from schemalint.model.schema import Table
+from schemalint.model.objects import Table
 from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
 from schemalint.rules.wording import locks_phrase

@@ -9,7 +9,7 @@ from typing import Any
 
 from schemalint.context import Context, FileContext
 from schemalint.findings import Hit, Severity
-from schemalint.model.schema import Policy
+from schemalint.model.objects import Policy
 from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import file_rule, rule
 from schemalint.rules.tables import create_columns, is_partition, is_temporary

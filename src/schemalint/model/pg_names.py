@@ -1,14 +1,17 @@
-"""Identifiers a statement defines, for the 63-byte limit (NAMEDATALEN - 1)."""
+"""PostgreSQL's naming rules: the 63-byte identifier limit (NAMEDATALEN - 1) and the names it gives what a
+migration leaves unnamed (constraints, indexes, the sequences of serial and identity columns)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from schemalint.sql.names import strings
+from schemalint.sql.names import QName, strings
 from schemalint.sql.nodes import Node, unwrap
 from schemalint.sql.parse import identifier_tokens
 
 MAX_IDENTIFIER_BYTES = 63
+
+_CONSTRAINT_SUFFIX = {"PRIMARY": "pkey", "UNIQUE": "key", "CHECK": "check", "FOREIGN": "fkey", "EXCLUSION": "excl"}
 
 
 def truncate_identifier(name: str) -> str:
@@ -17,6 +20,25 @@ def truncate_identifier(name: str) -> str:
     if len(encoded) <= MAX_IDENTIFIER_BYTES:
         return name
     return encoded[:MAX_IDENTIFIER_BYTES].decode("utf-8", errors="ignore")
+
+
+def constraint_name(table: str, kind: str, columns: tuple[str, ...]) -> str:
+    """The name PostgreSQL gives an unnamed constraint (ChooseConstraintName)."""
+    suffix = _CONSTRAINT_SUFFIX[kind]
+    if kind == "PRIMARY":
+        return f"{table}_pkey"[:63]
+    cols = "_".join(columns) if columns else ""
+    return (f"{table}_{cols}_{suffix}" if cols else f"{table}_{suffix}")[:63]
+
+
+def index_name(table: QName, columns: list[str | None]) -> str:
+    """The name PostgreSQL gives an unnamed index (ChooseIndexName): an expression column is ``expr``."""
+    return f"{table[1]}_{'_'.join(c or 'expr' for c in columns)}_idx"[:63]
+
+
+def owned_sequence_name(table: QName, column: str) -> QName:
+    """The sequence a serial or identity column owns: ``<table>_<column>_seq``."""
+    return (table[0], f"{table[1]}_{column}_seq"[:63])
 
 
 def defined_identifiers(kind: str, node: Node) -> Iterator[tuple[str, str, int | None]]:
@@ -63,24 +85,19 @@ def _element_names(element: Node) -> Iterator[tuple[str, str, int | None]]:
         yield "constraint", fields["conname"], fields.get("location")
 
 
-def long_defined_names(kind: str, node: Node, text: str | Callable[[], str]) -> list[tuple[str, str, int]]:
-    """(what, full name, offset in ``text``) of every defined name over 63 bytes."""
-    if kind not in _DEFINING:
-        return []
-    return _long_defined_names(kind, node, text)
-
-
 _DEFINING = frozenset((
     "CreateStmt", "CreateTableAsStmt", "ViewStmt", "IndexStmt", "CreatePolicyStmt", "CreateFunctionStmt",
     "RenameStmt", "CreateSeqStmt", "AlterTableStmt",
 ))
 
 
-def _long_defined_names(kind: str, node: Node, text: str | Callable[[], str]) -> list[tuple[str, str, int]]:
+def long_defined_names(kind: str, node: Node, text: str | Callable[[], str]) -> list[tuple[str, str, int]]:
     """(what, full name, offset in ``text``) of every defined name over 63 bytes.
 
     PostgreSQL's lexer truncates identifiers before the parser sees them, so the tree only holds the
     63-byte version; the full name is recovered from the scanner's tokens."""
+    if kind not in _DEFINING:
+        return []
     truncated = {name: what for what, name, _ in defined_identifiers(kind, node)
                  if len(name.encode("utf-8")) >= MAX_IDENTIFIER_BYTES - 3}
     if not truncated:
@@ -94,6 +111,3 @@ def _long_defined_names(kind: str, node: Node, text: str | Callable[[], str]) ->
             if short in truncated:
                 out.append((truncated[short], name, offset))
     return out
-
-
-__all__ = ["MAX_IDENTIFIER_BYTES", "defined_identifiers", "long_defined_names", "truncate_identifier"]
