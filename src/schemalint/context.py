@@ -35,6 +35,40 @@ class TransactionProblem:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class LockTimeout:
+    """A non-zero lock_timeout in force."""
+
+    milliseconds: float | None  # None when its value could not be read
+
+
+@dataclass(slots=True)
+class Session:
+    """What ``SET`` (without LOCAL) put in force for the rest of the file."""
+
+    lock_timeout: LockTimeout | None = None
+    timezone_utc: bool = False  # SET timezone = 'UTC' (or another zone at offset 0)
+
+
+@dataclass(slots=True)
+class Transaction:
+    """The transaction the next statement runs in, as PostgreSQL sees it. Replaced whole when one ends, so
+    nothing of a committed transaction leaks into the next."""
+
+    serial: int = 0  # counts the file's transactions; a SET LOCAL, a lock or a label belongs to one
+    explicit: bool = False  # opened by the file's own BEGIN
+    opened_at: int | None = None  # that BEGIN's position among the forward statements
+    lock_timeout: LockTimeout | None = None  # SET LOCAL lock_timeout
+    timezone_utc: bool = False  # SET LOCAL timezone = 'UTC'
+    exclusive_locks: dict[QName, Statement] = field(default_factory=dict)  # existing tables → the statement
+    # that took the lock (inside a DO block: the block's own statement, at its real line)
+    ddl_tables: set[QName] = field(default_factory=set)  # tables altered by DDL in this transaction
+
+    def following(self) -> Transaction:
+        """The transaction after this one ends."""
+        return Transaction(self.serial + 1)
+
+
 @dataclass(slots=True)
 class Context:
     file: str  # the path as given on the command line
@@ -45,40 +79,34 @@ class Context:
     sections: Sections
     rollback_statements: list[Statement] = field(default_factory=list)
     has_rollback_file: bool = False
-    index: int = 0  # which statement the rules are looking at
-    explicit_transaction: bool = False
-    tx_serial: int = 0
-    lock_timeout_session: bool = False
-    lock_timeout_local: bool = False
-    lock_timeout_session_ms: float | None = None  # the value in force, when it could be read
-    lock_timeout_local_ms: float | None = None
-    timezone_utc_session: bool = False  # SET timezone = 'UTC' (or another zone at offset 0) in force
-    timezone_utc_local: bool = False
-    exclusive_locks: dict[QName, Statement] = field(default_factory=dict)  # existing tables, this tx → the
-    # statement that took the lock (inside a DO block: the block's own statement, at its real line)
-    ddl_tables: set[QName] = field(default_factory=set)  # tables altered by DDL in this transaction
+    index: int = 0  # which statement of the file the rules are looking at
+    session: Session = field(default_factory=Session)
+    transaction: Transaction = field(default_factory=Transaction)
     transaction_problems: list[TransactionProblem] = field(default_factory=list)
-    open_begin: int | None = None
     current: Statement | None = None  # a statement inside a DO block or called function, when judging one
-    in_block: bool = False  # judging the statements of a DO block / function: one transaction
     routines_run: set[str] = field(default_factory=set)  # routines of this file already judged at a call
-    transaction: str = AUTOCOMMIT  # how the runner runs this file (runners.py): wrapped, implicit, autocommit
+    run_mode: str = AUTOCOMMIT  # how the runner runs this file (runners.py): wrapped, implicit, autocommit
     runner: Runner = field(default_factory=lambda: RUNNERS["psql"])
     at_ref: AtRef | None = None  # with --since: the file as git knew it at the ref (SL013, SL014)
 
     # --- what rules ask -------------------------------------------------------------------
     @property
     def in_transaction(self) -> bool:
-        return self.explicit_transaction or self.runner_transaction or self.in_block
+        return self.transaction.explicit or self.runner_transaction or self.in_block
+
+    @property
+    def in_block(self) -> bool:
+        """Judging a statement a DO block or a called routine runs: it is part of that one transaction."""
+        return self.current is not None
 
     @property
     def runner_transaction(self) -> bool:
         """The runner itself runs the whole file in one transaction (wrapped, or one implicit block)."""
-        return self.transaction != AUTOCOMMIT
+        return self.run_mode != AUTOCOMMIT
 
     def runner_transaction_phrase(self) -> str:
         """"in a file goose wraps in a transaction", for messages."""
-        if self.transaction == IMPLICIT:
+        if self.run_mode == IMPLICIT:
             return (f"in a file {self.runner.name} sends as one multi-statement query, which PostgreSQL runs as one "
                     f"implicit transaction")
         if self.runner.name == "assume-in-transaction":
@@ -87,18 +115,23 @@ class Context:
 
     @property
     def lock_timeout(self) -> bool:
-        return self.lock_timeout_session or self.lock_timeout_local
+        return self.transaction.lock_timeout is not None or self.session.lock_timeout is not None
 
     @property
     def lock_timeout_ms(self) -> float | None:
         """The lock_timeout in force, in milliseconds (None: none set, or not readable)."""
-        if self.lock_timeout_local:
-            return self.lock_timeout_local_ms
-        return self.lock_timeout_session_ms if self.lock_timeout_session else None
+        in_force = self.transaction.lock_timeout or self.session.lock_timeout
+        return in_force.milliseconds if in_force is not None else None
 
     @property
     def timezone_utc(self) -> bool:
-        return self.timezone_utc_local or self.timezone_utc_session
+        return self.transaction.timezone_utc or self.session.timezone_utc
+
+    def existing_table(self, stmt: Statement) -> QName | None:
+        """The table the statement works on (its ``relation``), or None when this file created it: nobody can
+        be using it yet, so no lock or compatibility hazard applies."""
+        table = self.rv(stmt.node.get("relation"))
+        return None if self.is_new(table) else table
 
     @property
     def target_postgres(self) -> int:
@@ -171,6 +204,11 @@ class Context:
         return "SET lock_timeout = '5s';\n"
 
     # --- the engine advances it -----------------------------------------------------------
+    def judging(self, inner: Statement) -> _Judging:
+        """``with ctx.judging(inner):`` judge ``inner``, a statement a DO block or a called routine runs, as part
+        of that block's transaction."""
+        return _Judging(self, inner)
+
     def advance(self, stmt: Statement) -> None:
         """Update transaction and timeout state after ``stmt`` (before the model applies it)."""
         if stmt.kind == "TransactionStmt":
@@ -181,64 +219,54 @@ class Context:
         elif stmt.kind == "SelectStmt" and "set_config" in stmt.text.lower():
             self._set_config(stmt.node)
         if self.in_transaction:
+            tx = self.transaction
             for lock in self.locks(stmt):
                 if lock.mode == LockMode.ACCESS_EXCLUSIVE and self.is_existing(lock.table):
-                    self.exclusive_locks.setdefault(lock.table, stmt)
+                    tx.exclusive_locks.setdefault(lock.table, stmt)
                 if stmt.kind in ("AlterTableStmt", "IndexStmt", "RenameStmt"):
-                    self.ddl_tables.add(lock.table)
+                    tx.ddl_tables.add(lock.table)
         else:
-            self._end_transaction()  # autocommit: every statement is its own transaction
-
-    def _end_transaction(self) -> None:
-        self.tx_serial += 1
-        self.lock_timeout_local = False
-        self.lock_timeout_local_ms = None
-        self.timezone_utc_local = False
-        self.exclusive_locks.clear()
-        self.ddl_tables.clear()
+            self.transaction = self.transaction.following()  # autocommit: every statement is its own transaction
 
     def _transaction(self, stmt: Statement) -> None:
         kind = stmt.node.get("kind", "")
+        tx = self.transaction
         if kind in ("TRANS_STMT_BEGIN", "TRANS_STMT_START"):
-            if self.explicit_transaction:
+            if tx.explicit:
                 self.transaction_problems.append(TransactionProblem(
                     self.index, "BEGIN inside an open transaction: PostgreSQL only warns and keeps the outer transaction"))
                 return
             # Inside an implicit transaction (one multi-statement query) BEGIN is legal: PostgreSQL turns the
             # implicit block into an explicit one without a warning.
-            if self.transaction == WRAPPED:
+            if self.run_mode == WRAPPED:
                 self.transaction_problems.append(TransactionProblem(
                     self.index, f"BEGIN inside the transaction your runner opens for the file ({self.runner.name}): "
                     "PostgreSQL only warns, and the file's COMMIT then ends the runner's transaction early"))
-            self.explicit_transaction = True
-            self.open_begin = self.index
-            self.tx_serial += 1
-            self.exclusive_locks.clear()
-            self.ddl_tables.clear()
-        elif kind in ("TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK", "TRANS_STMT_COMMIT_PREPARED",
-                      "TRANS_STMT_PREPARE", "TRANS_STMT_ROLLBACK_PREPARED"):
-            if not self.explicit_transaction and not self.runner_transaction:
+            # what SET LOCAL put in force before the BEGIN (in the runner's transaction) still holds
+            self.transaction = Transaction(tx.serial + 1, explicit=True, opened_at=self.index,
+                                           lock_timeout=tx.lock_timeout, timezone_utc=tx.timezone_utc)
+        elif kind in _ENDS_TRANSACTION:
+            if not tx.explicit and not self.runner_transaction:
                 word = "COMMIT" if "COMMIT" in kind else "ROLLBACK"
                 self.transaction_problems.append(TransactionProblem(
                     self.index, f"{word} with no open transaction: PostgreSQL only warns"))
-            self.explicit_transaction = False
-            self.open_begin = None
-            self._end_transaction()
+            self.transaction = tx.following()
 
     def _set(self, node: dict[str, Any]) -> None:
         kind = node.get("kind", "")
         if kind == "VAR_RESET_ALL":
-            self.lock_timeout_session = self.lock_timeout_local = False
-            self.timezone_utc_session = self.timezone_utc_local = False
+            self.session = Session()
+            self.transaction.lock_timeout = None
+            self.transaction.timezone_utc = False
         elif node.get("name") == "timezone":
             args = node.get("args") or []
             value = const_value(args[0]) if kind == "VAR_SET_VALUE" and args else None
             utc = str(value).strip().lower() in _UTC_ZONES if value is not None else False
             if node.get("is_local"):
-                self.timezone_utc_local = utc and self.in_transaction
+                self.transaction.timezone_utc = utc and self.in_transaction
             else:
-                self.timezone_utc_session = utc
-                self.timezone_utc_local = False
+                self.session.timezone_utc = utc
+                self.transaction.timezone_utc = False
         elif node.get("name") == "lock_timeout":
             args = node.get("args") or []
             value = const_value(args[0]) if kind == "VAR_SET_VALUE" and args else None
@@ -256,17 +284,29 @@ class Context:
         """SET [LOCAL] lock_timeout / set_config(): a local value lasts until the transaction ends (and only
         exists inside one); a session value replaces both. No value (RESET, DEFAULT) or zero turns it off."""
         active = value is not None and not _ZERO_DURATION.match(str(value))
-        milliseconds = guc_milliseconds(value) if active else None
+        in_force = LockTimeout(guc_milliseconds(value)) if active else None
         if is_local:
             if self.in_transaction:
-                self.lock_timeout_local = active
-                self.lock_timeout_local_ms = milliseconds
+                self.transaction.lock_timeout = in_force
         else:
-            self.lock_timeout_session = active
-            self.lock_timeout_session_ms = milliseconds
-            if not active:
-                self.lock_timeout_local = False
-                self.lock_timeout_local_ms = None
+            self.session.lock_timeout = in_force
+            if in_force is None:
+                self.transaction.lock_timeout = None
+
+
+class _Judging:
+    """The ``with`` of :meth:`Context.judging` (a plain class: it wraps each of a long DO block's statements)."""
+
+    __slots__ = ("ctx", "inner")
+
+    def __init__(self, ctx: Context, inner: Statement) -> None:
+        self.ctx, self.inner = ctx, inner
+
+    def __enter__(self) -> None:
+        self.ctx.current = self.inner
+
+    def __exit__(self, *_: object) -> None:
+        self.ctx.current = None
 
 
 FileContext = Context  # what file-level rules receive: the same object, after the last statement

@@ -186,7 +186,7 @@ class Engine:
         ctx = Context(
             file=source.display, source=prepared.text, statements=forward, settings=self.settings, model=self.model,
             sections=prepared.sections, rollback_statements=rollback, has_rollback_file=source.down_sibling is not None,
-            transaction=transaction_of(source, self.settings.assume_in_transaction),
+            run_mode=transaction_of(source, self.settings.assume_in_transaction),
             runner=self.runner, at_ref=source.at_ref,
         )
         errors: list[InternalError] = []
@@ -242,7 +242,7 @@ class Engine:
         for rule in rules:
             key: tuple[str, int] | None = None
             if rule.once_per is not None and reported_once is not None:
-                key = (rule.code, 0 if rule.once_per == "file" else ctx.tx_serial)
+                key = (rule.code, 0 if rule.once_per == "file" else ctx.transaction.serial)
                 if key in reported_once:
                     continue
             try:
@@ -267,14 +267,11 @@ class Engine:
         embedded, opaque = self._embedded(stmt, ctx)
         out: list[tuple[Finding, int | None]] = []
         for inner in embedded:
-            ctx.in_block = True
-            ctx.current = inner
-            if judge:  # once-per-file rules (SL114) count the statements of the block too
-                out.extend(self._judge(inner, stmt, ctx, errors, reported_once))
-            ctx.advance(inner)
-            self._apply(inner, ctx)
-        ctx.current = None
-        ctx.in_block = False
+            with ctx.judging(inner):
+                if judge:  # once-per-file rules (SL114) count the statements of the block too
+                    out.extend(self._judge(inner, stmt, ctx, errors, reported_once))
+                ctx.advance(inner)
+                self._apply(inner, ctx)
         if opaque:
             raw[:] = [(_with_note(f, opaque) if n == stmt.number else f, n) for f, n in raw]
             out = [(_with_note(f, opaque), n) for f, n in out]
@@ -284,7 +281,7 @@ class Engine:
         # the model must never stop a run: a statement it cannot take in is just not recorded (try/except,
         # not contextlib.suppress: this runs for each of a long DO block's 190,000 statements)
         try:  # noqa: SIM105
-            replay.apply(self.model, stmt, ctx.file, ctx.tx_serial)
+            replay.apply(self.model, stmt, ctx.file, ctx.transaction.serial)
         except Exception:  # see above
             pass
 

@@ -52,16 +52,16 @@ def _loop_hits(facts: BodyFacts, what: str, ctx: Context, can_commit: bool) -> I
       kinds=["UpdateStmt", "DeleteStmt", "DoStmt", "SelectStmt", "CallStmt"])
 def unbatched_backfill(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     if stmt.kind in ("UpdateStmt", "DeleteStmt"):
-        if stmt.node.get("whereClause") is not None and not (ctx.in_transaction and ctx.ddl_tables):
+        if stmt.node.get("whereClause") is not None and not (ctx.in_transaction and ctx.transaction.ddl_tables):
             return  # a batched write outside a DDL transaction: nothing to say (the common case, kept cheap)
-        table = ctx.rv(stmt.node.get("relation"))
-        if ctx.is_new(table):
+        table = ctx.existing_table(stmt)
+        if table is None:
             return
         verb = "UPDATE" if stmt.kind == "UpdateStmt" else "DELETE"
         whole_table = stmt.node.get("whereClause") is None
         if whole_table and verb == "DELETE":
             return  # one finding per statement: a DELETE of every row is SL208's (truncate-or-delete-all)
-        if not whole_table and not (ctx.in_transaction and table in ctx.ddl_tables):
+        if not whole_table and not (ctx.in_transaction and table in ctx.transaction.ddl_tables):
             return  # a batched write outside a DDL transaction: nothing to say (the common case, kept cheap)
         name = ctx.name(table)
         key = ctx.batch_key(table)
@@ -74,7 +74,7 @@ def unbatched_backfill(stmt: Statement, ctx: Context) -> Iterator[Hit]:
                       f"concurrent writers of those rows until the transaction ends; it also bloats the table and "
                       f"its indexes, and can run for a long time",
                       f"Work in batches, each in its own transaction:\n{batch}")
-        elif ctx.in_transaction and table in ctx.ddl_tables:
+        elif ctx.in_transaction and table in ctx.transaction.ddl_tables:
             yield Hit(f"{verb} on {name} in the same transaction as DDL on it: the DDL's lock on {name} is held "
                       f"until this backfill finishes, blocking every query on the table",
                       f"Commit the schema change first, then backfill in batches:\nCOMMIT;\n{batch}")

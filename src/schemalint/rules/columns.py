@@ -20,8 +20,8 @@ from schemalint.sql.scan import expression_at, parenthesized_after
       "ADD COLUMN … NOT NULL without a DEFAULT on an existing table fails on existing rows and breaks inserts.",
       kinds=["AlterTableStmt"])
 def add_column_not_null_without_default(stmt: Statement, ctx: Context) -> Iterator[Hit]:
-    table = ctx.rv(stmt.node.get("relation"))
-    if ctx.is_new(table):
+    table = ctx.existing_table(stmt)
+    if table is None:
         return
     name = ctx.name(table)
     for col in added_columns(stmt):
@@ -50,8 +50,8 @@ def add_column_not_null_without_default(stmt: Statement, ctx: Context) -> Iterat
       "ADD COLUMN with a volatile DEFAULT (or any default before PG11) rewrites the whole table.",
       kinds=["AlterTableStmt"])
 def volatile_default_rewrites_table(stmt: Statement, ctx: Context) -> Iterator[Hit]:
-    table = ctx.rv(stmt.node.get("relation"))
-    if ctx.is_new(table):
+    table = ctx.existing_table(stmt)
+    if table is None:
         return
     name = ctx.name(table)
     key = ctx.batch_key(table)
@@ -103,8 +103,8 @@ def volatile_default_rewrites_table(stmt: Statement, ctx: Context) -> Iterator[H
       "ADD COLUMN … GENERATED ALWAYS AS (…) STORED on an existing table rewrites it under ACCESS EXCLUSIVE.",
       kinds=["AlterTableStmt"])
 def stored_generated_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
-    table = ctx.rv(stmt.node.get("relation"))
-    if ctx.is_new(table):
+    table = ctx.existing_table(stmt)
+    if table is None:
         return
     name = ctx.name(table)
     key = ctx.batch_key(table)
@@ -151,8 +151,8 @@ def stored_generated_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
       "ADD COLUMN of serial/bigserial or GENERATED … AS IDENTITY on an existing table rewrites it.",
       kinds=["AlterTableStmt"])
 def serial_or_identity_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
-    table = ctx.rv(stmt.node.get("relation"))
-    if ctx.is_new(table):
+    table = ctx.existing_table(stmt)
+    if table is None:
         return
     name = ctx.name(table)
     for col in added_columns(stmt):

@@ -19,8 +19,8 @@ from schemalint.sql.parse import Statement
       "DROP COLUMN on an existing table breaks the code that still reads or writes it.",
       kinds=["AlterTableStmt"])
 def drop_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
-    table = ctx.rv(stmt.node.get("relation"))
-    if ctx.is_new(table):
+    table = ctx.existing_table(stmt)
+    if table is None:
         return
     name = ctx.name(table)
     # one finding per statement, naming every existing column it drops
@@ -160,8 +160,8 @@ def _int(text: str) -> int:
       "ALTER COLUMN … TYPE on an existing table rewrites it and can break the application or lose data.",
       kinds=["AlterTableStmt"])
 def change_column_type(stmt: Statement, ctx: Context) -> Iterator[Hit]:
-    table = ctx.rv(stmt.node.get("relation"))
-    if ctx.is_new(table):
+    table = ctx.existing_table(stmt)
+    if table is None:
         return
     name = ctx.name(table)
     for cmd in alter_commands(stmt, "AT_AlterColumnType"):
@@ -233,8 +233,8 @@ def drop_table(stmt: Statement, ctx: Context) -> Iterator[Hit]:
       "ALTER COLUMN … DROP NOT NULL on an existing table: readers may assume the column is never NULL.",
       kinds=["AlterTableStmt"])
 def drop_not_null(stmt: Statement, ctx: Context) -> Iterator[Hit]:
-    table = ctx.rv(stmt.node.get("relation"))
-    if ctx.is_new(table):
+    table = ctx.existing_table(stmt)
+    if table is None:
         return
     name = ctx.name(table)
     for cmd in alter_commands(stmt, "AT_DropNotNull"):
@@ -353,8 +353,8 @@ def _default_restored(ctx: Context, stmt: Statement, table: QName, column: str) 
       "DROP DEFAULT on a NOT NULL column with a default: inserts that omit the column start failing.",
       kinds=["AlterTableStmt"])
 def drop_default_on_not_null(stmt: Statement, ctx: Context) -> Iterator[Hit]:
-    table = ctx.rv(stmt.node.get("relation"))
-    if ctx.is_new(table):
+    table = ctx.existing_table(stmt)
+    if table is None:
         return
     lost = []
     for cmd in alter_commands(stmt, "AT_ColumnDefault"):

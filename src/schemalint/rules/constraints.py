@@ -84,8 +84,8 @@ def _inline_check_fix(stmt: Statement, ctx: Context, table: QName, column: str, 
       "A foreign key added to an existing table without NOT VALID scans it while blocking writes to both tables.",
       kinds=["AlterTableStmt"])
 def foreign_key_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit]:
-    table = ctx.rv(stmt.node.get("relation"))
-    if ctx.is_new(table):
+    table = ctx.existing_table(stmt)
+    if table is None:
         return
     name = ctx.name(table)
     for con in added_constraints(stmt, "CONSTR_FOREIGN"):
@@ -127,8 +127,8 @@ def foreign_key_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit
       "A CHECK added to an existing table without NOT VALID scans the table under ACCESS EXCLUSIVE.",
       kinds=["AlterTableStmt"])
 def check_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit]:
-    table = ctx.rv(stmt.node.get("relation"))
-    if ctx.is_new(table):
+    table = ctx.existing_table(stmt)
+    if table is None:
         return
     name = ctx.name(table)
     scan = lock_phrase(ctx.lock_of(stmt, table), name, "while it scans every row")
@@ -167,20 +167,20 @@ def check_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit]:
 def validate_in_same_transaction(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     if not ctx.in_transaction:
         return
-    table = ctx.rv(stmt.node.get("relation"))
-    if ctx.is_new(table):
+    table = ctx.existing_table(stmt)
+    if table is None:
         return
     name = ctx.name(table)
     known = ctx.model.table(table)
     for cmd in alter_commands(stmt, "AT_ValidateConstraint"):
         cname = str(cmd.get("name", ""))
         con = known.constraints.get(cname) if known else None
-        same_tx = con is not None and con.created_tx == ctx.tx_serial and con.created_file == ctx.file
+        same_tx = con is not None and con.created_tx == ctx.transaction.serial and con.created_file == ctx.file
         if same_tx:
             lock = "SHARE ROW EXCLUSIVE" if con is not None and con.kind == "FOREIGN" else "ACCESS EXCLUSIVE"
             reason = f"it was added NOT VALID earlier in this same transaction, whose {lock} lock on {name} is still held"
-        elif ctx.exclusive_locks:
-            held = ", ".join(ctx.name(t) for t in ctx.exclusive_locks)
+        elif ctx.transaction.exclusive_locks:
+            held = ", ".join(ctx.name(t) for t in ctx.transaction.exclusive_locks)
             reason = f"this transaction already holds an ACCESS EXCLUSIVE lock on {held}"
         else:
             continue
@@ -196,8 +196,8 @@ def validate_in_same_transaction(stmt: Statement, ctx: Context) -> Iterator[Hit]
       "SET NOT NULL on an existing table scans it under ACCESS EXCLUSIVE unless a validated CHECK proves it.",
       kinds=["AlterTableStmt"])
 def set_not_null_scans_table(stmt: Statement, ctx: Context) -> Iterator[Hit]:
-    table = ctx.rv(stmt.node.get("relation"))
-    if ctx.is_new(table):
+    table = ctx.existing_table(stmt)
+    if table is None:
         return
     name = ctx.name(table)
     known = ctx.model.table(table)
@@ -227,8 +227,8 @@ def set_not_null_scans_table(stmt: Statement, ctx: Context) -> Iterator[Hit]:
       "ADD UNIQUE / PRIMARY KEY / EXCLUDE on an existing table builds its index under ACCESS EXCLUSIVE.",
       kinds=["AlterTableStmt"])
 def constraint_builds_index(stmt: Statement, ctx: Context) -> Iterator[Hit]:
-    table = ctx.rv(stmt.node.get("relation"))
-    if ctx.is_new(table):
+    table = ctx.existing_table(stmt)
+    if table is None:
         return
     name = ctx.name(table)
     build = lock_phrase(ctx.lock_of(stmt, table), name, "for the whole index build")

@@ -116,7 +116,7 @@ def _verb(stmt: Statement) -> str:
 def enum_value_used_in_same_transaction(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     if not ctx.in_transaction:
         return
-    added = set(ctx.model.labels_added_in(ctx.file, ctx.tx_serial))
+    added = set(ctx.model.labels_added_in(ctx.file, ctx.transaction.serial))
     if not added or stmt.kind == "AlterEnumStmt":
         return
     used = uses_of_labels(ctx, stmt, added)
@@ -125,7 +125,7 @@ def enum_value_used_in_same_transaction(stmt: Statement, ctx: Context) -> Iterat
     type_name, label = used[0]
     name = ctx.name(type_name)
     literal = "'" + label.replace("'", "''") + "'"
-    where = ctx.runner_transaction_phrase() if ctx.runner_transaction and not ctx.explicit_transaction \
+    where = ctx.runner_transaction_phrase() if ctx.runner_transaction and not ctx.transaction.explicit \
         else "in the same transaction"
     yield Hit(
         f"{_verb(stmt)} uses the enum value {literal} of {name}, added by ALTER TYPE {name} ADD VALUE {where}: "

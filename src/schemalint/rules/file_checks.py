@@ -23,8 +23,8 @@ def unbalanced_transaction(ctx: FileContext) -> Iterator[Hit]:
         yield Hit(problem.message,
                   "Pair every BEGIN with exactly one COMMIT (or ROLLBACK) in the same file.",
                   ctx.statements[problem.statement].start)
-    if ctx.open_begin is not None and ctx.explicit_transaction:
+    if ctx.transaction.opened_at is not None and ctx.transaction.explicit:
         yield Hit("BEGIN is never closed: the transaction is still open at the end of the file, and the "
                   "runner's connection keeps every lock it took until it disconnects",
                   "Add COMMIT; after the last statement of the transaction.",
-                  ctx.statements[ctx.open_begin].start)
+                  ctx.statements[ctx.transaction.opened_at].start)

@@ -20,8 +20,8 @@ from schemalint.sql.parse import Statement
       "ADD PRIMARY KEY USING INDEX on a column not known NOT NULL: PostgreSQL sets NOT NULL with a full scan.",
       kinds=["AlterTableStmt"])
 def primary_key_using_index_on_nullable(stmt: Statement, ctx: Context) -> Iterator[Hit]:
-    table = ctx.rv(stmt.node.get("relation"))
-    if ctx.is_new(table):
+    table = ctx.existing_table(stmt)
+    if table is None:
         return
     for cmd in alter_commands(stmt, "AT_AddConstraint"):
         _, con = unwrap(cmd.get("def"))

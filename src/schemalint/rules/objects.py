@@ -101,8 +101,8 @@ def _cascade_dependents(ctx: Context, stmt: Statement) -> list[tuple[str, list[s
     model = ctx.model
     out: list[tuple[str, list[str]]] = []
     if stmt.kind == "AlterTableStmt":
-        table = ctx.rv(stmt.node.get("relation"))
-        if ctx.is_new(table):
+        table = ctx.existing_table(stmt)
+        if table is None:
             return []
         for cmd in alter_commands(stmt, "AT_DropColumn", "AT_DropConstraint"):
             if cmd.get("behavior") != "DROP_CASCADE":

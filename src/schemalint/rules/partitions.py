@@ -96,8 +96,8 @@ def attach_partition_scans(stmt: Statement, ctx: Context) -> Iterator[Hit]:
       "DETACH PARTITION without CONCURRENTLY holds ACCESS EXCLUSIVE on the partitioned table.",
       kinds=["AlterTableStmt"])
 def detach_partition_blocking(stmt: Statement, ctx: Context) -> Iterator[Hit]:
-    parent = ctx.rv(stmt.node.get("relation"))
-    if ctx.is_new(parent):
+    parent = ctx.existing_table(stmt)
+    if parent is None:
         return
     for cmd in alter_commands(stmt, "AT_DetachPartition"):
         if unwrap(cmd.get("def"))[1].get("concurrent"):

@@ -15,6 +15,7 @@ from schemalint.rules.base import file_rule, rule
 from schemalint.rules.tables import create_columns, is_partition, is_temporary
 from schemalint.sql.names import QName, quote_ident, strings
 from schemalint.sql.nodes import const_value, unwrap, walk
+from schemalint.sql.objects import dropped_on_table
 from schemalint.sql.parse import Statement
 
 
@@ -207,28 +208,24 @@ def row_level_security_weakened(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     if stmt.kind == "DropStmt":
         if stmt.node.get("removeType") != "OBJECT_POLICY":
             return
-        for obj in stmt.node.get("objects") or ():
-            parts = strings(unwrap(obj)[1].get("items"))
-            if len(parts) < 2:
-                continue
-            table = ctx.rv({"relname": parts[-2], "schemaname": parts[-3] if len(parts) > 2 else None})
+        for table, policy in dropped_on_table(stmt.node, ctx.settings.default_schema):
             if ctx.is_new(table) or _replacement_policy(ctx, table):
                 continue
             yield Hit(
-                f"DROP POLICY {quote_ident(parts[-1])} on {ctx.name(table)} with no replacement policy in this "
+                f"DROP POLICY {quote_ident(policy)} on {ctx.name(table)} with no replacement policy in this "
                 f"migration: the table's tenant isolation changes (or every non-owner query returns nothing)",
                 "Create the replacement policy in the same migration (CREATE POLICY … before the DROP), or use "
                 "ALTER POLICY to change it in place.",
             )
         return
-    table = ctx.rv(stmt.node.get("relation"))
-    if ctx.is_new(table):
+    altered = ctx.existing_table(stmt)
+    if altered is None:
         return
     for cmd in alter_commands(stmt, "AT_DisableRowSecurity", "AT_NoForceRowSecurity"):
         what = "DISABLE ROW LEVEL SECURITY" if cmd.get("subtype") == "AT_DisableRowSecurity" else "NO FORCE ROW LEVEL SECURITY"
         effect = ("every role sees every tenant's rows" if what.startswith("DISABLE")
                   else "the table owner (often the application role) bypasses every policy")
-        yield Hit(f"{what} on {ctx.name(table)}: {effect}",
+        yield Hit(f"{what} on {ctx.name(altered)}: {effect}",
                   "Keep row-level security on; change what a role may see with CREATE/ALTER POLICY instead.")
 
 

@@ -73,19 +73,19 @@ def concurrently_in_transaction(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     what = refused_in_transaction(stmt, ctx.target_postgres)
     if what is None:
         return
-    why = ("inside the explicit BEGIN … COMMIT block" if ctx.explicit_transaction
+    why = ("inside the explicit BEGIN … COMMIT block" if ctx.transaction.explicit
            else ctx.runner_transaction_phrase())
     if ctx.in_block:
         why = "inside a DO block or function, which always runs in a transaction"
     statement = one_line(stmt.text, 300)
-    if ctx.explicit_transaction and not ctx.in_block and not ctx.runner_transaction:
+    if ctx.transaction.explicit and not ctx.in_block and not ctx.runner_transaction:
         recipe = f"Run it after the transaction ends:\nCOMMIT;\n{statement};"
     elif ctx.runner.name in RUNNERS and ctx.runner_transaction:
         recipe = (f"Run it on its own, in a migration that {ctx.runner.name} runs outside a transaction "
                   f"({ctx.runner.opt_out}):\n{statement};")
     else:
         recipe = f"Run it on its own:\n{statement};\n{_RUNNER_HINT}"
-    fix = _move_out_of_block(stmt, ctx) if ctx.explicit_transaction and not ctx.runner_transaction else None
+    fix = _move_out_of_block(stmt, ctx) if ctx.transaction.explicit and not ctx.runner_transaction else None
     yield Hit(f"{what} cannot run inside a transaction block, and this statement is {why}: PostgreSQL fails "
               f"with \"{what.split(' (')[0]} cannot run inside a transaction block\"", recipe, fix=fix)
 
@@ -148,19 +148,19 @@ def _slow_reason(stmt: Statement) -> str | None:
       "In a transaction, slow work or other tables touched after an ACCESS EXCLUSIVE lock is taken.",
       once_per="transaction")
 def statements_after_exclusive_lock(stmt: Statement, ctx: Context) -> Iterator[Hit]:
-    if not ctx.in_transaction or not ctx.exclusive_locks:
+    if not ctx.in_transaction or not ctx.transaction.exclusive_locks:
         return
-    held = list(ctx.exclusive_locks)
+    held = list(ctx.transaction.exclusive_locks)
     held_names = ", ".join(ctx.name(t) for t in held)
     slow = _slow_reason(stmt)
     touched = {lock.table for lock in ctx.locks(stmt) if lock.mode > LockMode.ACCESS_SHARE}
     target = dml_target(stmt.kind, stmt.node, ctx.settings.default_schema)
     if target is not None:
         touched.add(target)
-    others = sorted(t for t in touched if t not in ctx.exclusive_locks and ctx.is_existing(t))
+    others = sorted(t for t in touched if t not in ctx.transaction.exclusive_locks and ctx.is_existing(t))
     if slow is None and not others:
         return
-    first = min(ctx.exclusive_locks.values(), key=lambda s: s.start)
+    first = min(ctx.transaction.exclusive_locks.values(), key=lambda s: s.start)
     line = ctx.source.position(first.start)[0]
     doing = slow if slow else f"locks {', '.join(ctx.name(t) for t in others)} too"
     message = (f"This statement {doing} while the transaction still holds the ACCESS EXCLUSIVE lock taken on "
