@@ -13,7 +13,7 @@ from schemalint.engine import Engine, RunResult, prepare
 from schemalint.findings import Finding
 from schemalint.run import enabled_codes
 from schemalint.sources import runners
-from schemalint.sources.files import SourceFile, order
+from schemalint.sources.files import AtRef, SourceFile, order
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
@@ -49,13 +49,16 @@ def lint_files(
     settings: Mapping[str, Any] | None = None,
     quiet_timeouts: bool = True,
     core_only: bool = True,
+    at_ref: Mapping[str, AtRef] | None = None,
 ) -> RunResult:
-    """Lint several in-memory files in migration order, as one run (SL114 satisfied unless asked)."""
+    """Lint several in-memory files in migration order, as one run (SL114 satisfied unless asked); ``at_ref``:
+    what git knew of some of them at the ``--since`` ref."""
     conf = make_settings(settings, quiet_timeouts, core_only)
     sources = []
     for name, content in files.items():
         data = content.encode("utf-8") if isinstance(content, str) else content
-        sources.append(SourceFile(name, Path("/nonexistent-schemalint-test") / name, data=data))
+        known = (at_ref or {}).get(name)
+        sources.append(SourceFile(name, Path("/nonexistent-schemalint-test") / name, data=data, at_ref=known))
     ordered = order(sources)
     engine = Engine(conf, enabled_codes(conf))
     engine.runner = runners.assign(conf.runner, conf.assume_in_transaction, ordered).runner
@@ -76,6 +79,14 @@ def lint(
 
 def codes(findings: list[Finding]) -> list[str]:
     return [f.code for f in findings]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that needs a PostgreSQL server carries the ``postgres`` marker (``-m "not postgres"`` selects
+    the rest; nothing is skipped for it)."""
+    for item in items:
+        if "pg_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
 
 
 @pytest.fixture

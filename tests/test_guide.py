@@ -54,3 +54,42 @@ def test_every_guide_example_is_judged_as_expected() -> None:
         seen.add(first)
         assert _findings(block) == EXPECTED[first], first
     assert seen == set(EXPECTED)
+
+
+# Tenancy and conventions (SL3xx, SL4xx) on the guide's own examples; each rule's cases are in
+# tests/rule_cases/<CODE>.yaml.
+def family(findings: list, prefix: tuple[str, ...] = ("SL3", "SL4")) -> list[str]:  # type: ignore[type-arg]
+    return sorted(f.code for f in findings if f.code.startswith(prefix))
+
+
+def guide_block(first_line: str) -> str:
+    for block in _blocks():
+        if block.strip().startswith(first_line):
+            return block
+    raise AssertionError(first_line)
+
+
+def test_guide_account_analytics_is_clean() -> None:
+    sql = guide_block("-- Create extension table with proper relationships")
+    assert family(lint(sql, {"select": ["ALL"]})) == []
+
+
+def test_guide_new_table_bad_example_raises_sl301_and_sl302() -> None:
+    block = guide_block("-- ❌ DON'T: Forget tenant isolation on new tables")
+    bad, good = block.split("-- ✅ DO:")
+    assert family(lint(bad, {"select": ["ALL"]}), ("SL3",)) == ["SL301"]
+    no_tenant = "CREATE TABLE new_table (id UUID PRIMARY KEY, tenant_id INTEGER NOT NULL, data VARCHAR(255));"
+    assert family(lint(no_tenant, {"select": ["ALL"]}), ("SL3",)) == ["SL302"]
+    assert family(lint(good, {"select": ["ALL"]}), ("SL3",)) == []
+
+
+def test_guide_account_segments_has_no_primary_key() -> None:
+    block = guide_block("-- ✅ GOOD: Add new table for additional data")
+    codes = family(lint(block, {"select": ["ALL"]}))
+    assert "SL401" in codes and "SL301" in codes
+
+
+def test_family_turned_off_with_one_line() -> None:
+    sql = "CREATE TABLE t (id int PRIMARY KEY, created_at timestamptz, updated_at timestamptz);"
+    assert family(lint(sql, {"select": ["ALL"]})) == ["SL301"]
+    assert family(lint(sql, {"select": ["ALL"], "ignore": ["SL3"]})) == []

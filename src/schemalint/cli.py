@@ -431,7 +431,7 @@ def list_rules(
     if output_format == "json":
         sys.stdout.write(json.dumps([
             {"code": r.code, "name": r.name, "family": family_of(r.code), "severity": r.severity.label,
-             "enabled_by_default": r.enabled_by_default, "summary": r.summary}
+             "enabled_by_default": r.enabled_by_default, "fix": r.fix, "summary": r.summary}
             for r in rules.values()
         ], indent=2) + "\n")
         return

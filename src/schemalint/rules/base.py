@@ -27,6 +27,7 @@ class Rule:
     check: CheckFn | None = None
     finish: FinishFn | None = None  # called once at the end of each file
     once_per: str | None = None  # "file" or "transaction": keep only the first finding
+    fix: str | None = None  # "safe" or "unsafe" when some of its findings carry a fix (--fix, --unsafe-fixes)
 
     @property
     def page_name(self) -> str:
@@ -51,13 +52,15 @@ def rule(
     kinds: Iterable[str] | None = None,
     enabled_by_default: bool = True,
     once_per: str | None = None,
+    fix: str | None = None,
 ) -> Callable[[CheckFn], CheckFn]:
-    """Register a statement rule: ``@rule("SL102", "create-index-non-concurrently", …)``."""
+    """Register a statement rule: ``@rule("SL102", "create-index-non-concurrently", …)``; ``fix``: "safe" or
+    "unsafe" when some of its findings carry an edit."""
 
     def decorate(fn: CheckFn) -> CheckFn:
         register(
             Rule(code, name, severity, summary, enabled_by_default,
-                 frozenset(kinds) if kinds is not None else None, check=fn, once_per=once_per)
+                 frozenset(kinds) if kinds is not None else None, check=fn, once_per=once_per, fix=fix)
         )
         return fn
 

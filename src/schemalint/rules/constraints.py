@@ -82,7 +82,7 @@ def _inline_check_fix(stmt: Statement, ctx: Context, table: QName, column: str, 
 
 @rule("SL105", "foreign-key-without-not-valid", Severity.ERROR,
       "A foreign key added to an existing table without NOT VALID scans it while blocking writes to both tables.",
-      kinds=["AlterTableStmt"])
+      kinds=["AlterTableStmt"], fix="unsafe")
 def foreign_key_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     table = ctx.existing_table(stmt)
     if table is None:
@@ -125,7 +125,7 @@ def foreign_key_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit
 
 @rule("SL106", "check-without-not-valid", Severity.ERROR,
       "A CHECK added to an existing table without NOT VALID scans the table under ACCESS EXCLUSIVE.",
-      kinds=["AlterTableStmt"])
+      kinds=["AlterTableStmt"], fix="unsafe")
 def check_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     table = ctx.existing_table(stmt)
     if table is None:
@@ -194,7 +194,7 @@ def validate_in_same_transaction(stmt: Statement, ctx: Context) -> Iterator[Hit]
 
 @rule("SL108", "set-not-null-scans-table", Severity.ERROR,
       "SET NOT NULL on an existing table scans it under ACCESS EXCLUSIVE unless a validated CHECK proves it.",
-      kinds=["AlterTableStmt"])
+      kinds=["AlterTableStmt"], fix="unsafe")
 def set_not_null_scans_table(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     table = ctx.existing_table(stmt)
     if table is None:
@@ -225,7 +225,7 @@ def set_not_null_scans_table(stmt: Statement, ctx: Context) -> Iterator[Hit]:
 
 @rule("SL109", "constraint-builds-index", Severity.ERROR,
       "ADD UNIQUE / PRIMARY KEY / EXCLUDE on an existing table builds its index under ACCESS EXCLUSIVE.",
-      kinds=["AlterTableStmt"])
+      kinds=["AlterTableStmt"], fix="unsafe")
 def constraint_builds_index(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     table = ctx.existing_table(stmt)
     if table is None:

@@ -134,7 +134,7 @@ def _json_fix(ctx: Context, stmt: Statement, location: int | None) -> tuple[int,
 
 
 @rule("SL403", "timestamp-without-time-zone", Severity.WARNING,
-      "A column of type timestamp (without time zone).", kinds=["CreateStmt", "AlterTableStmt"])
+      "A column of type timestamp (without time zone).", kinds=["CreateStmt", "AlterTableStmt"], fix="unsafe")
 def timestamp_without_time_zone(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     for name, ctype, location in _new_column_types(stmt):
         if ctype.name != "timestamp":
@@ -217,7 +217,7 @@ def naming_convention(stmt: Statement, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("SL407", "json-instead-of-jsonb", Severity.WARNING,
-      "A column of type json.", kinds=["CreateStmt", "AlterTableStmt"])
+      "A column of type json.", kinds=["CreateStmt", "AlterTableStmt"], fix="unsafe")
 def json_instead_of_jsonb(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     for name, ctype, location in _new_column_types(stmt):
         if ctype.name == "json":

@@ -18,7 +18,7 @@ from schemalint.sql.scan import add_keyword_after
 
 @rule("SL102", "create-index-non-concurrently", Severity.ERROR,
       "CREATE INDEX without CONCURRENTLY on an existing table blocks writes for the whole build.",
-      kinds=["IndexStmt"])
+      kinds=["IndexStmt"], fix="safe")
 def create_index_non_concurrently(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     node = stmt.node
     if node.get("concurrent"):
@@ -56,7 +56,7 @@ def create_index_non_concurrently(stmt: Statement, ctx: Context) -> Iterator[Hit
 
 @rule("SL103", "drop-index-non-concurrently", Severity.ERROR,
       "DROP INDEX without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on the index's table.",
-      kinds=["DropStmt"])
+      kinds=["DropStmt"], fix="safe")
 def drop_index_non_concurrently(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     node = stmt.node
     if node.get("removeType") != "OBJECT_INDEX" or node.get("concurrent"):

@@ -15,7 +15,7 @@ from schemalint.sql.parse import Statement
 
 @rule("SL114", "missing-lock-timeout", Severity.WARNING,
       "A lock at SHARE or stronger on an existing table with no lock_timeout set: it can queue and block everyone.",
-      once_per="file")
+      once_per="file", fix="safe")
 def missing_lock_timeout(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     if ctx.lock_timeout or ctx.option("locks", "runner-sets-lock-timeout"):
         return

@@ -66,7 +66,7 @@ def refused_in_transaction(stmt: Statement, postgres_version: int) -> str | None
 
 @rule("SL104", "concurrently-in-transaction", Severity.ERROR,
       "A statement PostgreSQL refuses inside a transaction block (CONCURRENTLY, VACUUM, …) used in one.",
-      kinds=REFUSABLE_KINDS)
+      kinds=REFUSABLE_KINDS, fix="unsafe")
 def concurrently_in_transaction(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     if not ctx.in_transaction:
         return
