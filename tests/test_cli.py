@@ -161,8 +161,10 @@ def test_rules_command(project: Path) -> None:
     by_code = {r["code"]: r for r in rules}
     assert by_code["SL102"] == {
         "code": "SL102", "name": "create-index-non-concurrently", "family": "locks", "severity": "error",
-        "enabled_by_default": True, "fix": "safe", "summary": by_code["SL102"]["summary"],
+        "preset": "default", "enabled_by_default": True, "fix": "safe", "summary": by_code["SL102"]["summary"],
     }
+    assert (by_code["SL301"]["preset"], by_code["SL010"]["preset"], by_code["SL402"]["preset"]) == \
+        ("tenancy", "guide", "guide")
     assert by_code["SL105"]["fix"] == "unsafe" and by_code["SL201"]["fix"] is None
     text = runner.invoke(app, ["rules"]).stdout
     assert "SL201" in text and "drop-column" in text

@@ -44,7 +44,7 @@ def test_families_select_and_ignore_by_name() -> None:
     assert not {c for c in got if family_of(c) == "tenancy"}
     only = {f.code for f in lint_files({"20240201_000000_x.sql": sql}, {"select": ["security"]}).findings}
     assert only == {"SL306"}
-    assert family_of("SL305") == "tenancy" and family_of("SL307") == "security" and family_of("SL013") == "file"
+    assert family_of("SL305") == "tenancy" and family_of("SL307") == "security" and family_of("SL013") == "history" and family_of("SL012") == "file"
     for code in all_rules():
         assert family_of(code) in FAMILIES, code
 

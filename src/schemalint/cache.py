@@ -27,7 +27,8 @@ from schemalint.findings import Edit, Finding, Severity, Span
 if TYPE_CHECKING:
     from schemalint.engine import PreparedFile
 
-CACHE_FORMAT = 4  # 3: a fix records whether it is safe; 4: entries record content and semantic digests
+CACHE_FORMAT = 5  # 3: a fix records whether it is safe; 4: entries record content and semantic digests;
+# 5: and what showed a multi-tenant schema after the file
 KEEP_RESULT_FILES = 4  # settings variants kept in the cache folder
 
 
@@ -148,9 +149,15 @@ class ResultCache:
             return str(entry["semantic"])
         return None
 
-    def put(self, display: str, key: str, findings: list[Finding], content: str = "", semantic: str = "") -> None:
+    def tenancy(self, display: str) -> str:
+        """What showed a multi-tenant schema after this file, when it was linted ("" for nothing)."""
+        evidence = self.entries.get(display, {}).get("tenancy", "")
+        return evidence if isinstance(evidence, str) else ""
+
+    def put(self, display: str, key: str, findings: list[Finding], content: str = "", semantic: str = "",
+            tenancy: str = "") -> None:
         self.entries[display] = {"key": key, "findings": [finding_to_json(f) for f in findings],
-                                 "content": content, "semantic": semantic}
+                                 "content": content, "semantic": semantic, "tenancy": tenancy}
         self.dirty = True
 
     def save(self) -> None:

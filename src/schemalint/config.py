@@ -16,7 +16,9 @@ class ConfigError(Exception):
     """A configuration problem; the message names the file and the key."""
 
 
-SUPPORTED_POSTGRES = range(10, 19)  # 10 is accepted for its pre-PG11 rewrite behaviour
+SUPPORTED_POSTGRES = range(10, 19)
+# The rule sets (rules/__init__.py): "default" fits any PostgreSQL team, "guide" adds the house guide's conventions.
+PRESETS = ("default", "guide")  # 10 is accepted for its pre-PG11 rewrite behaviour
 
 # Per-rule option tables: table → key → (type, default)
 OPTION_TABLES: dict[str, dict[str, tuple[type, Any]]] = {
@@ -72,6 +74,9 @@ _TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
     "runner": str,
     "baseline": str,
     "max-file-size": (int, str),
+    "preset": str,
+    "tenancy": bool,
+    "no-transaction-markers": list,
 }
 
 
@@ -93,6 +98,9 @@ class Settings:
     runner: str | None = None  # None: detected from the files (runners.py)
     baseline: str | None = None  # a schema dump read first as history, never reported
     max_file_size: int = MAX_FILE_SIZE  # bytes; larger files are SL002 "too large"
+    preset: str = "default"  # the rule set: "default" (any PostgreSQL team) or "guide" (the house guide)
+    tenancy: bool | None = None  # the tenancy rules: forced on or off; None: on when the history is multi-tenant
+    no_transaction_markers: list[str] = field(default_factory=list)  # the team's own "no transaction" comments
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: Path | None = None  # the file these settings came from
 
@@ -217,6 +225,16 @@ def settings_from_table(table: dict[str, Any], path: Path | str, prefix: str = "
             settings.runner = value
         elif key == "baseline":
             settings.baseline = value
+        elif key == "preset":
+            if value not in PRESETS:
+                raise fail(key, f"unknown preset {value!r} (choose from {', '.join(PRESETS)})")
+            settings.preset = value
+        elif key == "tenancy":
+            settings.tenancy = value
+        elif key == "no-transaction-markers":
+            if not all(marker.strip().startswith("--") for marker in value):
+                raise fail(key, "each marker is a SQL comment line, e.g. \"-- postgres-migrations disable-transaction\"")
+            settings.no_transaction_markers = [marker.strip() for marker in value]
         elif key == "max-file-size":
             size = _size(value)
             if size is None or size <= 0:
@@ -283,8 +301,22 @@ STARTER_CONFIG = """\
 # schemalint configuration (https://github.com/schemalint/schemalint)
 # Every key is optional; the values shown are the defaults.
 
-# Rules to run: codes ("SL102"), prefixes ("SL1"), names ("drop-column"), families ("locks", "compatibility",
-# "tenancy", "security", "conventions", "file", "core", "observed") or "ALL".
+# The rule set a run starts from:
+# - "default": what any PostgreSQL team wants: locks and table rewrites (SL1xx), changes that break the running
+#   application (SL2xx), security (SL306, SL307), the file itself and its history (SL0xx but SL010-SL012),
+#   identifier length and foreign-key types (SL409, SL410). The tenancy rules (SL301-SL305) join it by
+#   themselves when the history shows a multi-tenant schema (a table with the tenant column below, or a policy
+#   on its setting), and the summary says so.
+# - "guide": everything the house guide asks for on top: file name, header and rollback section (SL010-SL012),
+#   primary keys, audit columns, timestamptz, identity, naming, foreign-key indexes, jsonb, no char
+#   (SL401-SL408), and the tenancy rules always.
+preset = "default"
+
+# Force the tenancy rules on (true) or off (false) instead of detecting a multi-tenant schema.
+# tenancy = true
+
+# Rules to run instead of the preset: codes ("SL102"), prefixes ("SL1"), names ("drop-column"), families
+# ("locks", "compatibility", "tenancy", "security", "conventions", "file", "history", "core", "observed") or "ALL".
 # select = ["ALL"]
 # ignore = []
 # extend-select = []
@@ -294,8 +326,12 @@ target-postgres = 15
 
 # The migration runner: decides which files run in one transaction, and the order of the files.
 # psql, flyway, golang-migrate, goose, dbmate, diesel, sqlx, popx, prisma, alembic, django or rails.
-# Default: detected from the files (-- +goose markers, V1__x.sql names, …), else psql (autocommit).
+# Default: detected from the repository (go.mod, package.json, Cargo.toml, -- +goose markers, V1__x.sql
+# names, …); when nothing tells, each statement is judged as run on its own, and the summary says so.
 # runner = "goose"
+
+# Comment lines your runner reads as "run this file outside a transaction" (besides the runners' own).
+# no-transaction-markers = ["-- postgres-migrations disable-transaction"]
 
 # A schema dump (pg_dump --schema-only) or any SQL file read first as history: for projects whose
 # migrations do not start from an empty database. Never reported.

@@ -59,6 +59,7 @@ class RunResult:
     files: int = 0
     incomplete: list[str] = field(default_factory=list)  # "file: what was not checked or applied, and why"
     runner: str | None = None  # "goose (detected from -- +goose markers)"
+    tenancy: str | None = None  # "on (detected from accounts.tenant_id)"; None when the tenancy rules are off
     notes: list[str] = field(default_factory=list)  # for the summary, e.g. files not checked (pattern)
     trace: list[dict[str, Any]] | None = None  # verify: what each statement did on the server
 

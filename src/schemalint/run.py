@@ -18,7 +18,8 @@ from schemalint.cache import (
 from schemalint.config import ConfigError, Settings
 from schemalint.engine import Engine, PreparedFile, RunResult, baseline_notes, prepare
 from schemalint.findings import Finding
-from schemalint.rules import FAMILIES, all_rules, resolve, select_codes
+from schemalint.model.schema import SchemaModel
+from schemalint.rules import FAMILIES, Selection, all_rules, resolve, select_rules
 from schemalint.snapshots import Snapshots, checkpoint
 from schemalint.sources import runners
 from schemalint.sources.files import (
@@ -47,8 +48,11 @@ class RunRequest:
     history_folders: list[str] | None = None  # where the history is when history-paths is not configured
 
 
-def enabled_codes(settings: Settings) -> set[str]:
-    enabled, unknown = select_codes(settings.select, settings.extend_select, settings.ignore)
+def rule_selection(settings: Settings) -> Selection:
+    """The run's rules (preset, select, ignore, tenancy); a code or name that matches nothing is an error."""
+    selection = select_rules(settings.select, settings.extend_select, settings.ignore, settings.preset,
+                             settings.tenancy)
+    unknown = list(selection.unknown)
     for code in list(settings.severity) + [c for codes in settings.per_file_ignores.values() for c in codes]:
         if code.upper() != "ALL" and resolve(code) is None and code.lower() not in FAMILIES \
                 and not any(c.startswith(code.upper()) for c in all_rules()):
@@ -57,7 +61,29 @@ def enabled_codes(settings: Settings) -> set[str]:
         where = f"{settings.source}: " if settings.source else ""
         raise ConfigError(f"{where}unknown rule code or name: {', '.join(sorted(set(unknown)))}")
     settings.severity = {resolve(k) or k: v for k, v in settings.severity.items()}
-    return enabled
+    return selection
+
+
+def enabled_codes(settings: Settings) -> set[str]:
+    return set(rule_selection(settings).enabled)
+
+
+def tenancy_evidence(model: SchemaModel, settings: Settings) -> str:
+    """What in the history shows a multi-tenant schema ("" when nothing does)."""
+    return model.tenancy_evidence(str(settings.option("tenancy", "column")),
+                                  str(settings.option("tenancy", "setting"))) or ""
+
+
+def _decide_tenancy(result: RunResult, selection: Selection, evidence: str) -> None:
+    """The tenancy rules that came with the default set stay only when the history is multi-tenant; the
+    summary says why they are on."""
+    if selection.tenancy_forced:
+        result.tenancy = f"on ({selection.tenancy_forced})"
+    elif selection.tenancy_detected:
+        if evidence:
+            result.tenancy = f"on (detected from {evidence})"
+        else:
+            result.findings = [f for f in result.findings if f.code not in selection.tenancy_detected]
 
 
 @dataclass(slots=True)
@@ -178,10 +204,10 @@ def _read_all(files: list[SourceFile], limit: int) -> None:
 
 
 def execute(request: RunRequest) -> tuple[RunResult, dict[str, str]]:
-    enabled = enabled_codes(request.settings)
+    selection = rule_selection(request.settings)
     gathered = gather(request)
     files, runner = gathered.files, gathered.runner
-    engine = Engine(request.settings, enabled)
+    engine = Engine(request.settings, set(selection.enabled))
     engine.runner = runner.runner
     if not request.use_cache:
         sources: dict[str, str] = {}
@@ -197,9 +223,10 @@ def execute(request: RunRequest) -> tuple[RunResult, dict[str, str]]:
         result = engine.run(parsed())
         result.runner = runner.summary
         result.notes = gathered.notes
+        _decide_tenancy(result, selection, tenancy_evidence(engine.model, request.settings))
         return result, sources
 
-    fingerprint = settings_fingerprint(request.settings, enabled)
+    fingerprint = settings_fingerprint(request.settings, set(selection.enabled))
     cache = ResultCache(_cache_dir(request.settings), fingerprint)
     cache.load()
     result = RunResult(files=sum(1 for f in files if f.judged), runner=runner.summary, notes=gathered.notes)
@@ -209,6 +236,7 @@ def execute(request: RunRequest) -> tuple[RunResult, dict[str, str]]:
     # (its statements' text, comments between them aside: cache.ChainKey). Keys are made in order: the
     # cache records each file's semantic digest, and a file it cannot answer for is parsed anyway.
     chain = ChainKey()
+    evidence = ""  # what shows a multi-tenant schema, in the model after the latest file
     model_at = -1  # the schema model is up to date through this file
     pending: list[int] = []  # cache hits since then: replayed only if a later file needs the model
     for index, source in enumerate(files):
@@ -220,6 +248,7 @@ def execute(request: RunRequest) -> tuple[RunResult, dict[str, str]]:
         semantic = cache.semantic(source.display, content) if hit is not None else None
         if hit is not None and semantic is not None:
             findings = hit
+            evidence = cache.tenancy(source.display)
             pending.append(index)
         else:
             if model_at < index - 1:
@@ -229,10 +258,11 @@ def execute(request: RunRequest) -> tuple[RunResult, dict[str, str]]:
             if current.text is not None and findings:
                 texts[source.display] = current.text.text  # for the report's code frames
             semantic = semantic_of(current)
+            evidence = tenancy_evidence(engine.model, request.settings)
             if errors:
                 result.internal_errors.extend(e for e in errors if source.judged)
             elif source.path is not None:
-                cache.put(source.display, key, findings, content, semantic)
+                cache.put(source.display, key, findings, content, semantic, evidence)
             model_at = index
             pending = []
         chain.extend(source.display, role, source.judged, semantic, key)
@@ -242,6 +272,7 @@ def execute(request: RunRequest) -> tuple[RunResult, dict[str, str]]:
             result.findings.extend(findings)
         result.incomplete.extend(baseline_notes(source, findings))
     snapshots.prune()
+    _decide_tenancy(result, selection, evidence)
     result.findings.sort(key=Finding.sort_key)
     cache.save()
     sources = _texts(files, {f.file for f in result.findings}, texts)

@@ -38,6 +38,8 @@ def check(
     include: Annotated[list[str] | None, typer.Option("--include", help="Glob of files to check inside folders (default *.sql).")] = None,
     exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Glob of files or folders to skip.")] = None,
     target_postgres: Annotated[int | None, typer.Option("--target-postgres", help="PostgreSQL major version (10-18).")] = None,
+    preset: Annotated[str | None, typer.Option("--preset", help="The rule set: default (any PostgreSQL team) or guide (adds the house guide's conventions); wins over the config.")] = None,
+    runner_name: Annotated[str | None, typer.Option("--runner", help="The migration runner (goose, flyway, …; see the README), instead of detecting it; wins over the config.")] = None,
     assume_in_transaction: Annotated[bool | None, typer.Option("--assume-in-transaction/--no-assume-in-transaction", help="The runner wraps each file in a transaction.")] = None,
     fail_on: Annotated[str | None, typer.Option("--fail-on", help="error or warning.")] = None,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even with findings (2 still means an error).")] = False,
@@ -64,7 +66,8 @@ def check(
         fail(f"unknown format {output_format!r} (choose from {', '.join(FORMATS)})")
     options = CheckOptions(
         paths=paths, output_format=output_format, config=config, select=select, extend_select=extend_select,
-        ignore=ignore, include=include, exclude=exclude, target_postgres=target_postgres,
+        ignore=ignore, include=include, exclude=exclude, target_postgres=target_postgres, preset=preset,
+        runner=runner_name,
         assume_in_transaction=assume_in_transaction, fail_on=fail_on, exit_zero=exit_zero, statistics=statistics,
         output_file=output_file, stdin_filename=stdin_filename, since=since, no_cache=no_cache, cache_dir=cache_dir,
         color=color, no_help=no_help, jobs=jobs, no_history=no_history, fix=fix, quiet=quiet,
@@ -89,6 +92,8 @@ class CheckOptions:
     include: list[str] | None = None
     exclude: list[str] | None = None
     target_postgres: int | None = None
+    preset: str | None = None
+    runner: str | None = None
     assume_in_transaction: bool | None = None
     fail_on: str | None = None
     exit_zero: bool = False
@@ -118,11 +123,12 @@ def _exit_code(action: Callable[[], None]) -> int:
 
 def run_check(o: CheckOptions) -> None:
     """One check run: findings reported, then exit with the code (raises typer.Exit)."""
-    from schemalint.config import ConfigError
+    from schemalint.config import PRESETS, ConfigError
     from schemalint.deep import run_deep
     from schemalint.report import ReportOptions, chunks
     from schemalint.run import RunRequest, execute
     from schemalint.sources.files import SourceError
+    from schemalint.sources.runners import RUNNERS
 
     paths = o.paths
     try:
@@ -132,6 +138,14 @@ def run_check(o: CheckOptions) -> None:
         if o.include:
             settings.include = split_values(o.include)
         settings.exclude += split_values(o.exclude)
+        if o.preset is not None:
+            if o.preset not in PRESETS:
+                fail(f"--preset {o.preset}: unknown preset (choose from {', '.join(PRESETS)})")
+            settings.preset = o.preset
+        if o.runner is not None:
+            if o.runner not in RUNNERS:
+                fail(f"--runner {o.runner}: unknown runner (choose from {', '.join(RUNNERS)})")
+            settings.runner = o.runner
         if o.target_postgres is not None:
             if not 10 <= o.target_postgres <= 18:
                 fail(f"--target-postgres {o.target_postgres}: supported versions are 10 to 18")

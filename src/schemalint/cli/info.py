@@ -11,32 +11,37 @@ import typer
 
 from schemalint.cli.app import app, fail
 
+_PRESET_LABEL = {"default": "default", "tenancy": "default (tenancy)", "guide": "guide"}
+
 
 @app.command("rules")
 def list_rules(
     output_format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
 ) -> None:
-    """List every rule: code, name, severity, on by default, summary."""
+    """List every rule: code, name, family, severity, the rule set that turns it on (default; default
+    (tenancy): when the history is multi-tenant; guide: with preset = "guide"), fix, summary."""
     import json
 
-    from schemalint.rules import all_rules, family_of
+    from schemalint.rules import all_rules, family_of, preset_of
 
     rules = all_rules()
     if output_format == "json":
         sys.stdout.write(json.dumps([
             {"code": r.code, "name": r.name, "family": family_of(r.code), "severity": r.severity.label,
-             "enabled_by_default": r.enabled_by_default, "fix": r.fix, "summary": r.summary}
+             "preset": preset_of(r.code), "enabled_by_default": preset_of(r.code) == "default", "fix": r.fix,
+             "summary": r.summary}
             for r in rules.values()
         ], indent=2) + "\n")
         return
     if output_format != "text":
         fail(f"unknown format {output_format!r} (choose text or json)")
+    rows = [(r.code, r.name, family_of(r.code), r.severity.label, _PRESET_LABEL[preset_of(r.code)], r.fix or "",
+             r.summary) for r in rules.values()]
     if not sys.stdout.isatty():
-        width = max(len(r.name) for r in rules.values())
-        for r in rules.values():
-            default = "on" if r.enabled_by_default else "off"
-            sys.stdout.write(f"{r.code}  {r.name:<{width}}  {family_of(r.code):<13}  {r.severity.label:<7}  "
-                             f"{default:<3}  {r.summary}\n")
+        widths = [max(len(row[i]) for row in rows) for i in range(6)]
+        for row in rows:
+            sys.stdout.write("  ".join(f"{cell:<{width}}" for cell, width in zip(row[:6], widths, strict=True))
+                             + f"  {row[6]}\n")
         return
     from rich.console import Console
     from rich.table import Table
@@ -44,19 +49,17 @@ def list_rules(
 
     console = Console()
     if console.width < 140:  # narrow terminal: the summary on its own line reads better than a squeezed column
-        for r in rules.values():
-            style = "bold red" if r.severity.label == "error" else "bold yellow"
-            console.print(Text.assemble((r.code, "bold"), "  ", (f"{r.severity.label:<7}", style), "  ",
-                                        ("on " if r.enabled_by_default else "off"), "  ", (r.name, "cyan"),
-                                        "  ", (family_of(r.code), "dim")))
-            console.print(Text(f"       {r.summary}", style="dim"))
+        for code, name, family, severity, preset, fix, summary in rows:
+            style = "bold red" if severity == "error" else "bold yellow"
+            console.print(Text.assemble((code, "bold"), "  ", (f"{severity:<7}", style), "  ", (name, "cyan"),
+                                        "  ", (f"{family} · {preset}" + (f" · fix: {fix}" if fix else ""), "dim")))
+            console.print(Text(f"       {summary}", style="dim"))
         return
     table = Table(show_lines=False, box=None, pad_edge=False)
-    for column in ("code", "name", "family", "severity", "default", "summary"):
+    for column in ("code", "name", "family", "severity", "rule set", "fix", "summary"):
         table.add_column(column, no_wrap=column != "summary")
-    for r in rules.values():
-        table.add_row(r.code, r.name, family_of(r.code), r.severity.label, "on" if r.enabled_by_default else "off",
-                      r.summary)
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
 
 

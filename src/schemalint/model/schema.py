@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemalint.model.objects import Column, Function, Index, Sequence, Table, UserType
-from schemalint.sql.names import DEFAULT_SCHEMA, QName, qualify, range_var
-from schemalint.sql.nodes import Node
+from schemalint.sql.names import DEFAULT_SCHEMA, QName, display, qualify, range_var, strings
+from schemalint.sql.nodes import Node, const_value, walk
 from schemalint.sql.plpgsql import called_routines
 
 
@@ -71,6 +71,18 @@ class SchemaModel:
         default = self.default_partition_of(parent)
         return default.name if default is not None else None
 
+    def tenancy_evidence(self, column: str, setting: str) -> str | None:
+        """What shows a multi-tenant schema: a table with the tenant column ("accounts.tenant_id"), else a
+        policy that reads the tenant setting ("policy p on accounts"); None when nothing does."""
+        for table in self.tables.values():
+            if table.kind in ("table", "partitioned") and column in table.columns:
+                return f"{display(table.name, self.default_schema)}.{column}"
+        for table in self.tables.values():
+            for policy in table.policies.values():
+                if any(reads_setting(expr, setting) for expr in (policy.using, policy.with_check)):
+                    return f"policy {policy.name} on {display(table.name, self.default_schema)}"
+        return None
+
     # --- keys and indexes ------------------------------------------------------------------
     def foreign_key_target(self, table: QName, constraint: str) -> QName | None:
         """The table a known foreign key of ``table`` references."""
@@ -126,3 +138,13 @@ class SchemaModel:
     def object_created_in(self, kind: str, name: QName) -> str | None:
         """The file that created a schema, type, sequence, view or function, if the run did."""
         return self.objects_created.get((kind, name))
+
+
+def reads_setting(expr: Any, setting: str) -> bool:
+    """Does the expression call ``current_setting('<setting>' …)``?"""
+    for kind, fields in walk(expr):
+        if kind == "FuncCall" and strings(fields.get("funcname"))[-1:] == ["current_setting"]:
+            args = fields.get("args") or []
+            if args and const_value(args[0]) == setting:
+                return True
+    return False

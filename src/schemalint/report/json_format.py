@@ -41,6 +41,8 @@ def chunks(result: RunResult) -> Iterator[str]:
                                "warnings": len(result.findings) - error_count}
     if result.runner:
         summary["runner"] = result.runner
+    if result.tenancy:
+        summary["tenancy"] = result.tenancy
     if result.incomplete:
         summary["incomplete"] = result.incomplete
     if result.notes:

@@ -58,9 +58,9 @@ def chunks(result: RunResult) -> Iterator[str]:
     }
     if notifications:
         run["invocations"] = [{"executionSuccessful": False, "toolExecutionNotifications": notifications}]
-    if result.runner or result.incomplete or result.notes:
-        run["properties"] = {k: v for k, v in (("runner", result.runner), ("incomplete", result.incomplete),
-                                                ("notes", result.notes)) if v}
+    if result.runner or result.tenancy or result.incomplete or result.notes:
+        run["properties"] = {k: v for k, v in (("runner", result.runner), ("tenancy", result.tenancy),
+                                                ("incomplete", result.incomplete), ("notes", result.notes)) if v}
     document = {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
     head, tail = json.dumps(document, indent=2, ensure_ascii=False).split(json.dumps(_RESULTS), 1)
     if not result.findings:

@@ -73,6 +73,8 @@ def _lines(result: RunResult, options: ReportOptions) -> Iterator[str]:
     yield from (paint(visible(note), "yellow") for note in result.notes)
     if result.runner:
         yield paint(f"runner: {result.runner}", "dim")
+    if result.tenancy:
+        yield paint(f"tenancy: {result.tenancy}", "dim")
     yield _summary(result, paint)
 
 

@@ -22,7 +22,6 @@ class Rule:
     name: str
     severity: Severity
     summary: str
-    enabled_by_default: bool = True
     kinds: frozenset[str] | None = None  # statement kinds to receive; None = all
     check: CheckFn | None = None
     finish: FinishFn | None = None  # called once at the end of each file
@@ -50,7 +49,6 @@ def rule(
     severity: Severity,
     summary: str,
     kinds: Iterable[str] | None = None,
-    enabled_by_default: bool = True,
     once_per: str | None = None,
     fix: str | None = None,
 ) -> Callable[[CheckFn], CheckFn]:
@@ -59,21 +57,19 @@ def rule(
 
     def decorate(fn: CheckFn) -> CheckFn:
         register(
-            Rule(code, name, severity, summary, enabled_by_default,
-                 frozenset(kinds) if kinds is not None else None, check=fn, once_per=once_per, fix=fix)
+            Rule(code, name, severity, summary, frozenset(kinds) if kinds is not None else None, check=fn,
+                 once_per=once_per, fix=fix)
         )
         return fn
 
     return decorate
 
 
-def file_rule(
-    code: str, name: str, severity: Severity, summary: str, enabled_by_default: bool = True
-) -> Callable[[FinishFn], FinishFn]:
+def file_rule(code: str, name: str, severity: Severity, summary: str) -> Callable[[FinishFn], FinishFn]:
     """Register a rule that looks at a whole file once its statements were seen."""
 
     def decorate(fn: FinishFn) -> FinishFn:
-        register(Rule(code, name, severity, summary, enabled_by_default, frozenset(), finish=fn))
+        register(Rule(code, name, severity, summary, frozenset(), finish=fn))
         return fn
 
     return decorate
@@ -81,4 +77,4 @@ def file_rule(
 
 def meta_rule(code: str, name: str, severity: Severity, summary: str) -> None:
     """A rule the engine itself raises (syntax errors, unreadable files, bad suppressions)."""
-    register(Rule(code, name, severity, summary, True, frozenset()))
+    register(Rule(code, name, severity, summary, frozenset()))
