@@ -61,7 +61,7 @@ def test_json_shape_and_relative_paths(project: Path) -> None:
     assert code == 1
     assert payload["version"] == 1
     assert payload["summary"] == {"files": 1, "errors": 1, "warnings": 0,
-                                  "runner": "psql (default: no runner detected, each statement commits on its own)"}
+                                  "runner": "unknown — each statement judged as run on its own; set runner = \"…\" if yours wraps files in a transaction"}
     (finding,) = payload["findings"]  # type: ignore[misc]
     assert finding == {
         "code": "SL102",

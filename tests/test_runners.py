@@ -22,10 +22,10 @@ EXPECTED: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
     "goose": ("goose", "-- +goose markers", [("20240103120000_index_in_transaction.sql", "SL104")]),
     "dbmate": ("dbmate", "-- migrate:up markers", [("20240103120000_begin_inside.sql", "SL004")]),
     "diesel": ("diesel", "diesel.toml", []),
-    "sqlx": ("sqlx", "Cargo.toml that uses sqlx", [("20240103120000_index_in_transaction.sql", "SL104")]),
+    "sqlx": ("sqlx", "Cargo.toml: sqlx", [("20240103120000_index_in_transaction.sql", "SL104")]),
     "golang-migrate": ("golang-migrate", "N_name.up.sql", [("000010_index_accounts_name.up.sql", "SL104")]),
     "flyway": ("flyway", "V<version>__name.sql", [("V2__index_in_transaction.sql", "SL104")]),
-    "prisma": ("prisma", "migration_lock.toml", [("migration.sql", "SL104")]),
+    "prisma": ("prisma", "migration_lock.toml", [("migration.sql", "SL104")]),  # the two-statement one
     "popx": ("popx", "<dialect>.up.sql", [("20240103000000000000_accounts_id_name_idx.postgres.up.sql", "SL104")]),
 }
 
@@ -78,18 +78,19 @@ def test_configured_runner_wins_over_detection(tmp_path: Path) -> None:
 
 
 def test_unknown_runner_is_a_config_error(tmp_path: Path) -> None:
-    (tmp_path / "schemalint.toml").write_text('runner = "liquibase"\n')
+    (tmp_path / "schemalint.toml").write_text('runner = "flywheel"\n')
     (tmp_path / "1.sql").write_text("SELECT 1;\n")
     proc = subprocess.run([sys.executable, "-m", "schemalint", "check", "."], cwd=tmp_path, capture_output=True,
                           text=True, check=False)
-    assert proc.returncode == 2 and "unknown runner 'liquibase'" in proc.stderr and "goose" in proc.stderr
+    assert proc.returncode == 2 and "unknown runner 'flywheel'" in proc.stderr and "goose" in proc.stderr
 
 
-def test_no_runner_is_psql_autocommit(tmp_path: Path) -> None:
+def test_no_runner_is_unknown_and_judged_statement_by_statement(tmp_path: Path) -> None:
     (tmp_path / "1.sql").write_text("CREATE INDEX CONCURRENTLY idx_a ON accounts (a);\n")
     _code, payload, _ = check(tmp_path, "--format", "json")
     assert all(f["code"] != "SL104" for f in payload["findings"])
-    assert payload["summary"]["runner"].startswith("psql (default")
+    assert payload["summary"]["runner"] == ("unknown — each statement judged as run on its own; set runner = \"…\" "
+                                            "if yours wraps files in a transaction")
 
 
 def _order(folder: Path) -> list[str]:
@@ -130,3 +131,18 @@ def test_verify_runs_each_file_the_way_its_runner_does(tmp_path: Path, pg_server
     assert got == [("20240103120000_index_in_transaction.sql", "SL501", 2)], payload
     assert "cannot run inside a transaction block" in payload["findings"][0]["message"]
     assert payload["summary"]["runner"] == "goose (detected from -- +goose markers)"
+
+
+@pytest.mark.slow
+def test_verify_agrees_that_a_one_statement_query_is_no_transaction_block(tmp_path: Path, pg_server: Any) -> None:
+    folder = tmp_path / "golang-migrate"
+    shutil.copytree(RUNNERS / "golang-migrate", folder)
+    proc = subprocess.run([sys.executable, "-m", "schemalint", "verify", ".", "--format", "json", "--select", "SL501"],
+                          cwd=folder, capture_output=True, text=True, check=False, timeout=300)
+    payload = json.loads(proc.stdout)
+    got = [(f["file"].rsplit("/", 1)[-1], f["code"]) for f in payload["findings"]]
+    # two statements in one query: one implicit transaction, refused; the lone statement runs on its own
+    assert got == [("000010_index_accounts_name.up.sql", "SL501")], payload
+    _code, checked, _ = check(folder, "--format", "json")
+    assert [(f["file"].rsplit("/", 1)[-1], f["code"]) for f in checked["findings"]] == [
+        ("000010_index_accounts_name.up.sql", "SL104")]

@@ -14,7 +14,14 @@ from schemalint.durations import guc_milliseconds
 from schemalint.model.locks import LockMode, LockTaken, locks_taken
 from schemalint.model.schema import SchemaModel
 from schemalint.sources.files import AtRef
-from schemalint.sources.runners import AUTOCOMMIT, IMPLICIT, RUNNERS, WRAPPED, Runner
+from schemalint.sources.runners import (
+    AUTOCOMMIT,
+    IMPLICIT,
+    RUNNERS,
+    WRAPPED,
+    Runner,
+    in_one_transaction,
+)
 from schemalint.sql.names import QName, display, quote_ident, range_var, strings
 from schemalint.sql.nodes import const_value, walk
 from schemalint.sql.parse import Statement
@@ -101,8 +108,9 @@ class Context:
 
     @property
     def runner_transaction(self) -> bool:
-        """The runner itself runs the whole file in one transaction (wrapped, or one implicit block)."""
-        return self.run_mode != AUTOCOMMIT
+        """The runner itself runs the whole file in one transaction (wrapped, or one implicit block of more than
+        one statement)."""
+        return in_one_transaction(self.run_mode, len(self.statements))
 
     def runner_transaction_phrase(self) -> str:
         """"in a file goose wraps in a transaction", for messages."""

@@ -30,6 +30,7 @@ from schemalint.sources.files import (
     history_folder,
     migration_key,
     order,
+    project_root,
     read_bytes,
 )
 from schemalint.sources.runners import RunnerChoice
@@ -118,7 +119,11 @@ def gather(request: RunRequest) -> Gathered:
         shown = ", ".join(sorted(not_checked)[:3]) + (", …" if len(not_checked) > 3 else "")
         notes.append(f"{len(not_checked)} file{'s' if len(not_checked) != 1 else ''} not checked (pattern): {shown} "
                      f"— add their pattern (e.g. \"*.sql.*\") to include to check them")
-    return Gathered(files, runners.assign(settings.runner, settings.assume_in_transaction, files), notes)
+    first = Path(next((p for p in request.paths if p != "-"), request.stdin_filename or "."))
+    root = project_root(first, settings.source)
+    choice = runners.assign(settings.runner, settings.assume_in_transaction, files, root,
+                            settings.no_transaction_markers)
+    return Gathered(files, choice, notes)
 
 
 def _with_history(files: list[SourceFile], request: RunRequest) -> list[SourceFile]:

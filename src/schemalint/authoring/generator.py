@@ -266,7 +266,7 @@ class MigrationGenerator:
         # the files' bytes
         choice = runners.assign(None, False, files)
         name = choice.runner.name
-        self.detected_runner = None if name in ("psql", "assume-in-transaction") else name
+        self.detected_runner = None if name in ("psql", "unknown", "assume-in-transaction") else name
         for source in files:
             engine.replay(prepare(source))
         return engine.model, list(files)

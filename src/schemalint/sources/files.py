@@ -100,6 +100,18 @@ def _component_key(part: str) -> tuple[int, tuple[int | str, ...], NaturalKey]:
     return 1, (), natural_key(part)
 
 
+def project_root(first: Path, config: Path | None) -> Path:
+    """The project a run checks: the config file's folder, else the git repository holding the first named path,
+    else that path's folder. Evidence (runner manifests) and history are never looked for above it."""
+    if config is not None:
+        return config.parent.absolute()
+    start = (first if first.is_dir() else first.parent).absolute()
+    for folder in [start, *start.parents]:
+        if (folder / ".git").exists():
+            return folder
+    return start
+
+
 def history_folder(path: Path) -> Path:
     """Where a migration's earlier migrations are: its folder, or for ``<version>_name/up.sql`` layouts
     (diesel, golang-migrate folders) the folder of those folders."""

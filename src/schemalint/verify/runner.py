@@ -13,7 +13,7 @@ from schemalint.findings import Finding, Severity, Span
 from schemalint.model.locks import LockMode
 from schemalint.rules import all_rules
 from schemalint.rules.transactions import refused_in_transaction
-from schemalint.sources.runners import AUTOCOMMIT, transaction_of
+from schemalint.sources.runners import AUTOCOMMIT, in_one_transaction, transaction_of
 from schemalint.sql.parse import Statement, SyntaxProblem
 from schemalint.sql.scan import one_line
 from schemalint.sql.text import SourceText
@@ -204,7 +204,8 @@ class Verifier:
                 self._apply_baseline(file, forward)
                 continue
             if not prepared.source.judged:
-                error = self.apply_plain(forward, transaction_of(prepared.source, self.settings.assume_in_transaction))
+                mode = transaction_of(prepared.source, self.settings.assume_in_transaction)
+                error = self.apply_plain(forward, mode if in_one_transaction(mode, len(forward)) else AUTOCOMMIT)
                 if error is not None:
                     self.incomplete.append(f"{file} (history): {error}")
                 continue
@@ -265,7 +266,7 @@ class Verifier:
         # as the runner does: the whole file in one transaction (a statement PostgreSQL refuses in a
         # transaction block then fails, as it would for the runner), or statement by statement
         transaction = transaction_of(prepared.source, self.settings.assume_in_transaction)
-        one_transaction = transaction != AUTOCOMMIT
+        one_transaction = in_one_transaction(transaction, len(forward))
         if one_transaction:
             self.conn.execute("BEGIN")
         in_user_tx = one_transaction
