@@ -60,8 +60,11 @@ def test_unterminated_string_is_one_error_at_its_location() -> None:
 
 def test_template_placeholders_are_named() -> None:
     result = parse('CREATE TABLE {{ index .Options "Namespace" }}.users (id int);')
-    assert len(result.errors) == 1
-    assert "template" in result.errors[0].message
+    assert result.template is not None and result.template.offset == 13
+    assert '{{ index .Options "Namespace" }} is not SQL' in result.template.message
+    # placeholders inside strings, comments and dollar quotes are not a template
+    assert parse("SELECT '{{x}}';\n-- ${y}\nSELECT $$ {% z %} $$; SELECT FROM;").template is None
+    assert parse("SELECT ${user_table}.id FROM t;").template.offset == 7  # type: ignore[union-attr]
 
 
 def test_dollar_quoted_bodies_with_semicolons_and_comments() -> None:

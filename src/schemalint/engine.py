@@ -15,7 +15,7 @@ from typing import Any
 
 from schemalint.config import Settings
 from schemalint.context import Context
-from schemalint.findings import Edit, Finding, Hit, Severity, Span
+from schemalint.findings import Edit, Finding, Hit, Severity, Span, merge_hits
 from schemalint.model import replay
 from schemalint.model.schema import SchemaModel
 from schemalint.rules import all_rules, family_of, resolve
@@ -200,18 +200,21 @@ class Engine:
                 while recovered and recovered[0].start < stmt.start:
                     self._apply(recovered.pop(0), ctx)
                 ctx.index = index
-                if judge:
+                if judge and parsed.template is None:  # a template's statements are only taken into the model
                     raw.extend(self._judge(stmt, stmt, ctx, errors, reported_once))
-                raw.extend(self._run_embedded(stmt, ctx, errors, judge, raw, reported_once))
+                raw.extend(self._run_embedded(stmt, ctx, errors, judge and parsed.template is None, raw, reported_once))
                 ctx.advance(stmt)
                 self._apply(stmt, ctx)
                 stmt.release()
             for head in recovered:
                 self._apply(head, ctx)
-            for rule in self.finishers if judge else ():
+            for rule in self.finishers if judge and parsed.template is None else ():
+                by_statement: dict[int | None, list[Hit]] = {}
                 for hit in self._finish(rule, ctx, errors):
-                    finding = self._from_hit(rule, source.display, prepared.text, None, hit)
-                    raw.append((finding, _statement_at(parsed.statements, hit.location)))
+                    by_statement.setdefault(_statement_at(parsed.statements, hit.location), []).append(hit)
+                for at, hits in by_statement.items():
+                    merged = hits[0] if len(hits) == 1 else merge_hits(hits, prepared.text.text)
+                    raw.append((self._from_hit(rule, source.display, prepared.text, None, merged), at))
         findings = [f for f, number in raw if self._keep(f, number, suppressions)]
         return findings, errors
 
@@ -220,7 +223,13 @@ class Engine:
         assert prepared.text is not None and prepared.parsed is not None
         file, text = prepared.source.display, prepared.text
         raw: list[tuple[Finding, int | None]] = []
-        for problem in prepared.parsed.errors:
+        template = prepared.parsed.template
+        if template is not None:  # one finding for the file, not one per templated statement
+            span = text.span(template.offset, template.offset + 1)
+            raw.append((self._finding("SL001", file, span, template.message,
+                                      "Lint the rendered SQL (e.g. the output of your template step), or exclude "
+                                      "templates with exclude = [\"…\"]."), None))
+        for problem in prepared.parsed.errors if template is None else ():
             span = text.span(problem.offset, problem.offset + 1)
             raw.append((self._finding("SL001", file, span, problem.message,
                                       "Fix the statement so PostgreSQL can parse it."), None))
@@ -254,9 +263,10 @@ class Engine:
                 continue
             if not hits:
                 continue
+            if len(hits) > 1:  # one finding per statement and rule
+                hits = [merge_hits(hits, ctx.source.text)]
             if key is not None and reported_once is not None:
                 reported_once.add(key)
-                hits = hits[:1]
             out.extend((self._from_hit(rule, ctx.file, ctx.source, stmt, hit), enclosing.number) for hit in hits)
         return out
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from itertools import pairwise
 
 
 class Severity(enum.IntEnum):
@@ -69,3 +70,45 @@ class Hit:
     location: int | None = None  # character offset in the file where the problem starts
     fix: Edit | None = None
     end: int | None = None  # where it ends (e.g. the end of one column definition); default: the statement's
+    subject: str | None = None  # what it is about ("accounts.region"), named when a statement has several
+
+
+def listing(items: list[str], limit: int = 8) -> str:
+    """"a, b and c", with "and 4 more" past ``limit``."""
+    if len(items) > limit:
+        return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def merge_hits(hits: list[Hit], text: str) -> Hit:
+    """One finding per statement and rule (the catalogue's convention): the hits a rule raised on one statement
+    as one, at the first of them, naming the others; the recipes' lines once each, and the fixes as one edit."""
+    ordered = sorted(hits, key=lambda h: -1 if h.location is None else h.location)
+    first, rest = ordered[0], ordered[1:]
+    subjects = list(dict.fromkeys(h.subject for h in rest if h.subject and h.subject != first.subject))
+    if len(subjects) == len(rest):
+        message = f"{first.message}; the same for {listing(subjects)}"
+    else:
+        message = f"{first.message}; the same for {len(rest)} more in this statement"
+    lines: list[str] = []
+    for hit in ordered:
+        lines.extend(line for line in hit.help.splitlines() if not line.strip() or line not in lines)
+    help_text = "\n".join(lines)
+    return Hit(message, help_text, first.location, _merged_edit([h.fix for h in ordered], text), first.end,
+               first.subject)
+
+
+def _merged_edit(edits: list[Edit | None], text: str) -> Edit | None:
+    """Several edits of one statement as one (they must not overlap): the text between the first and the last
+    with each applied."""
+    present = sorted((e for e in edits if e is not None), key=lambda e: e.start)
+    if not present:
+        return None
+    if any(a.end > b.start for a, b in pairwise(present)):
+        return present[0]  # overlapping: the first now, the rest on --fix's next round
+    start, end = present[0].start, present[-1].end
+    pieces, at = [], start
+    for edit in present:
+        pieces.append(text[at:edit.start] + edit.replacement)
+        at = edit.end
+    return Edit(start, end, "".join(pieces), all(e.safe for e in present))

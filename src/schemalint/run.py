@@ -98,9 +98,10 @@ def gather(request: RunRequest) -> Gathered:
     """The files of the run, the runner that applies them, and what was left out and why."""
     files: list[SourceFile] = []
     not_checked: list[str] = []
+    other_databases: list[tuple[str, str]] = []
     paths = [p for p in request.paths if p != "-"]
     if paths:
-        files = collect(paths, request.settings.include, request.settings.exclude, not_checked)
+        files = collect(paths, request.settings.include, request.settings.exclude, not_checked, other_databases)
     if "-" in request.paths:
         data = request.stdin_data if request.stdin_data is not None else sys.stdin.buffer.read()
         files.append(SourceFile(request.stdin_filename or "-", None, data=data))
@@ -115,6 +116,10 @@ def gather(request: RunRequest) -> Gathered:
     settings = request.settings
     _read_all(files, settings.max_file_size)
     notes = []
+    if other_databases:
+        count = len(other_databases)
+        databases = ", ".join(sorted({database for _, database in other_databases}))
+        notes.append(f"skipped {count:,} file{'s' if count != 1 else ''} for other databases ({databases})")
     if not_checked:
         shown = ", ".join(sorted(not_checked)[:3]) + (", …" if len(not_checked) > 3 else "")
         notes.append(f"{len(not_checked)} file{'s' if len(not_checked) != 1 else ''} not checked (pattern): {shown} "

@@ -31,9 +31,17 @@ def apply_fixes(findings: list[Finding], skip: set[str], unsafe: bool = False, d
     """Apply every finding's edit to its file (not to ``skip``, e.g. standard input); unsafe edits only with
     ``unsafe``. ``dry_run``: write nothing, put the unified diff in the report."""
     report = FixReport()
+    # never a file that is not PostgreSQL as schemalint parsed it (another database's dialect, a template, a typo)
+    unparsed = {f.file: f.span.line for f in reversed(findings) if f.code in ("SL001", "SL002")}
     by_identity: dict[tuple[int, int], tuple[Path, set[Edit]]] = {}
     for finding in findings:
         if finding.fix is None or finding.file in skip or (not finding.fix.safe and not unsafe):
+            continue
+        if finding.file in unparsed:
+            refusal = (f"{finding.file}: not fixed: it does not parse as PostgreSQL (SL001 at line "
+                       f"{unparsed[finding.file]}); fix that first")
+            if refusal not in report.refused:
+                report.refused.append(refusal)
             continue
         path = Path(finding.file)
         try:

@@ -94,9 +94,3 @@ def of_schema(model: SchemaModel, schema: str) -> list[str]:
     types = [f"type {display(t.name, model.default_schema)}" for t in model.types.values() if t.name[0] == schema]
     return relations + routines + types
 
-
-def listing(items: list[str], limit: int = 8) -> str:
-    """"a, b and c", with "and 4 more" past ``limit``."""
-    if len(items) > limit:
-        return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

@@ -42,7 +42,7 @@ def add_column_not_null_without_default(stmt: Statement, ctx: Context) -> Iterat
             f"ALTER TABLE {name} ADD COLUMN {column} {ctype} DEFAULT <value>;  -- PG11+: no rewrite\n"
             f"-- backfill existing rows in batches, each in its own transaction, if they need other values\n"
             + set_not_null_steps(name, col.name),
-            ctx.statement.offset_of(col.location),
+            ctx.statement.offset_of(col.location), subject=f"{name}.{quote_ident(col.name)}",
         )
 
 
@@ -81,7 +81,7 @@ def volatile_default_rewrites_table(stmt: Statement, ctx: Context) -> Iterator[H
             yield Hit(
                 f"ADD COLUMN {name}.{column} with a DEFAULT on PostgreSQL {ctx.target_postgres} {rewrite}; "
                 f"PG11+ stores a non-volatile default without a rewrite",
-                backfill_help, ctx.statement.offset_of(col.location))
+                backfill_help, ctx.statement.offset_of(col.location), subject=f"{name}.{column}")
             continue
         volatility = expression_volatility(default, ctx.model)
         if volatility.level != VOLATILE:
@@ -96,7 +96,7 @@ def volatile_default_rewrites_table(stmt: Statement, ctx: Context) -> Iterator[H
         yield Hit(
             f"ADD COLUMN {name}.{column} DEFAULT {volatility.culprit}(…) must compute the default for every "
             f"existing row and {rewrite} ({why})",
-            backfill_help, ctx.statement.offset_of(col.location))
+            backfill_help, ctx.statement.offset_of(col.location), subject=f"{name}.{column}")
 
 
 @rule("SL111", "stored-generated-column", Severity.ERROR,
@@ -129,7 +129,7 @@ def stored_generated_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
                 f"Set target-postgres = 18 if the migrations run on PostgreSQL 18, or add a plain nullable column "
                 f"and backfill it in batches (STORED would rewrite {name} under ACCESS EXCLUSIVE):\n"
                 f"ALTER TABLE {name} ADD COLUMN {column} {ctype};",
-                ctx.statement.offset_of(col.location),
+                ctx.statement.offset_of(col.location), subject=f"{name}.{column}",
             )
             continue
         virtual = (f"\nOn PostgreSQL 18+ a VIRTUAL generated column is computed on read and adds no rewrite:\n"
@@ -143,7 +143,7 @@ def stored_generated_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             f"UPDATE {name} SET {column} = {expression} WHERE {key} IN (SELECT {key} FROM {name} "
             f"WHERE {column} IS NULL LIMIT 5000);  -- repeat, one transaction per batch"
             + (virtual if ctx.target_postgres < 18 else ""),
-            ctx.statement.offset_of(col.location),
+            ctx.statement.offset_of(col.location), subject=f"{name}.{quote_ident(col.name)}",
         )
 
 
@@ -175,5 +175,5 @@ def serial_or_identity_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             f"ALTER SEQUENCE {seq} OWNED BY {name}.{column};\n"
             f"-- backfill existing rows in batches: UPDATE {name} SET {column} = nextval('{seq}') WHERE … LIMIT 5000;\n"
             f"-- then make it NOT NULL without a scan (see SL108) and add a unique index CONCURRENTLY if needed",
-            ctx.statement.offset_of(col.location),
+            ctx.statement.offset_of(col.location), subject=f"{name}.{quote_ident(col.name)}",
         )

@@ -189,6 +189,7 @@ def change_column_type(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             f"write, and the running application may read or write values the new type rejects or changes "
             f"(it can lose data)",
             _expand_contract(name, col, quote_ident(f"{column}_new"), new_text, ctx.batch_key(table)),
+            subject=f"{name}.{col}",
         )
 
 
@@ -212,7 +213,8 @@ def drop_table(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             yield Hit(f"DROP SCHEMA {quote_ident(schema)} removes the schema{' and everything in it' if cascade else ''}"
                       f"{also}: the running application's queries against it fail and the data is gone",
                       "Stop using the schema in the application first, take a backup, then drop it in a later "
-                      "migration (mark the reviewed drop with `-- schemalint: ignore drop-table`).")
+                      "migration (mark the reviewed drop with `-- schemalint: ignore drop-table`).",
+                      subject=quote_ident(schema))
         return
     if rtype not in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
         return
@@ -226,6 +228,7 @@ def drop_table(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             f"Contract in steps: stop reading and writing {name} in the application and deploy; optionally rename it "
             f"to {quote_ident(table[1] + '_deprecated')} for a release to catch stragglers; then drop it in a later "
             f"migration, after a backup (mark the reviewed drop with `-- schemalint: ignore drop-table`).",
+            subject=name,
         )
 
 
@@ -246,6 +249,7 @@ def drop_not_null(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             f"DROP NOT NULL on {name}.{col}: code that assumes {col} is never NULL (non-nullable fields in the "
             f"application, NOT IN queries, aggregates) breaks once a NULL is written",
             f"First make every reader handle NULL in {col}, and deploy; then drop the constraint.",
+            subject=f"{name}.{col}",
         )
 
 
@@ -332,6 +336,7 @@ def truncate_or_delete_all(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             f"be undone once committed",
             "Application migrations should not destroy data: if it must go, delete the rows you mean with a WHERE "
             "clause, in batches, after a backup.",
+            subject=name,
         )
 
 

@@ -101,7 +101,7 @@ def foreign_key_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit
             f"{locks_phrase(held, 'for the whole scan')}",
             ctx.lock_timeout_prefix() + not_valid_steps(name, body, cname),
             ctx.statement.offset_of(con.get("location")),
-            fix=_not_valid_fix(stmt, ctx, name, body, cname),
+            fix=_not_valid_fix(stmt, ctx, name, body, cname), subject=cname,
         )
     for col in added_columns(stmt):
         fk = col.constraint("CONSTR_FOREIGN")
@@ -119,7 +119,7 @@ def foreign_key_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit
             f"ALTER TABLE {name} ADD CONSTRAINT {quote_ident(f'fk_{table[1]}_{col.name}'[:63])} FOREIGN KEY ({column}) "
             f"REFERENCES {ctx.name(ref)} NOT VALID;\n"
             f"ALTER TABLE {name} VALIDATE CONSTRAINT {quote_ident(f'fk_{table[1]}_{col.name}'[:63])};  -- separate transaction",
-            ctx.statement.offset_of(col.location),
+            ctx.statement.offset_of(col.location), subject=f"{name}.{column}",
         )
 
 
@@ -140,7 +140,7 @@ def check_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             f"ADD CHECK {cname} on {name} validates every existing row and {scan}",
             ctx.lock_timeout_prefix() + not_valid_steps(name, body, cname),
             ctx.statement.offset_of(con.get("location")),
-            fix=_not_valid_fix(stmt, ctx, name, body, cname),
+            fix=_not_valid_fix(stmt, ctx, name, body, cname), subject=cname,
         )
     for col in added_columns(stmt):
         check = col.constraint("CONSTR_CHECK")
@@ -157,7 +157,7 @@ def check_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             f"{ctx.lock_timeout_prefix()}ALTER TABLE {name} ADD COLUMN {column} … ;  -- same type and default, no CHECK\n"
             f"ALTER TABLE {name} ADD CONSTRAINT {cname} {expr} NOT VALID;\n"
             f"ALTER TABLE {name} VALIDATE CONSTRAINT {cname};  -- separate transaction",
-            location=ctx.statement.offset_of(check.get("location")),
+            location=ctx.statement.offset_of(check.get("location")), subject=f"{name}.{column}",
         )
 
 
@@ -219,7 +219,7 @@ def set_not_null_scans_table(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             fix = replace_statement(ctx, stmt, recipes(ctx).set_not_null(name, column).steps, safe=False)
         yield Hit(
             f"SET NOT NULL on {name}.{col} {lock_phrase(ctx.lock_of(stmt, table), name, 'while it scans every row')}",
-            help_text, fix=fix,
+            help_text, fix=fix, subject=f"{name}.{col}",
         )
 
 
@@ -262,7 +262,7 @@ def constraint_builds_index(stmt: Statement, ctx: Context) -> Iterator[Hit]:
                                             primary=kind == "PRIMARY")
             fix = replace_statement(ctx, stmt, recipe.steps, safe=False)
         yield Hit(f"ADD {label} {cname} on {name} builds a unique index and {build}", help_text,
-                  ctx.statement.offset_of(con.get("location")), fix=fix)
+                  ctx.statement.offset_of(con.get("location")), fix=fix, subject=cname)
     for col in added_columns(stmt):
         inline = col.constraint("CONSTR_UNIQUE", "CONSTR_PRIMARY")
         if inline is None:
@@ -276,7 +276,7 @@ def constraint_builds_index(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             f"ALTER TABLE {name} ADD COLUMN {column} …;  -- without {label}\n"
             f"CREATE UNIQUE INDEX CONCURRENTLY {idx} ON {name} ({column});\n"
             f"ALTER TABLE {name} ADD CONSTRAINT {idx} {label} USING INDEX {idx};",
-            ctx.statement.offset_of(inline.get("location")),
+            ctx.statement.offset_of(inline.get("location")), subject=f"{name}.{column}",
         )
 
 
@@ -292,26 +292,32 @@ def _checks(stmt: Statement) -> Iterator[Node]:
       "A CHECK with a subquery or aggregate (rejected at run time) or a non-immutable function.",
       kinds=["AlterTableStmt", "CreateStmt", "CreateDomainStmt"])
 def invalid_check_expression(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    problems: list[tuple[int, str, str]] = []  # (where, what is wrong, what to do), one per bad CHECK
     for con in _checks(stmt):
         expr: Any = con.get("raw_expr")
         where = ctx.statement.offset_of(con.get("location"))
+        named = f"CHECK {quote_ident(str(con['conname']))}" if con.get("conname") else "CHECK"
         if subquery_in(expr):
-            yield Hit("CHECK contains a subquery: PostgreSQL rejects it when the statement runs "
-                      "(\"cannot use subquery in check constraint\"), although it parses",
-                      "A CHECK sees only the row being written. Enforce cross-row rules with a trigger, "
-                      "or in the application.", where)
+            problems.append((where, f"{named} contains a subquery: PostgreSQL rejects it when the statement runs "
+                                    "(\"cannot use subquery in check constraint\"), although it parses",
+                             "A CHECK sees only the row being written. Enforce cross-row rules with a trigger, "
+                             "or in the application."))
             continue
         aggregate = aggregate_in(expr)
         if aggregate:
-            yield Hit(f"CHECK calls the aggregate {aggregate}(): PostgreSQL rejects aggregates in check constraints",
-                      "A CHECK sees only the row being written; use a trigger for rules over many rows.", where)
+            problems.append((where, f"{named} calls the aggregate {aggregate}(): PostgreSQL rejects aggregates in "
+                                    "check constraints",
+                             "A CHECK sees only the row being written; use a trigger for rules over many rows."))
             continue
         volatility = expression_volatility(expr, ctx.model)
         if volatility.level != IMMUTABLE and not volatility.unknown:
             origin = "was created in this run without IMMUTABLE" if volatility.from_run else f"is {volatility.level}"
-            yield Hit(
-                f"CHECK calls {volatility.culprit}(), which {origin}: PostgreSQL assumes a CHECK gives the same "
-                f"answer forever, so rows can silently stop satisfying it, and dump/restore can fail",
-                f"Use only immutable expressions in a CHECK. If {volatility.culprit}() really depends only on its "
-                f"arguments, declare it IMMUTABLE (CREATE OR REPLACE FUNCTION … IMMUTABLE); otherwise enforce the "
-                f"rule with a trigger.", where)
+            problems.append((where, f"{named} calls {volatility.culprit}(), which {origin}: PostgreSQL assumes a "
+                                    "CHECK gives the same answer forever, so rows can silently stop satisfying it, "
+                                    "and dump/restore can fail",
+                             f"Use only immutable expressions in a CHECK. If {volatility.culprit}() really depends "
+                             f"only on its arguments, declare it IMMUTABLE (CREATE OR REPLACE FUNCTION … IMMUTABLE); "
+                             f"otherwise enforce the rule with a trigger."))
+    if problems:  # one finding for the statement, each bad CHECK in it named
+        yield Hit("; ".join(message for _, message, _ in problems),
+                  "\n".join(dict.fromkeys(advice for _, _, advice in problems)), problems[0][0])

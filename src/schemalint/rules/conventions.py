@@ -145,6 +145,7 @@ def timestamp_without_time_zone(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             f"values written from servers or sessions in different time zones silently disagree",
             f"Use timestamptz{'[]' * ctype.array_dims} (timestamp with time zone): it stores an instant.",
             start, _type_fix(ctx, stmt, start, end, _TIMESTAMP, "timestamptz"), end,
+            subject=f"{_table_of(stmt, ctx)}.{quote_ident(name)}",
         )
 
 
@@ -159,7 +160,7 @@ def prefer_identity(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             f"{_table_of(stmt, ctx)}.{quote_ident(name)} is {ctype.name}: a sequence default with separate "
             f"ownership and permissions, which INSERTs can bypass",
             f"{quote_ident(name)} {base} GENERATED ALWAYS AS IDENTITY  -- the SQL-standard form (PG10+)",
-            *_column_extent(ctx, location),
+            *_column_extent(ctx, location), subject=f"{_table_of(stmt, ctx)}.{quote_ident(name)}",
         )
 
 
@@ -171,23 +172,19 @@ _CONSTRAINT_PATTERN = {
 }
 
 
-def _constraint_name_hits(ctx: Context, con: Node, table: QName, existing: bool) -> Iterator[Hit]:
+def _constraint_name_problem(ctx: Context, con: Node, table: QName, existing: bool) -> tuple[str, str] | None:
+    """(what is off the convention, the pattern) for one constraint, or None."""
     contype = con.get("contype")
     if contype not in _CONSTRAINT_PATTERN:
-        return
+        return None
     key, label = _CONSTRAINT_PATTERN[str(contype)]
-    pattern = ctx.option("conventions", key)
+    pattern = str(ctx.option("conventions", key))
     name = con.get("conname")
-    where = ctx.statement.offset_of(con.get("location"))
     if not name:
-        if existing:
-            yield Hit(f"Unnamed {label} on the existing table {ctx.name(table)}: PostgreSQL generates a name, "
-                      f"and later migrations (and rollbacks) must guess it",
-                      f"Name it: ADD CONSTRAINT <name matching {pattern}> …", where)
-        return
+        return (f"an unnamed {label} on the existing table {ctx.name(table)}", pattern) if existing else None
     if not search(pattern, name):
-        yield Hit(f"{label.capitalize()} name {quote_ident(name)} does not match the convention {pattern!r}",
-                  f"Rename it to match {pattern!r} (e.g. with the guide's prefixes idx_, uk_, chk_, fk_, pk_).", where)
+        return f"{label} name {quote_ident(name)}", pattern
+    return None
 
 
 @rule("SL405", "naming-convention", Severity.WARNING,
@@ -208,12 +205,20 @@ def naming_convention(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         return
     table = ctx.rv(stmt.node.get("relation"))
     if stmt.kind == "CreateStmt":  # unnamed constraints of a new table are fine
-        for _, con in declared_constraints(stmt):
-            yield from _constraint_name_hits(ctx, con, table, existing=False)
+        constraints, existing = [con for _, con in declared_constraints(stmt)], False
+    else:
+        constraints, existing = list(added_constraints(stmt)), not ctx.is_new(table)
+    problems = [(con, problem) for con in constraints
+                if (problem := _constraint_name_problem(ctx, con, table, existing)) is not None]
+    if not problems:
         return
-    existing = not ctx.is_new(table)
-    for con in added_constraints(stmt):
-        yield from _constraint_name_hits(ctx, con, table, existing)
+    named = "; ".join(f"{what} does not match {pattern!r}" if not what.startswith("an unnamed") else
+                      f"{what}: PostgreSQL generates its name, and later migrations (and rollbacks) must guess it"
+                      for _, (what, pattern) in problems)
+    yield Hit(named[0].upper() + named[1:],
+              "Name constraints to match the conventions (the guide's prefixes: pk_, uk_, chk_, fk_; indexes idx_): "
+              "ADD CONSTRAINT <name> …",
+              ctx.statement.offset_of(problems[0][0].get("location")))
 
 
 @rule("SL407", "json-instead-of-jsonb", Severity.WARNING,
@@ -224,7 +229,8 @@ def json_instead_of_jsonb(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             yield Hit(
                 f"{_table_of(stmt, ctx)}.{quote_ident(name)} is json: stored as text, re-parsed on every access, "
                 f"no equality operator and no GIN indexing",
-                f"Use jsonb{'[]' * ctype.array_dims}.", *_json_fix(ctx, stmt, location))
+                f"Use jsonb{'[]' * ctype.array_dims}.", *_json_fix(ctx, stmt, location),
+                subject=f"{_table_of(stmt, ctx)}.{quote_ident(name)}")
 
 
 @rule("SL408", "char-column", Severity.WARNING,
@@ -236,4 +242,4 @@ def char_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
                 f"{_table_of(stmt, ctx)}.{quote_ident(name)} is {ctype}: values are blank-padded to the length, "
                 f"trailing spaces are ignored in comparisons, and it is no faster than text",
                 "Use text (or varchar(n) if the length limit is a business rule), with a CHECK for fixed-length codes.",
-                *_column_extent(ctx, location))
+                *_column_extent(ctx, location), subject=f"{_table_of(stmt, ctx)}.{quote_ident(name)}")

@@ -38,7 +38,7 @@ def foreign_key_without_index(ctx: FileContext) -> Iterator[Hit]:
                 f"Foreign key ({cols}) on {name} has no index starting with those columns: every DELETE or key "
                 f"UPDATE on the referenced table scans {name}, and joins on the key are slow",
                 f"CREATE INDEX CONCURRENTLY {idx} ON {name} ({cols});",
-                stmt.offset_of(con.get("location")),
+                stmt.offset_of(con.get("location")), subject=f"({cols})",
             )
 
 
@@ -102,5 +102,5 @@ def foreign_key_type_mismatch(stmt: Statement, ctx: Context) -> Iterator[Hit]:
                 f"{ctx.name(ref)}.{quote_ident(ref_col)}, which is {ref_type}: joins need casts, and the key runs out "
                 f"of range (or stops matching) before the referenced column does",
                 f"Declare {quote_ident(column)} as {ref_type}, the referenced column's type.",
-                ctx.statement.offset_of(con.get("location")),
+                ctx.statement.offset_of(con.get("location")), subject=f"{ctx.name(table)}.{quote_ident(column)}",
             )

@@ -27,5 +27,5 @@ def identifier_too_long(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             f"(the limit is {MAX_IDENTIFIER_BYTES} bytes), so later statements that use the full name are "
             f"talking about the truncated one{clash}",
             f"Use a name of at most {MAX_IDENTIFIER_BYTES} bytes, e.g. {short[:50]!r}… shortened by hand.",
-            stmt.start + offset,
+            stmt.start + offset, subject=repr(name),
         )

@@ -76,4 +76,5 @@ def drop_index_non_concurrently(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             f"it first waits for every running query on the table, and all new queries queue behind it",
             f"Drop it without blocking, outside any transaction block (one index per statement):\n{fixed};",
             fix=insert_after_keyword(stmt, r"\bINDEX\b", "CONCURRENTLY") if fixable else None,
+            subject=ctx.name(index),
         )

@@ -41,7 +41,7 @@ def primary_key_using_index_on_nullable(stmt: Statement, ctx: Context) -> Iterat
             f"every row of {name} to check it, while it {lock_phrase(ctx.lock_of(stmt, table), name)}",
             f"Prove NOT NULL first without the long lock (PG12+), then add the key:\n{steps}\n"
             f"ALTER TABLE {name} ADD {_constraint_words(con)}PRIMARY KEY USING INDEX {quote_ident(index.name[1])};"
-            "  -- no scan",
+            "  -- no scan", subject=quote_ident(index.name[1]),
         )
 
 

@@ -21,7 +21,8 @@ def _hit(ctx: Context, table: QName | None, what: str, mode: LockMode, help_text
     if table is not None:
         mode = ctx.lock_of(ctx.statement, table, mode)  # the one statement → lock table, where it knows
     target = ctx.name(table) if table else "every table it touches"
-    return Hit(f"{what} {lock_phrase(mode, target, 'for its whole duration')}", help_text)
+    return Hit(f"{what} {lock_phrase(mode, target, 'for its whole duration')}", help_text,
+               subject=ctx.name(table) if table else None)
 
 
 @rule("SL117", "blocking-maintenance", Severity.ERROR,

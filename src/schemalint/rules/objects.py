@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from schemalint.context import Context
-from schemalint.findings import Hit, Severity
+from schemalint.findings import Hit, Severity, listing
 from schemalint.model import dependents
 from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
@@ -144,7 +144,7 @@ def drop_cascade(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     drops = _cascade_dependents(ctx, stmt)
     if not drops:
         return
-    parts = [f"{what} CASCADE also drops {dependents.listing(found)}" for what, found in drops if found]
+    parts = [f"{what} CASCADE also drops {listing(found)}" for what, found in drops if found]
     unknown = [what for what, found in drops if not found]
     if unknown:
         shown = unknown[0] if len(unknown) == 1 else f"{unknown[0]} and {len(unknown) - 1} more"

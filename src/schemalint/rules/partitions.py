@@ -89,6 +89,7 @@ def attach_partition_scans(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             f"ALTER TABLE {part} DROP CONSTRAINT {check_name};  -- now redundant"
             + (f"\n(A CHECK on {ctx.name(default.name)} excluding the new range spares its scan too.)"
                if default is not None and default_note else ""),
+            subject=part,
         )
 
 
@@ -120,5 +121,5 @@ def detach_partition_blocking(stmt: Statement, ctx: Context) -> Iterator[Hit]:
                          f"ALTER TABLE {par} DETACH PARTITION {part} CONCURRENTLY;\n"
                          f"-- if it is interrupted: ALTER TABLE {par} DETACH PARTITION {part} FINALIZE;")
         yield Hit(f"DETACH PARTITION {part} from {par} {locks_phrase(locks)}: while it waits for running queries "
-                  f"to finish, every new query on {par} queues behind it", help_text)
+                  f"to finish, every new query on {par} queues behind it", help_text, subject=part)
 

@@ -113,9 +113,18 @@ def table_without_row_level_security(ctx: FileContext) -> Iterator[Hit]:
 
 
 def _is_setting_call(node: Any, setting: str) -> bool:
+    """``current_setting('<setting>' …)``, through casts and a scalar sub-select (``(SELECT current_setting(…))``,
+    the form recommended so PostgreSQL evaluates it once per query, not once per row)."""
     kind, fields = unwrap(node)
-    while kind == "TypeCast":
-        kind, fields = unwrap(fields.get("arg"))
+    while kind in ("TypeCast", "SubLink"):
+        if kind == "SubLink":
+            query = unwrap(fields.get("subselect"))[1]
+            targets = query.get("targetList") or []
+            if fields.get("subLinkType") != "EXPR_SUBLINK" or len(targets) != 1 or query.get("fromClause"):
+                return False
+            kind, fields = unwrap(unwrap(targets[0])[1].get("val"))
+        else:
+            kind, fields = unwrap(fields.get("arg"))
     if kind != "FuncCall" or strings(fields.get("funcname"))[-1:] != ["current_setting"]:
         return False
     args = fields.get("args") or []
@@ -176,24 +185,23 @@ def rls_without_policy(ctx: FileContext) -> Iterator[Hit]:
             continue
         comparison = f"{quote_ident(column)} = current_setting('{setting}')"
         reads_isolated = any(_using_isolates(p, column, setting) for p in policies)
+        problems: list[tuple[str, str]] = []  # (message, help): one finding for the table, every gap named
         if not reads_isolated:
-            yield Hit(
-                f"No policy on {name} compares {comparison} in USING: tenants can read each other's rows",
-                f"CREATE POLICY {quote_ident(f'tenant_isolation_{table_name[1]}'[:63])} ON {name}\n"
-                f"FOR ALL USING ({quote_ident(column)} = current_setting('{setting}')::integer);",
-                stmt.start,
-            )
+            problems.append((f"No policy on {name} compares {comparison} in USING: tenants can read each other's rows",
+                             f"CREATE POLICY {quote_ident(f'tenant_isolation_{table_name[1]}'[:63])} ON {name}\n"
+                             f"FOR ALL USING ({quote_ident(column)} = current_setting('{setting}')::integer);"))
         for policy in policies:
             if not reads_isolated and policy.with_check is None:
-                continue  # its check is its USING, already reported above
+                continue  # its check is its USING, already named above
             if not _check_isolates(policy, column, setting):
-                yield Hit(
-                    f"Policy {quote_ident(policy.name)} (FOR {policy.command.upper()}) on {name} does not check "
+                problems.append((
+                    f"policy {quote_ident(policy.name)} (FOR {policy.command.upper()}) on {name} does not check "
                     f"{comparison} in WITH CHECK: a tenant can write rows into another tenant",
                     f"ALTER POLICY {quote_ident(policy.name)} ON {name}\n"
-                    f"WITH CHECK ({quote_ident(column)} = current_setting('{setting}')::integer);",
-                    stmt.start,
-                )
+                    f"WITH CHECK ({quote_ident(column)} = current_setting('{setting}')::integer);"))
+        if problems:
+            message = "; ".join(m for m, _ in problems)
+            yield Hit(message[0].upper() + message[1:], "\n".join(h for _, h in problems), stmt.start)
 
 
 def _replacement_policy(ctx: Context, table: QName) -> bool:

@@ -123,14 +123,25 @@ def migration_key(path: str) -> MigrationKey:
     return tuple(_component_key(part) for part in path.replace(os.sep, "/").split("/") if part not in ("", "."))
 
 
+_POPX_PART = re.compile(r"^(?P<stem>.+?)(?P<dialect>\.postgres)?(?P<autocommit>\.autocommit)?\.(?P<role>up|down)\.sql$",
+                        re.I)
+
+
 def rollback_partner(path: Path) -> Path | None:
-    """For a rollback file, the forward file it belongs to (which may not exist)."""
+    """For a rollback file, the forward file it belongs to (which may not exist). A generic ``X.down.sql`` belongs
+    to ``X.up.sql``, or to ``X.postgres.up.sql`` when only that exists (popx)."""
     name = path.name
     lower = name.lower()
     if lower == "down.sql":
         return path.with_name("up.sql")
     if lower.endswith(".down.sql"):
-        return path.with_name(name[: -len(".down.sql")] + ".up.sql")
+        up = path.with_name(name[: -len(".down.sql")] + ".up.sql")
+        match = _POPX_PART.match(name)
+        if match is not None and not match.group("dialect") and not up.exists():
+            for postgres in (f"{match.group('stem')}.postgres.up.sql", f"{match.group('stem')}.postgres.autocommit.up.sql"):
+                if path.with_name(postgres).exists():
+                    return path.with_name(postgres)
+        return up
     if lower.endswith("_down.sql"):
         return path.with_name(name[: -len("_down.sql")] + "_up.sql")
     match = _FLYWAY_UNDO.match(name)
@@ -145,12 +156,36 @@ def forward_partner_candidates(path: Path) -> list[Path]:
     if lower == "up.sql":
         return [path.with_name("down.sql")]
     if lower.endswith(".up.sql"):
-        return [path.with_name(name[: -len(".up.sql")] + ".down.sql")]
+        own = path.with_name(name[: -len(".up.sql")] + ".down.sql")
+        match = _POPX_PART.match(name)
+        if match is not None and match.group("dialect"):  # X.postgres.up.sql: its own down file, else X.down.sql
+            return [own, path.with_name(f"{match.group('stem')}.down.sql")]
+        return [own]
     if lower.endswith("_up.sql"):
         return [path.with_name(name[: -len("_up.sql")] + "_down.sql")]
     if name.startswith("V") and "__" in name:
         return [path.with_name("U" + name[1:])]
     return []
+
+
+# Files for another database: named for it (popx: X.mysql.up.sql) or kept in a folder named for it (mysql/).
+OTHER_DATABASES = ("mysql", "mariadb", "sqlite3", "sqlite", "cockroach", "cockroachdb", "mssql", "sqlserver",
+                   "oracle", "tidb", "clickhouse")
+_OTHER_IN_NAME = re.compile(r"\.(" + "|".join(OTHER_DATABASES) + r")(\.autocommit)?\.(up|down)\.sql$|\.("
+                            + "|".join(OTHER_DATABASES) + r")\.sql$", re.I)
+
+
+def other_database(rel: str) -> str | None:
+    """The other database a file is for (``mysql``), by its name or a folder on its path; None for PostgreSQL
+    (and for files that name no database)."""
+    name = rel.rsplit("/", 1)[-1]
+    match = _OTHER_IN_NAME.search(name)
+    if match is not None:
+        return (match.group(1) or match.group(4)).lower()
+    for part in rel.split("/")[:-1]:
+        if part.lower() in OTHER_DATABASES:
+            return part.lower()
+    return None
 
 
 def _matches(rel: str, patterns: list[str]) -> bool:
@@ -162,9 +197,12 @@ _ENGINE_SPECIFIC_SQL = re.compile(r"\.sql\.[A-Za-z][\w-]*$", re.I)
 
 
 def collect(paths: list[str], include: list[str], exclude: list[str],
-            not_checked: list[str] | None = None) -> list[SourceFile]:
+            not_checked: list[str] | None = None, other_databases: list[tuple[str, str]] | None = None
+            ) -> list[SourceFile]:
     """Expand files and folders into migration-ordered source files. Files that look like SQL for one engine
-    (``x.sql.postgres``) but miss the include patterns are added to ``not_checked``, so the run can say so."""
+    (``x.sql.postgres``) but miss the include patterns are added to ``not_checked``, so the run can say so;
+    files for another database (``x.mysql.up.sql``, ``mysql/x.sql``) are never read, and are added to
+    ``other_databases`` as (path, database)."""
     found: dict[str, SourceFile] = {}
     seen: set[tuple[int, int]] = set()  # (device, inode): one file reached by two spellings is read once
     folders_seen: set[tuple[int, int]] = set()
@@ -214,10 +252,20 @@ def collect(paths: list[str], include: list[str], exclude: list[str],
                         if not_checked is not None and _ENGINE_SPECIFIC_SQL.search(name):
                             not_checked.append(file_path.as_posix() if given not in (".", "./") else rel)
                         continue
+                    database = other_database(rel)
+                    if database is not None:
+                        if other_databases is not None:
+                            other_databases.append((rel, database))
+                        continue
                     if not file_path.is_file():
                         continue
                     add(printable_path(file_path.as_posix() if given not in (".", "./") else rel), file_path)
         else:
+            database = other_database(path.as_posix())
+            if database is not None:
+                if other_databases is not None:
+                    other_databases.append((path.as_posix(), database))
+                continue
             add(printable_path(path.as_posix()), path)
     return order(list(found.values()))
 
@@ -250,6 +298,7 @@ def order(files: list[SourceFile]) -> list[SourceFile]:
             for candidate in forward_partner_candidates(f.path):
                 if _key_path(candidate) in by_path or candidate.exists():
                     f.down_sibling = candidate
+                    break
 
     def key(f: SourceFile) -> tuple[MigrationKey, int]:
         if f.role == "down" and f.up_sibling is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from pglast import parser as _pg
@@ -111,6 +112,7 @@ class ParsedSql:
     # in the column list), ``CREATE INDEX name ON table``, ``CREATE VIEW name``. Never judged by rules.
     recovered: list[Statement] = field(default_factory=list)
     holding: bool = False  # a huge statement's tree is kept from parsing to judging (see _parse_region)
+    template: SyntaxProblem | None = None  # the first template placeholder of a file that does not parse
 
 
 _COPY_DATA = re.compile(r"(?im)^[ \t]*COPY\b[^;]*?\bFROM\s+STDIN\b[^;]*;[^\n]*\n(?P<data>.*?)^\\\.[ \t]*$", re.S)
@@ -152,7 +154,36 @@ def parse(text: str, source: SourceText | None = None) -> ParsedSql:
         return result
     if not _parse_region(cleaned, 0, len(cleaned), source, result, keep=True):
         _recover(cleaned, source, result)
+        result.template = template_placeholder(cleaned)
     return result
+
+
+_PLACEHOLDER_OPEN = {("{", "{"): "}}", ("{", "%"): "%}", ("$", "{"): "}"}
+
+
+def template_placeholder(text: str) -> SyntaxProblem | None:
+    """The first template placeholder (``{{ … }}``, ``{% … %}``, ``${…}``) outside strings, comments and dollar
+    quotes (inside a quoted identifier it counts: ``"{{ .Schema }}".users``), found with PostgreSQL's scanner;
+    None when there is none."""
+    if not _TEMPLATE_MARK.search(text):
+        return None
+    tokens, _ = _scan(text)
+    for first, second in pairwise([*tokens, None]):
+        at: int | None = None
+        if text[first.start] == '"':  # a quoted identifier: a placeholder anywhere inside it
+            found = _TEMPLATE_MARK.search(text, first.start, first.end + 1)
+            at = found.start() if found is not None else None
+        elif second is not None and second.start == first.start + 1 and first.end == first.start \
+                and (text[first.start], text[second.start]) in _PLACEHOLDER_OPEN:
+            at = first.start
+        if at is None:
+            continue
+        closing = _PLACEHOLDER_OPEN[(text[at], text[at + 1])]
+        end = text.find(closing, at + 2)
+        shown = text[at : end + len(closing)] if 0 <= end - at < 200 else text[at : at + 40] + "…"
+        return SyntaxProblem(f"this file is a template: {' '.join(shown.split())} is not SQL; render the template "
+                             f"before linting it (each statement of a template is not reported again)", at)
+    return None
 
 
 def _parse_region(text: str, start: int, end: int, source: SourceText, out: ParsedSql, keep: bool) -> bool:

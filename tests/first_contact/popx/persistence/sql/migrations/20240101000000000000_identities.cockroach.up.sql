@@ -1,0 +1,1 @@
+CREATE TABLE "identities" ("id" UUID NOT NULL, PRIMARY KEY("id"));
