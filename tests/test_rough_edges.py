@@ -60,13 +60,30 @@ def test_a_family_is_a_valid_config_token(here: Path) -> None:
     assert {r["code"]: r["family"] for r in json.loads(listing.stdout)}["SL306"] == "security"
 
 
-def test_zero_files_in_a_named_path_warns(here: Path) -> None:
+def test_zero_files_in_a_named_path_is_an_error(here: Path) -> None:
     (here / "db").mkdir()
     (here / "db" / "notes.txt").write_text("not sql")
     result = runner.invoke(app, ["check", "db"])
-    assert result.exit_code == 0
-    assert "no migration files found in db (include: *.sql)" in result.stderr
+    assert result.exit_code == 2  # a typo'd path must not pass a CI gate
+    assert "no migration files found in db (include: *.sql): nothing was checked" in result.stderr
     assert runner.invoke(app, ["check", "missing"]).exit_code == 2
+    (here / "db" / "1_x.mysql.up.sql").write_text("CREATE TABLE `t` (id int);")
+    other = runner.invoke(app, ["check", "db"])
+    assert other.exit_code == 2 and "skipped 1 file for other databases (mysql)" in other.stderr
+
+
+def test_since_edges(here: Path) -> None:
+    assert runner.invoke(app, ["check", "--since", "", "."]).exit_code == 2
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=here, check=True)
+    (here / "db").mkdir()
+    (here / "db" / "1_a.sql").write_text(BAD)
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x.invalid", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@x.invalid"}
+    subprocess.run(["git", "add", "-A"], cwd=here, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "x"], cwd=here, check=True, env={**os.environ, **env})
+    nothing = runner.invoke(app, ["check", "--since", "main", "db"])
+    assert nothing.exit_code == 0, nothing.stderr
+    assert "no migration changed since main (1 read as history)" in nothing.stderr
 
 
 def test_symlinked_folders_are_followed_once(here: Path) -> None:
@@ -179,7 +196,7 @@ def test_watch_checks_again_when_a_file_changes(tmp_path: Path) -> None:
 
 def _finding(i: int, file: str) -> Finding:
     return Finding("SL102", "create-index-non-concurrently", Severity.ERROR, file, Span(i, 1, i, 5),
-                   f"CREATE INDEX idx_{i} without CONCURRENTLY " + "x" * 200, "CREATE INDEX CONCURRENTLY …;\n" * 3)
+                   f"CREATE INDEX idx_{i} without CONCURRENTLY " + "x" * 200, "Build it without blocking writes:\nCREATE INDEX CONCURRENTLY idx_a ON accounts (a);\n" * 3)
 
 
 def test_markdown_comment_stays_under_the_limit_and_says_what_is_left_out() -> None:
@@ -211,3 +228,14 @@ def test_verify_loads_where_pwd_does_not_exist() -> None:
             "print('ok')\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_init_names_the_migration_folders_and_prints_the_hook(here: Path) -> None:
+    (here / "db" / "migrations").mkdir(parents=True)
+    (here / "db" / "migrations" / "20240101_000000_a.sql").write_text("SELECT 1;\n")
+    (here / "db" / "seeds").mkdir()
+    (here / "db" / "seeds" / "users.sql").write_text("INSERT INTO users VALUES (1);\n")
+    result = runner.invoke(app, ["init"])
+    assert result.exit_code == 0, result.stderr
+    assert 'history-paths = ["db/migrations"]' in (here / "schemalint.toml").read_text()
+    assert "files: ^(db/migrations)/" in result.stdout and 'preset = "default"' in (here / "schemalint.toml").read_text()

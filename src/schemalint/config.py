@@ -77,6 +77,7 @@ _TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
     "preset": str,
     "tenancy": bool,
     "no-transaction-markers": list,
+    "docs-url": str,
 }
 
 
@@ -101,6 +102,7 @@ class Settings:
     preset: str = "default"  # the rule set: "default" (any PostgreSQL team) or "guide" (the house guide)
     tenancy: bool | None = None  # the tenancy rules: forced on or off; None: on when the history is multi-tenant
     no_transaction_markers: list[str] = field(default_factory=list)  # the team's own "no transaction" comments
+    docs_url: str | None = None  # where rule pages are published: "https://…/{code}.html" ({code}, {name}, {page})
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: Path | None = None  # the file these settings came from
 
@@ -235,6 +237,12 @@ def settings_from_table(table: dict[str, Any], path: Path | str, prefix: str = "
             if not all(marker.strip().startswith("--") for marker in value):
                 raise fail(key, "each marker is a SQL comment line, e.g. \"-- postgres-migrations disable-transaction\"")
             settings.no_transaction_markers = [marker.strip() for marker in value]
+        elif key == "docs-url":
+            try:
+                value.format(code="SL102", name="create-index-non-concurrently", page="SL102-x.md")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise fail(key, f"{value!r}: use {{code}}, {{name}} or {{page}} only ({exc})") from None
+            settings.docs_url = value
         elif key == "max-file-size":
             size = _size(value)
             if size is None or size <= 0:
@@ -359,6 +367,9 @@ fail-on = "error"
 
 # Files larger than this are not read (SL002): bytes, or with a unit ("64MB", "512kB").
 # max-file-size = "64MB"
+
+# Where your team publishes the rule pages (SARIF helpUri); default: the pages installed with schemalint.
+# docs-url = "https://docs.example.com/schemalint/{code}.html"
 
 # [per-file-ignores]
 # "migrations/legacy/*.sql" = ["SL201"]

@@ -57,11 +57,13 @@ class RunResult:
     findings: list[Finding] = field(default_factory=list)
     internal_errors: list[InternalError] = field(default_factory=list)
     files: int = 0
+    found: int = 0  # files the run read, history included (``files``: those reported on)
     incomplete: list[str] = field(default_factory=list)  # "file: what was not checked or applied, and why"
     runner: str | None = None  # "goose (detected from -- +goose markers)"
     tenancy: str | None = None  # "on (detected from accounts.tenant_id)"; None when the tenancy rules are off
     notes: list[str] = field(default_factory=list)  # for the summary, e.g. files not checked (pattern)
     trace: list[dict[str, Any]] | None = None  # verify: what each statement did on the server
+    verified: bool = False  # from `verify`: the findings are what the server showed, not the static rules
 
 
 @dataclass(slots=True)

@@ -20,7 +20,6 @@ from pygls.workspace import TextDocument
 
 from schemalint import __version__
 from schemalint.findings import Finding, Severity
-from schemalint.report.sarif import INFO_URI
 from schemalint.sources.files import history_folder
 from schemalint.sql.text import SourceText
 
@@ -62,7 +61,11 @@ def _position(text: SourceText, document: TextDocument, offset: int) -> types.Po
 
 
 def rule_url(f: Finding) -> str:
-    return f"{INFO_URI}/blob/main/rules/{f.code}-{f.name}.md"
+    """The rule's page: the one shipped with the installed package (an editor opens it beside the code)."""
+    from schemalint.docs import page_url
+    from schemalint.rules import all_rules
+
+    return page_url(all_rules()[f.code])
 
 
 def diagnostic(document: TextDocument, f: Finding) -> types.Diagnostic:

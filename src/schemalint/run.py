@@ -231,6 +231,7 @@ def execute(request: RunRequest) -> tuple[RunResult, dict[str, str]]:
                 yield prepared
 
         result = engine.run(parsed())
+        result.found = len(files)
         result.runner = runner.summary
         result.notes = gathered.notes
         _decide_tenancy(result, selection, tenancy_evidence(engine.model, request.settings))
@@ -239,7 +240,8 @@ def execute(request: RunRequest) -> tuple[RunResult, dict[str, str]]:
     fingerprint = settings_fingerprint(request.settings, set(selection.enabled))
     cache = ResultCache(_cache_dir(request.settings), fingerprint)
     cache.load()
-    result = RunResult(files=sum(1 for f in files if f.judged), runner=runner.summary, notes=gathered.notes)
+    result = RunResult(files=sum(1 for f in files if f.judged), found=len(files), runner=runner.summary,
+                       notes=gathered.notes)
     snapshots = Snapshots(_cache_dir(request.settings), fingerprint)
     texts: dict[str, str] = {}
     # A file's key chains its own content with, for every earlier file, what the schema model took from it

@@ -131,6 +131,8 @@ def run_check(o: CheckOptions) -> None:
     from schemalint.sources.runners import RUNNERS
 
     paths = o.paths
+    if o.since is not None and not o.since.strip():
+        fail("--since needs a git ref, e.g. --since origin/main")
     try:
         near = o.stdin_filename if (paths == ["-"] and o.stdin_filename) else (paths[0] if paths else None)
         settings = settings_for(o.config, o.select, o.ignore, o.assume_in_transaction, o.fail_on, near)
@@ -171,13 +173,18 @@ def run_check(o: CheckOptions) -> None:
             fixed_stdin, result, sources = _fix(o, request, result, sources)
     except (ConfigError, SourceError) as exc:
         fail(str(exc))
-    if paths and "-" not in paths and result.files == 0 and not result.internal_errors:
-        patterns = ", ".join(settings.include)
-        sys.stderr.write(f"schemalint: warning: no migration files found in {', '.join(paths)} (include: "
-                         f"{patterns}); nothing was checked\n")
+    checked = paths or ["."]
+    if "-" not in checked and result.files == 0 and not result.internal_errors:
+        if o.since and result.found:
+            sys.stderr.write(f"schemalint: no migration changed since {o.since} ({result.found:,} read as "
+                             f"history); nothing to report\n")
+        else:  # a typo'd path must not pass a CI gate
+            skipped = "".join(f"; {note}" for note in result.notes if note.startswith("skipped"))
+            fail(f"no migration files found in {', '.join(checked)} (include: {', '.join(settings.include)}"
+                 f"{skipped}): nothing was checked")
     report = chunks(o.output_format, result, ReportOptions(
         color=use_color(o.color, o.output_file), statistics=o.statistics, show_help=not o.no_help,
-        sources=sources, quiet=o.quiet))
+        sources=sources, quiet=o.quiet, docs_url=settings.docs_url))
     if o.output_format == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
         from schemalint.report.github import step_summary
 

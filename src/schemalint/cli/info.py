@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -99,15 +100,25 @@ def init(
     path: Annotated[Path, typer.Argument(help="Where to write the config.")] = Path("schemalint.toml"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
-    """Write a commented starter schemalint.toml."""
+    """Write a commented starter schemalint.toml (with the migration folders found here as history-paths), and
+    print the pre-commit hook that lints those folders only."""
     from schemalint.config import STARTER_CONFIG
+    from schemalint.sources.files import migration_folders
 
     if path.exists() and not force:
         fail(f"{path} already exists (use --force to overwrite)")
+    folders = migration_folders(path.parent if str(path.parent) else Path("."))
+    text = STARTER_CONFIG
+    if 0 < len(folders) <= 5:  # more is a folder of many projects: better named by hand
+        listed = ", ".join(f'"{folder}"' for folder in folders)
+        text = text.replace('# history-paths = ["db/migrations"]', f"history-paths = [{listed}]")
     try:
-        path.write_text(STARTER_CONFIG, encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
     except OSError as exc:
         fail(f"{path}: cannot write: {exc.strerror or exc}")
     sys.stdout.write(f"Wrote {path}\n")
-
-
+    if 0 < len(folders) <= 5:
+        pattern = "|".join(re.sub(r"([.+*?()\[\]{}|^$\\])", r"\\\1", folder) for folder in folders)
+        sys.stdout.write(
+            f"Migration folders: {', '.join(folders)}. For pre-commit (.pre-commit-config.yaml), lint only them, not "
+            f"seeds or dumps:\n      - id: schemalint\n        files: ^({pattern})/\n")

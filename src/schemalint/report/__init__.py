@@ -18,6 +18,7 @@ class ReportOptions:
     quiet: bool = False  # findings only: no summary line, runner line or notes
     show_help: bool = True
     sources: dict[str, str] | None = None  # file → text, for code frames
+    docs_url: str | None = None  # where rule pages are read (config docs-url); default: the packaged pages
 
 
 def counts(result: RunResult) -> tuple[int, int]:
@@ -51,7 +52,7 @@ def chunks(fmt: str, result: RunResult, options: ReportOptions) -> Iterator[str]
     if fmt == "sarif":
         from schemalint.report import sarif
 
-        return sarif.chunks(result)
+        return sarif.chunks(result, options.docs_url)
     from schemalint.report import text
 
     return text.chunks(result, options)

@@ -12,23 +12,74 @@ from typing import Any
 from schemalint.engine import RunResult
 from schemalint.findings import Finding
 from schemalint.report.escape import markdown, visible_lines
+from schemalint.sql.parse import parse
 
 GITHUB_COMMENT_LIMIT = 65_536
 _RESERVE = 400  # room for the closing tags and the "not shown" line
 
 
-def _fence(help_text: str) -> list[str]:
-    """The help as a fenced block (HTML-escaping is not needed inside one; control characters still are)."""
-    body = visible_lines(help_text)
-    longest = max((len(run) for line in body for run in re.findall(r"`+", line)), default=0)
+def _fence(lines: list[str]) -> list[str]:
+    """SQL lines as a fenced block (HTML-escaping is not needed inside one; control characters still are)."""
+    longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
     fence = "`" * max(3, longest + 1)  # longer than any run of backticks inside: nothing closes it early
-    return [f"{fence}sql", *body, fence]
+    return [f"{fence}sql", *lines, fence]
+
+
+_PLACEHOLDER = re.compile(r"<[^<>\n]{1,60}>|…")
+
+
+def _is_sql(lines: list[str]) -> bool:
+    """Do these help lines hold SQL statements (the recipe's ``<value>`` and ``…`` placeholders aside), or an SQL
+    comment? Prose never parses."""
+    text = "\n".join(lines).strip()
+    if not text:
+        return False
+    if all(line.strip().startswith("--") or not line.strip() for line in lines):
+        return True
+    parsed = parse(_PLACEHOLDER.sub("x", text))
+    return not parsed.errors and bool(parsed.statements)
+
+
+def help_blocks(help_text: str) -> list[tuple[bool, list[str]]]:
+    """The help split into prose and SQL: (is SQL, its lines). An SQL statement may span lines: a line starts
+    SQL when it, together with the lines up to the next one ending in ``;``, parses."""
+    lines = visible_lines(help_text.strip("\n"))
+    blocks: list[tuple[bool, list[str]]] = []
+    i = 0
+    while i < len(lines):
+        end = next((j for j in range(i, len(lines)) if lines[j].split("--", 1)[0].rstrip().endswith(";")), None)
+        taken = lines[i : end + 1] if end is not None else []
+        if end is not None and end - i < 12 and _is_sql(taken):
+            i = end + 1
+        elif lines[i].strip().startswith("--") and blocks and blocks[-1][0]:
+            taken, i = [lines[i]], i + 1  # a comment under a statement stays with it
+        else:
+            taken = [lines[i]]
+            i += 1
+            if blocks and not blocks[-1][0]:
+                blocks[-1][1].extend(taken)
+            else:
+                blocks.append((False, taken))
+            continue
+        if blocks and blocks[-1][0]:
+            blocks[-1][1].extend(taken)
+        else:
+            blocks.append((True, taken))
+    return blocks
+
+
+def _help(help_text: str) -> list[str]:
+    """Prose as text (escaped), SQL in ```sql fences."""
+    out: list[str] = []
+    for is_sql, lines in help_blocks(help_text):
+        out.extend(["", *_fence(lines)] if is_sql else ["", *(markdown(line) for line in lines)])
+    return out
 
 
 def _finding(f: Finding) -> list[str]:
     lines = [f"- **{f.code}** {f.name} · line {f.span.line} · {f.severity.label}: {markdown(f.message)}"]
     if f.help:
-        lines.extend(f"  {line}" for line in ["", *_fence(f.help)])
+        lines.extend(f"  {line}" if line else "" for line in _help(f.help))
     return lines
 
 

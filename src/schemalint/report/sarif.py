@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from schemalint import __version__
+from schemalint.docs import INFO_URI, page_text, page_url
 from schemalint.engine import RunResult
 from schemalint.findings import Finding
 from schemalint.rules import all_rules
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFO_URI = "https://github.com/schemalint/schemalint"
 
 
 def _level(severity: str) -> str:
@@ -24,7 +24,7 @@ def _level(severity: str) -> str:
 _RESULTS = "\x00results\x00"  # where the results go in the document: no real value holds a NUL
 
 
-def chunks(result: RunResult) -> Iterator[str]:
+def chunks(result: RunResult, docs_url: str | None = None) -> Iterator[str]:
     """The document as ``json.dumps(indent=2)`` writes it, with its results written one at a time."""
     rules = all_rules()
     used = sorted({f.code for f in result.findings} | set(rules))
@@ -37,7 +37,9 @@ def chunks(result: RunResult) -> Iterator[str]:
             "name": rule.name,
             "shortDescription": {"text": rule.summary},
             "fullDescription": {"text": rule.summary},
-            "help": {"text": f"{rule.summary}\nRun `schemalint explain {code}` for the safe alternative."},
+            "helpUri": page_url(rule, docs_url),
+            "help": {"text": f"{rule.summary}\nRun `schemalint explain {code}` for the safe alternative.",
+                     "markdown": page_text(rule) or rule.summary},
             "defaultConfiguration": {"level": _level(rule.severity.label)},
             "properties": {"tags": ["postgresql", "migrations"]},
         })

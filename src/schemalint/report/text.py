@@ -134,6 +134,9 @@ def _summary(result: RunResult, paint: _Styler) -> str:
     files_with = len({f.file for f in result.findings})
     checked = f"{result.files} file{'s' if result.files != 1 else ''} checked"
     if not result.findings and not result.internal_errors and not result.incomplete:
+        if result.verified:
+            return (paint("No problems observed on the server", "bold green") + f" ({checked}); static findings "
+                    "are `schemalint check`'s.")
         return paint("All checks passed", "bold green") + f" ({checked})."
     parts = []
     if errors:

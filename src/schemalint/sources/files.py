@@ -112,6 +112,35 @@ def project_root(first: Path, config: Path | None) -> Path:
     return start
 
 
+_MIGRATION_NAME = re.compile(r"^(\d[\d_.-]*[_-]|V\d[\d._]*__|R__|U\d)|^(up|down|migration)\.sql$", re.I)
+
+
+def migration_folders(root: Path) -> list[str]:
+    """The folders under ``root`` that hold migrations (files named with a leading version, Flyway names, or
+    ``up.sql``/``migration.sql`` in versioned folders), relative to it, outermost first; seeds and dumps (no
+    version in their names) are not migrations."""
+    try:
+        found = collect([str(root)], ["*.sql"], [])
+    except SourceError:
+        return []
+    folders: dict[str, None] = {}
+    for source in found:
+        if source.path is None or source.role != "up":
+            continue
+        named = source.path.name if source.path.name.lower() not in ("up.sql", "migration.sql") else \
+            source.path.parent.name
+        if not _MIGRATION_NAME.match(named) and source.path.name.lower() not in ("up.sql", "migration.sql"):
+            continue
+        folder = history_folder(source.path)
+        if source.path.name.lower() == "migration.sql":  # prisma: <migrations>/<timestamp>_name/migration.sql
+            folder = source.path.parent.parent
+        try:
+            folders.setdefault(folder.relative_to(root).as_posix() or ".", None)
+        except ValueError:
+            continue
+    return [f for f in folders if not any(f.startswith(other + "/") for other in folders if other != f)]
+
+
 def history_folder(path: Path) -> Path:
     """Where a migration's earlier migrations are: its folder, or for ``<version>_name/up.sql`` layouts
     (diesel, golang-migrate folders) the folder of those folders."""

@@ -245,6 +245,8 @@ def detect(files: list[SourceFile], root: Path | None = None) -> RunnerChoice | 
                 (path.parent / "metadata.toml").is_file() or _ancestor_has(path.parent.parent, "diesel.toml", root)):
             return RunnerChoice(RUNNERS["diesel"], "detected from <version>_name/up.sql folders with diesel.toml "
                                                    "or metadata.toml")
+        if path.parent.name == "00000000000000_diesel_initial_setup":  # what `diesel setup` writes first
+            return RunnerChoice(RUNNERS["diesel"], "detected from the 00000000000000_diesel_initial_setup folder")
     if any(_POPX_NAME.match(p.name) for p in paths):
         return RunnerChoice(RUNNERS["popx"], "detected from <version>_<name>.<dialect>.up.sql file names")
     # the runner's own files and the project's manifests

@@ -178,7 +178,7 @@ class Verifier:
         return None
 
     def run(self, files: list[PreparedFile], rollback_files: dict[str, PreparedFile]) -> RunResult:
-        result = RunResult()
+        result = RunResult(verified=True)
         ups = [p for p in files if p.source.role == "up"]
         for number, prepared in enumerate(ups):
             if self.out_of_time or self.limits.run_expired():
