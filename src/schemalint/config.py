@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ OPTION_TABLES: dict[str, dict[str, tuple[type, Any]]] = {
         "blocked-threshold-reads": (str, "200ms"),  # SL507: reads waiting longer than this
     },
     "tenancy": {
+        "enabled": (bool, None),  # the tenancy rules forced on/off (also `tenancy = true` at the top level)
         "column": (str, "tenant_id"),
         "registry": (str, "tenant_metadata"),  # the table tenant columns reference (the generator uses it)
         "exempt-tables": (list, ["tenant_metadata"]),
@@ -75,7 +77,6 @@ _TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
     "baseline": str,
     "max-file-size": (int, str),
     "preset": str,
-    "tenancy": bool,
     "no-transaction-markers": list,
     "docs-url": str,
 }
@@ -111,6 +112,14 @@ class Settings:
         if key in values:
             return values[key]
         return OPTION_TABLES[table][key][1]
+
+    def tenant_exempt(self, table: tuple[str, str]) -> bool:
+        """Is the (schema, name) table shared by every tenant (``exempt-schemas``, ``exempt-tables`` names or
+        globs, plain or schema-qualified)?"""
+        if table[0] in self.option("tenancy", "exempt-schemas"):
+            return True
+        return any(fnmatch.fnmatchcase(table[1], pattern) or fnmatch.fnmatchcase(f"{table[0]}.{table[1]}", pattern)
+                   for pattern in self.option("tenancy", "exempt-tables"))
 
 
 def find_config(start: Path) -> Path | None:
@@ -167,10 +176,15 @@ def settings_from_table(table: dict[str, Any], path: Path | str, prefix: str = "
         return ConfigError(f"{path}: key '{dotted}': {problem}")
 
     for key, value in table.items():
+        if key == "tenancy" and isinstance(value, bool):  # tenancy = true/false: the rules forced on or off
+            settings.tenancy = value
+            continue
         if key in OPTION_TABLES:
             if not isinstance(value, dict):
-                raise fail(key, "must be a table")
+                raise fail(key, "must be a table" + (" (or true/false)" if key == "tenancy" else ""))
             settings.options[key] = _check_option_table(key, value, fail)
+            if key == "tenancy" and "enabled" in value:
+                settings.tenancy = value["enabled"]
             continue
         expected = _TOP_LEVEL.get(key)
         if expected is None:
@@ -231,8 +245,6 @@ def settings_from_table(table: dict[str, Any], path: Path | str, prefix: str = "
             if value not in PRESETS:
                 raise fail(key, f"unknown preset {value!r} (choose from {', '.join(PRESETS)})")
             settings.preset = value
-        elif key == "tenancy":
-            settings.tenancy = value
         elif key == "no-transaction-markers":
             if not all(marker.strip().startswith("--") for marker in value):
                 raise fail(key, "each marker is a SQL comment line, e.g. \"-- postgres-migrations disable-transaction\"")
@@ -320,8 +332,6 @@ STARTER_CONFIG = """\
 #   (SL401-SL408), and the tenancy rules always.
 preset = "default"
 
-# Force the tenancy rules on (true) or off (false) instead of detecting a multi-tenant schema.
-# tenancy = true
 
 # Rules to run instead of the preset: codes ("SL102"), prefixes ("SL1"), names ("drop-column"), families
 # ("locks", "compatibility", "tenancy", "security", "conventions", "file", "history", "core", "observed") or "ALL".
@@ -396,6 +406,9 @@ runner-sets-lock-timeout = false
 # blocked-threshold-reads = "200ms"
 
 [tenancy]
+# Force the tenancy rules on (true) or off (false) instead of detecting a multi-tenant schema
+# (without this table, `tenancy = true` at the top level says the same).
+# enabled = true
 # column = "tenant_id"
 # Tables that need no tenant column: names or globs ("audit_*"), optionally schema-qualified.
 # exempt-tables = ["tenant_metadata"]

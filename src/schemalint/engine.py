@@ -64,6 +64,7 @@ class RunResult:
     notes: list[str] = field(default_factory=list)  # for the summary, e.g. files not checked (pattern)
     trace: list[dict[str, Any]] | None = None  # verify: what each statement did on the server
     verified: bool = False  # from `verify`: the findings are what the server showed, not the static rules
+    not_fixable: dict[str, str] = field(default_factory=dict)  # file → why --fix must never write it
 
 
 @dataclass(slots=True)

@@ -232,6 +232,7 @@ def execute(request: RunRequest) -> tuple[RunResult, dict[str, str]]:
 
         result = engine.run(parsed())
         result.found = len(files)
+        result.not_fixable = _not_fixable(files)
         result.runner = runner.summary
         result.notes = gathered.notes
         _decide_tenancy(result, selection, tenancy_evidence(engine.model, request.settings))
@@ -241,7 +242,7 @@ def execute(request: RunRequest) -> tuple[RunResult, dict[str, str]]:
     cache = ResultCache(_cache_dir(request.settings), fingerprint)
     cache.load()
     result = RunResult(files=sum(1 for f in files if f.judged), found=len(files), runner=runner.summary,
-                       notes=gathered.notes)
+                       notes=gathered.notes, not_fixable=_not_fixable(files))
     snapshots = Snapshots(_cache_dir(request.settings), fingerprint)
     texts: dict[str, str] = {}
     # A file's key chains its own content with, for every earlier file, what the schema model took from it
@@ -289,6 +290,11 @@ def execute(request: RunRequest) -> tuple[RunResult, dict[str, str]]:
     cache.save()
     sources = _texts(files, {f.file for f in result.findings}, texts)
     return result, sources
+
+
+def _not_fixable(files: list[SourceFile]) -> dict[str, str]:
+    return {f.display: f"{f.shared_with} run this file too (it names no database); fix it by hand"
+            for f in files if f.shared_with}
 
 
 def _catch_up(engine: Engine, snapshots: Snapshots, files: list[SourceFile], chain: ChainKey, model_at: int,

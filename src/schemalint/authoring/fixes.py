@@ -27,19 +27,22 @@ class FixReport:
     diff: str = ""  # dry run (--diff): the unified diff of what would be written
 
 
-def apply_fixes(findings: list[Finding], skip: set[str], unsafe: bool = False, dry_run: bool = False) -> FixReport:
-    """Apply every finding's edit to its file (not to ``skip``, e.g. standard input); unsafe edits only with
-    ``unsafe``. ``dry_run``: write nothing, put the unified diff in the report."""
+def apply_fixes(findings: list[Finding], skip: set[str], unsafe: bool = False, dry_run: bool = False,
+                refuse: dict[str, str] | None = None) -> FixReport:
+    """Apply every finding's edit to its file (not to ``skip``, e.g. standard input; never to ``refuse``'s files,
+    saying why); unsafe edits only with ``unsafe``. ``dry_run``: write nothing, put the unified diff in the
+    report."""
     report = FixReport()
     # never a file that is not PostgreSQL as schemalint parsed it (another database's dialect, a template, a typo)
-    unparsed = {f.file: f.span.line for f in reversed(findings) if f.code in ("SL001", "SL002")}
+    unparsed = {f.file: f"it does not parse as PostgreSQL (SL001 at line {f.span.line}); fix that first"
+                for f in reversed(findings) if f.code in ("SL001", "SL002")}
+    unparsed.update(refuse or {})
     by_identity: dict[tuple[int, int], tuple[Path, set[Edit]]] = {}
     for finding in findings:
         if finding.fix is None or finding.file in skip or (not finding.fix.safe and not unsafe):
             continue
         if finding.file in unparsed:
-            refusal = (f"{finding.file}: not fixed: it does not parse as PostgreSQL (SL001 at line "
-                       f"{unparsed[finding.file]}); fix that first")
+            refusal = f"{finding.file}: not fixed: {unparsed[finding.file]}"
             if refusal not in report.refused:
                 report.refused.append(refusal)
             continue

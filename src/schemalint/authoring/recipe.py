@@ -11,7 +11,6 @@ table gets the tenant column, row-level security and a policy."""
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -249,7 +248,7 @@ class RecipeEngine:
         names = [e.colname for e in elements if hasattr(e, "colname")]
         has_pk = any(_declares_primary_key(e) for e in elements)
         tenancy = self.settings.option("tenancy", "column")
-        exempt = self._tenant_exempt(qn)
+        exempt = self.settings.tenant_exempt(qn)
         extra: list[str] = []
         if not has_pk:
             extra.append(f"{quote_ident(qn[1] + '_id')} bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY")
@@ -304,15 +303,6 @@ class RecipeEngine:
         target = parsed.statements[0].node.get("targetList") or [{}]
         expr = target[0].get("ResTarget", {}).get("val")
         return expression_volatility(expr, self.model or SchemaModel()).level == VOLATILE
-
-    def _tenant_exempt(self, table: QName) -> bool:
-        if table[0] in self.settings.option("tenancy", "exempt-schemas"):
-            return True
-        for pattern in self.settings.option("tenancy", "exempt-tables"):
-            target = f"{table[0]}.{table[1]}" if "." in pattern else table[1]
-            if fnmatch.fnmatchcase(target, pattern):
-                return True
-        return False
 
     def _tenant_registry(self) -> tuple[str, str, str]:
         """(registry table, its key, the key's type): from the history when it knows the registry, else the

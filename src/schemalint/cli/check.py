@@ -162,7 +162,8 @@ def run_check(o: CheckOptions) -> None:
         if o.diff:
             from schemalint.authoring.fixes import apply_fixes
 
-            planned = apply_fixes(result.findings, {o.stdin_filename or "-"}, unsafe=o.unsafe_fixes, dry_run=True)
+            planned = apply_fixes(result.findings, {o.stdin_filename or "-"}, unsafe=o.unsafe_fixes, dry_run=True,
+                                  refuse=result.not_fixable)
             sys.stdout.write(planned.diff)
             for line in planned.refused:
                 sys.stderr.write(f"schemalint: {line}\n")
@@ -234,7 +235,7 @@ def _fix(o: CheckOptions, request: RunRequest, result: RunResult,
             request.stdin_data = fixed_stdin.encode("utf-8")
         stdin_count = count
     skip = {stdin_name} if request.stdin_data is not None else set()
-    fixed = apply_fixes(result.findings, skip, unsafe=o.unsafe_fixes)
+    fixed = apply_fixes(result.findings, skip, unsafe=o.unsafe_fixes, refuse=result.not_fixable)
     for line in fixed.refused:
         sys.stderr.write(f"schemalint: {line}\n")
     applied, files = fixed.applied, fixed.files
@@ -243,7 +244,7 @@ def _fix(o: CheckOptions, request: RunRequest, result: RunResult,
     for _ in range(4):  # edits that overlapped one applied wait a round (five rounds at most)
         if not fixed.applied:
             break
-        fixed = apply_fixes(result.findings, skip, unsafe=o.unsafe_fixes)
+        fixed = apply_fixes(result.findings, skip, unsafe=o.unsafe_fixes, refuse=result.not_fixable)
         applied += fixed.applied
         if fixed.applied:
             result, sources = run_deep(lambda: execute(request))

@@ -74,9 +74,11 @@ class SchemaModel:
     def tenancy_evidence(self, column: str, setting: str) -> str | None:
         """What shows a multi-tenant schema: a table with the tenant column ("accounts.tenant_id"), else a
         policy that reads the tenant setting ("policy p on accounts"); None when nothing does."""
-        for table in self.tables.values():
-            if table.kind in ("table", "partitioned") and column in table.columns:
-                return f"{display(table.name, self.default_schema)}.{column}"
+        owned = [t for t in self.tables.values() if t.kind in ("table", "partitioned") and column in t.columns]
+        # a table whose own key is the tenant column is the tenants' registry: name a table a tenant owns rows of
+        owned.sort(key=lambda t: any(c.kind == "PRIMARY" and c.columns == (column,) for c in t.constraints.values()))
+        if owned:
+            return f"{display(owned[0].name, self.default_schema)}.{column}"
         for table in self.tables.values():
             for policy in table.policies.values():
                 if any(reads_setting(expr, setting) for expr in (policy.using, policy.with_check)):

@@ -48,6 +48,7 @@ class SourceFile:
     baseline: bool = False  # the configured schema dump read first as history (never judged)
     unreadable: str | None = None  # why it cannot be read (a FIFO, too large, a folder that cannot be listed)
     at_ref: AtRef | None = None  # with --since: what git knew of it at the ref (gitref.py)
+    shared_with: str | None = None  # other databases that run this file too (popx: no dialect in its name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +234,7 @@ def collect(paths: list[str], include: list[str], exclude: list[str],
     files for another database (``x.mysql.up.sql``, ``mysql/x.sql``) are never read, and are added to
     ``other_databases`` as (path, database)."""
     found: dict[str, SourceFile] = {}
+    dialects: dict[str, set[str]] = {}  # folder → the other databases whose files it holds
     seen: set[tuple[int, int]] = set()  # (device, inode): one file reached by two spellings is read once
     folders_seen: set[tuple[int, int]] = set()
 
@@ -285,6 +287,7 @@ def collect(paths: list[str], include: list[str], exclude: list[str],
                     if database is not None:
                         if other_databases is not None:
                             other_databases.append((rel, database))
+                        dialects.setdefault(str(Path(root)), set()).add(database)
                         continue
                     if not file_path.is_file():
                         continue
@@ -296,6 +299,11 @@ def collect(paths: list[str], include: list[str], exclude: list[str],
                     other_databases.append((path.as_posix(), database))
                 continue
             add(printable_path(path.as_posix()), path)
+    for source in found.values():
+        # popx: a file that names no dialect, beside files that do, runs on every database
+        others = dialects.get(str(source.path.parent)) if source.path is not None else None
+        if others and ".postgres." not in source.path.name.lower():  # type: ignore[union-attr]
+            source.shared_with = ", ".join(sorted(others))
     return order(list(found.values()))
 
 

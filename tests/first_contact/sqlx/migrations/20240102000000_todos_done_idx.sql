@@ -1,0 +1,2 @@
+-- no-transaction
+CREATE INDEX CONCURRENTLY todos_done_idx ON todos (done);

@@ -1,0 +1,1 @@
+ALTER TABLE todos ADD COLUMN owner_id BIGINT REFERENCES todos (id);
