@@ -1,6 +1,6 @@
 """Schema-model snapshots: a run restored from them gives byte-identical output to a cold run — on the whole
 corpus, and after editing, inserting, deleting and renaming a file in the middle of the order, and after a
-config change; a snapshot that is not ours is never unpickled."""
+config change; a snapshot that is not ours is never read."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def test_restored_runs_are_byte_identical_to_cold_runs(tmp_path: Path) -> None:
         assert warm == check(tmp_path, "--no-cache")
 
     same()  # first run fills cache and snapshots
-    assert list((tmp_path / ".schemalint_cache").glob("snapshots-*/*.model"))
+    assert list((tmp_path / ".schemalint_cache").glob("snapshots-*/*.json"))
     same()  # warm
     middle.write_text(middle.read_text() + "\nALTER TABLE person ADD COLUMN snapshot_probe int;\n")
     same()  # edited
@@ -65,11 +65,11 @@ def test_a_snapshot_that_is_not_signed_by_us_is_ignored(tmp_path: Path, monkeypa
     restored = store.load("key")
     assert restored is not None and ("public", "t") in restored.tables
     assert store.load("other key") is None
-    path = next((tmp_path / "cache").rglob("*.model"))
+    path = next((tmp_path / "cache").rglob("*.json"))
     data = bytearray(path.read_bytes())
     data[-1] ^= 0xFF
     path.write_bytes(bytes(data))
-    assert store.load("key") is None  # tampered: not unpickled
+    assert store.load("key") is None  # tampered: never read
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "someone-else"))
     Snapshots(tmp_path / "cache", "fp").save("key", model)
     assert Snapshots(tmp_path / "cache", "fp").load("key") is not None
@@ -84,7 +84,7 @@ def test_pruned_settings_variants_take_their_snapshots_along(tmp_path: Path) -> 
         (tmp_path / f"results-v{number}.json").write_text("{}")
         os.utime(tmp_path / f"results-v{number}.json", (1_000_000 + number, 1_000_000 + number))
         (tmp_path / f"snapshots-v{number}").mkdir()
-        (tmp_path / f"snapshots-v{number}" / "x.model").write_bytes(b"x")
+        (tmp_path / f"snapshots-v{number}" / "x.json").write_bytes(b"x")
     cache = ResultCache(tmp_path, "v5")
     cache.prune(keep=2)
     assert sorted(p.name for p in tmp_path.glob("results-*")) == ["results-v4.json", "results-v5.json"]

@@ -7,7 +7,8 @@ file's SQL and it and every later file are linted again; change only its comment
 model before a changed file comes from the nearest snapshot (snapshots.py) and a few replayed files.
 
 The cache file is written to a temporary file and renamed into place, so concurrent runs never
-leave a torn file behind (the last writer wins).
+leave a torn file behind (the last writer wins). It is signed with the per-user key (signing.py): a file edited by
+anyone else (an emptied entry would hide a finding) does not verify and is rebuilt.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from schemalint import __version__
+from schemalint import __version__, signing
 from schemalint.atomic import write_atomically
 from schemalint.config import Settings
 from schemalint.findings import Edit, Finding, Severity, Span
@@ -27,8 +28,8 @@ from schemalint.findings import Edit, Finding, Severity, Span
 if TYPE_CHECKING:
     from schemalint.engine import PreparedFile
 
-CACHE_FORMAT = 5  # 3: a fix records whether it is safe; 4: entries record content and semantic digests;
-# 5: and what showed a multi-tenant schema after the file
+CACHE_FORMAT = 6  # 3: a fix records whether it is safe; 4: entries record content and semantic digests;
+# 5: and what showed a multi-tenant schema after the file; 6: the file is signed (signing.py)
 KEEP_RESULT_FILES = 4  # settings variants kept in the cache folder
 
 
@@ -123,10 +124,18 @@ class ResultCache:
         self.dirty = False
 
     def load(self) -> None:
+        key = signing.secret()
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return  # missing or corrupt: rebuilt by this run
+            signed_data = self.path.read_bytes() if key is not None else b""
+        except OSError:
+            return  # missing: built by this run
+        payload = signing.verified(key, self.path.name.encode(), signed_data) if key is not None else None
+        if payload is None:
+            return  # not ours, edited or corrupt: rebuilt by this run (an emptied entry never hides a finding)
+        try:
+            data = json.loads(payload)
+        except ValueError:
+            return
         if isinstance(data, dict) and data.get("format") == CACHE_FORMAT and isinstance(data.get("files"), dict):
             self.entries = {k: v for k, v in data["files"].items() if isinstance(k, str) and isinstance(v, dict)}
 
@@ -169,8 +178,11 @@ class ResultCache:
             if not gitignore.exists():
                 gitignore.write_text("# created by schemalint\n*\n", encoding="utf-8")
 
-            payload = json.dumps({"format": CACHE_FORMAT, "files": self.entries}, separators=(",", ":"))
-            write_atomically(self.path, payload.encode("utf-8"))
+            key = signing.secret()
+            if key is None:
+                return  # nowhere to keep a key: nothing is cached across runs
+            payload = json.dumps({"format": CACHE_FORMAT, "files": self.entries}, separators=(",", ":")).encode()
+            write_atomically(self.path, signing.signed(key, self.path.name.encode(), payload))
         except OSError:
             return  # a cache that cannot be written is not an error
         self.prune()

@@ -200,12 +200,28 @@ def _write_marker(root: Path) -> None:
     (root / OWNER_MARKER).write_text(json.dumps(marker), encoding="utf-8")
 
 
-def _stop_postmaster(data: Path) -> None:
-    """Stop the server of a leftover cluster: immediate shutdown, then SIGKILL if it does not go."""
+def _postmaster_of(data: Path) -> int | None:
+    """The pid in ``data/postmaster.pid`` when that process really is the postgres server of this data directory
+    (its working directory is the data directory, which postgres enters at start: /proc/<pid>/cwd); None for any
+    other process (a pid someone wrote there, a pid reused since)."""
     try:
         pid = int((data / "postmaster.pid").read_text().split()[0])
     except (OSError, ValueError, IndexError):
-        return
+        return None
+    if pid <= 1:
+        return None
+    try:
+        running_in = Path(os.readlink(f"/proc/{pid}/cwd"))
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
+    except OSError:
+        return None
+    if running_in != data.resolve() or not os.path.basename(command.decode(errors="replace")).startswith("postgres"):
+        return None
+    return pid
+
+
+def _stop_postmaster(pid: int) -> None:
+    """Stop a leftover cluster's server: immediate shutdown, then SIGKILL if it does not go."""
     for sig, wait in ((signal.SIGQUIT, 10.0), (signal.SIGKILL, 5.0)):
         try:
             os.kill(pid, sig)
@@ -220,25 +236,76 @@ def _stop_postmaster(data: Path) -> None:
             time.sleep(0.05)
 
 
-def remove_leftovers(base: Path) -> list[str]:
-    """Clusters whose owning run is gone (killed, power cut): stop their server and remove the folder.
-    Only folders that carry this user's marker are touched; one line each for the user."""
-    removed: list[str] = []
+def _made_by_verify(folder: Path, owners: set[int]) -> str | None:
+    """Why a folder with verify's prefix is not one a verify run made (None when it is): a symlink, owned by
+    someone else than this user or the cluster user, not private (0700), or without verify's marker."""
+    try:
+        info = folder.lstat()
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        return "it is not a folder"
+    if info.st_uid not in owners:
+        return f"it belongs to uid {info.st_uid}"
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        return f"its mode is {stat.S_IMODE(info.st_mode):o}, not 700"
+    marker = folder / OWNER_MARKER
+    try:
+        if marker.is_symlink():
+            return "its marker is a symlink"
+        owner = json.loads(marker.read_text(encoding="utf-8"))
+        int(owner["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "it has no verify marker"
+    return None
+
+
+def remove_leftovers(base: Path, cluster_user: str | None = None) -> list[str]:
+    """Clusters whose owning run is gone (killed, power cut): stop their server and remove the folder. Only
+    folders a verify run made (owned by this user or the cluster user, 0700, with verify's marker) are touched,
+    and a process is signalled only when it is the postgres server of that folder; otherwise the folder is left,
+    and a line says why (one line each, for the user)."""
+    owners = {os.geteuid()}
+    if cluster_user is not None:
+        import pwd
+
+        with contextlib.suppress(KeyError):
+            owners.add(pwd.getpwnam(cluster_user).pw_uid)
+    lines: list[str] = []
     for folder in sorted(base.glob(f"{CLUSTER_PREFIX}*")):
-        marker = folder / OWNER_MARKER
-        try:
-            if folder.is_symlink() or not folder.is_dir() or (os.geteuid() != 0 and folder.stat().st_uid != os.geteuid()):
-                continue
-            owner = json.loads(marker.read_text(encoding="utf-8"))
-            pid, start = int(owner["pid"]), owner.get("start")
-        except (OSError, ValueError, KeyError, TypeError):
-            continue  # not ours, or a run that is still writing its marker
-        if _alive(pid, start):
+        why = _made_by_verify(folder, owners)
+        if why is not None:
+            if os.geteuid() == 0 or not why.startswith("it belongs to"):  # others' runs are theirs, not ours
+                lines.append(f"left {folder}: not a folder verify made ({why})")
             continue
-        _stop_postmaster(folder / "data")
+        owner = json.loads((folder / OWNER_MARKER).read_text(encoding="utf-8"))
+        pid, start = int(owner["pid"]), owner.get("start")
+        if _alive(pid, start):
+            continue  # a run still going
+        data = folder / "data"
+        if (data / "postmaster.pid").exists():
+            server = _postmaster_of(data)
+            if server is None:
+                if _any_process_of(data):
+                    lines.append(f"left {folder}: its postmaster.pid names no postgres server of this folder")
+                    continue
+            else:
+                _stop_postmaster(server)
         shutil.rmtree(folder, ignore_errors=True)
-        removed.append(f"removed a verify cluster left behind by an ended run (pid {pid}): {folder}")
-    return removed
+        lines.append(f"removed a verify cluster left behind by an ended run (pid {pid}): {folder}")
+    return lines
+
+
+def _any_process_of(data: Path) -> bool:
+    """Is a process still running in ``data`` (its working directory)? Then the folder is not removed."""
+    target = str(data.resolve())
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"/proc/{entry.name}/cwd") == target:
+                        return True
+    return False
 
 
 @contextlib.contextmanager
@@ -257,7 +324,7 @@ def throwaway_cluster(bindir: Path, run_as: str | None = None, keep_log: list[st
         except KeyError:
             raise ServerError(f"running as root needs a system user to run PostgreSQL as; user {run_as!r} does not "
                               f"exist (create it, or name another with --pg-user)") from None
-    for line in remove_leftovers(Path(tempfile.gettempdir())):
+    for line in remove_leftovers(Path(tempfile.gettempdir()), run_as):
         if notice is not None:
             notice(line)
     bindir = reachable_bindir(bindir, run_as)
