@@ -96,7 +96,7 @@ def test_other_databases_files_are_never_fixed(copy_of: Any) -> None:
     migrations = folder / "persistence" / "sql" / "migrations"
     before = {p.name: p.read_bytes() for p in migrations.iterdir()}
     (folder / "schemalint.toml").write_text('runner = "psql"\n')  # every fix applies outside a transaction
-    code, _, output = check(folder, "--fix", "--unsafe-fixes")
+    _code, _, output = check(folder, "--fix", "--unsafe-fixes")
     after = {p.name: p.read_bytes() for p in migrations.iterdir()}
     changed = sorted(name for name in before if before[name] != after[name])
     assert changed == ["20240102000000000000_identities_nid_idx.postgres.up.sql"], output
@@ -106,6 +106,6 @@ def test_other_databases_files_are_never_fixed(copy_of: Any) -> None:
 def test_a_file_with_a_syntax_error_is_never_fixed(tmp_path: Path) -> None:
     (tmp_path / "001_a.sql").write_text("CREATE INDEX idx_a ON accounts (a);\nCREATE TABLE `t` (id int);\n")
     before = (tmp_path / "001_a.sql").read_text()
-    code, _, output = check(tmp_path, "--fix")
+    _code, _, output = check(tmp_path, "--fix")
     assert (tmp_path / "001_a.sql").read_text() == before
     assert "not fixed: it does not parse as PostgreSQL (SL001 at line 2)" in output
