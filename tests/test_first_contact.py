@@ -22,7 +22,7 @@ UNKNOWN = "unknown — each statement judged as run on its own; set runner = \"�
 # layout → (runner line, tenancy line, notes, findings per code)
 EXPECTED: dict[str, tuple[str, str | None, list[str], dict[str, int]]] = {
     "plain": (UNKNOWN, None, [], {"SL101": 1, "SL102": 1, "SL114": 1}),
-    "multitenant": (UNKNOWN, "on (detected from accounts.tenant_id)", [], {"SL114": 1, "SL301": 1}),
+    "multitenant": (UNKNOWN, "on (detected from accounts.tenant_id)", [], {"SL114": 1, "SL301": 1, "SL302": 1}),
     "popx": ("popx (detected from <version>_<name>.<dialect>.up.sql file names)", None,
              ["skipped 9 files for other databases (cockroach, mysql, sqlite3)"], {"SL102": 1, "SL114": 2}),
     "drizzle": ("drizzle (detected from meta/_journal.json beside the migrations)", None, [],

@@ -79,6 +79,7 @@ _TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
     "preset": str,
     "no-transaction-markers": list,
     "docs-url": str,
+    "max-history-files": int,
 }
 
 
@@ -103,6 +104,7 @@ class Settings:
     preset: str = "default"  # the rule set: "default" (any PostgreSQL team) or "guide" (the house guide)
     tenancy: bool | None = None  # the tenancy rules: forced on or off; None: on when the history is multi-tenant
     no_transaction_markers: list[str] = field(default_factory=list)  # the team's own "no transaction" comments
+    max_history_files: int = 20_000  # history read for single named files stops after this many (a note says so)
     docs_url: str | None = None  # where rule pages are published: "https://…/{code}.html" ({code}, {name}, {page})
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: Path | None = None  # the file these settings came from
@@ -249,6 +251,10 @@ def settings_from_table(table: dict[str, Any], path: Path | str, prefix: str = "
             if not all(marker.strip().startswith("--") for marker in value):
                 raise fail(key, "each marker is a SQL comment line, e.g. \"-- postgres-migrations disable-transaction\"")
             settings.no_transaction_markers = [marker.strip() for marker in value]
+        elif key == "max-history-files":
+            if not 0 < value <= 10_000_000:
+                raise fail(key, "expected a number of files from 1 to 10,000,000")
+            settings.max_history_files = value
         elif key == "docs-url":
             try:
                 value.format(code="SL102", name="create-index-non-concurrently", page="SL102-x.md")
@@ -377,6 +383,9 @@ fail-on = "error"
 
 # Files larger than this are not read (SL002): bytes, or with a unit ("64MB", "512kB").
 # max-file-size = "64MB"
+
+# History for single named files stops after this many files (a note says so when it does).
+# max-history-files = 20000
 
 # Where your team publishes the rule pages (SARIF helpUri); default: the pages installed with schemalint.
 # docs-url = "https://docs.example.com/schemalint/{code}.html"

@@ -25,9 +25,11 @@ from schemalint.sources import runners
 from schemalint.sources.files import (
     SourceError,
     SourceFile,
+    Walk,
     collect,
     decode,
     history_folder,
+    inside,
     migration_key,
     order,
     project_root,
@@ -97,45 +99,50 @@ class Gathered:
 def gather(request: RunRequest) -> Gathered:
     """The files of the run, the runner that applies them, and what was left out and why."""
     files: list[SourceFile] = []
-    not_checked: list[str] = []
-    other_databases: list[tuple[str, str]] = []
+    settings = request.settings
+    first = Path(next((p for p in request.paths if p != "-"), request.stdin_filename or "."))
+    root = project_root(first, settings.source)
+    walk = Walk(confine=os.path.realpath(root))
     paths = [p for p in request.paths if p != "-"]
     if paths:
-        files = collect(paths, request.settings.include, request.settings.exclude, not_checked, other_databases)
+        files = collect(paths, settings.include, settings.exclude, walk)
     if "-" in request.paths:
         data = request.stdin_data if request.stdin_data is not None else sys.stdin.buffer.read()
         files.append(SourceFile(request.stdin_filename or "-", None, data=data))
+    notes: list[str] = []
     if request.history:
-        files = _with_history(files, request)
+        files = _with_history(files, request, root, notes)
     if request.since:
         from schemalint.sources.gitref import mark_since
 
         mark_since(files, request.since, Path.cwd())
     if request.settings.baseline:
         files = _with_baseline(files, request.settings)
-    settings = request.settings
     _read_all(files, settings.max_file_size)
-    notes = []
-    if other_databases:
-        count = len(other_databases)
-        databases = ", ".join(sorted({database for _, database in other_databases}))
-        notes.append(f"skipped {count:,} file{'s' if count != 1 else ''} for other databases ({databases})")
+    if walk.other_databases:
+        count = len(walk.other_databases)
+        databases = ", ".join(sorted({database for _, database in walk.other_databases}))
+        notes.insert(0, f"skipped {count:,} file{'s' if count != 1 else ''} for other databases ({databases})")
+    if walk.outside:
+        notes.append(f"not followed: {len(walk.outside)} symlinked folder{'s' if len(walk.outside) != 1 else ''} "
+                     f"that lead{'s' if len(walk.outside) == 1 else ''} outside the project ({walk.outside[0]}…)")
+    not_checked = walk.not_checked
     if not_checked:
         shown = ", ".join(sorted(not_checked)[:3]) + (", …" if len(not_checked) > 3 else "")
         notes.append(f"{len(not_checked)} file{'s' if len(not_checked) != 1 else ''} not checked (pattern): {shown} "
                      f"— add their pattern (e.g. \"*.sql.*\") to include to check them")
-    first = Path(next((p for p in request.paths if p != "-"), request.stdin_filename or "."))
-    root = project_root(first, settings.source)
     choice = runners.assign(settings.runner, settings.assume_in_transaction, files, root,
                             settings.no_transaction_markers)
     return Gathered(files, choice, notes)
 
 
-def _with_history(files: list[SourceFile], request: RunRequest) -> list[SourceFile]:
+def _with_history(files: list[SourceFile], request: RunRequest, root: Path, notes: list[str]) -> list[SourceFile]:
     """When single files are checked (pre-commit, editors), the migrations before them are still the
     history: read for the schema model, nothing reported on them. From ``history-paths`` when configured,
     else from each named file's own migrations folder (the schema-model snapshots in the cache make that
-    cheap on a warm cache); ``--no-history`` turns it off."""
+    cheap on a warm cache); ``--no-history`` turns it off. History stays inside the project (``root``): never a
+    folder outside it or the filesystem's root, never through a symlink that leaves it, and at most
+    ``max-history-files`` files (a note says when that bound was hit)."""
     named = [p for p in request.paths if p != "-" and not Path(p).is_dir()]
     if request.stdin_filename and "-" in request.paths:
         named.append(request.stdin_filename)
@@ -145,15 +152,19 @@ def _with_history(files: list[SourceFile], request: RunRequest) -> list[SourceFi
     own = {history_folder(Path(n)) for n in named}
     own = {folder for folder in own if folder.resolve() != Path.cwd().resolve()}
     configured = request.settings.history_paths or request.history_folders or sorted(str(f) for f in own)
-    if not configured:
-        return files
-    folders = [f for f in configured if Path(f).is_dir()]
+    confine = os.path.realpath(root)
+    folders = [f for f in configured if Path(f).is_dir() and inside(os.path.realpath(f), confine)
+               and Path(f).resolve() != Path(Path(f).resolve().anchor)]
     if not folders:
         return files
+    walk = Walk(confine=confine, max_files=request.settings.max_history_files)
     try:
-        candidates = collect(folders, request.settings.include, request.settings.exclude)
+        candidates = collect(folders, request.settings.include, request.settings.exclude, walk)
     except SourceError:
         return files
+    if walk.truncated:
+        notes.append(f"history: read the first {walk.max_files:,} files of {', '.join(folders)} only "
+                     f"(max-history-files); set history-paths to the migrations folder")
     known = {_norm(f) for f in files}
     last = max(migration_key(_norm(f)) for f in files) if files else None
     history = []

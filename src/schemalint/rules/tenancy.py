@@ -9,7 +9,7 @@ from typing import Any
 from schemalint.context import Context, FileContext
 from schemalint.findings import Hit, Severity
 from schemalint.model.objects import Policy
-from schemalint.rules.alter import alter_commands, declared_constraints
+from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import file_rule, rule
 from schemalint.rules.tables import create_columns, is_partition, is_temporary
 from schemalint.sql.names import QName, quote_ident, strings
@@ -18,16 +18,8 @@ from schemalint.sql.objects import dropped_on_table
 from schemalint.sql.parse import Statement
 
 
-def _exempt(ctx: Context, table: QName, stmt: Statement | None = None) -> bool:
-    """Shared by every tenant: configured as exempt, or (``stmt``, its CREATE TABLE) the tenant registry itself,
-    whose primary key is the tenant column."""
-    if ctx.settings.tenant_exempt(table):
-        return True
-    if stmt is None or stmt.kind != "CreateStmt":
-        return False
-    column = ctx.option("tenancy", "column")
-    keys = [cols for cols, _ in declared_constraints(stmt, "CONSTR_PRIMARY")]
-    return keys == [(column,)]
+def _exempt(ctx: Context, table: QName) -> bool:
+    return ctx.settings.tenant_exempt(table)
 
 
 def _policy_sql(ctx: Context, table: QName) -> str:
@@ -55,7 +47,7 @@ def _tenant_parent(ctx: Context, stmt: Statement) -> bool:
       "A new table has no tenant column, or has it nullable.", kinds=["CreateStmt"])
 def table_without_tenant_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     table = ctx.rv(stmt.node.get("relation"))
-    if is_temporary(stmt) or _exempt(ctx, table, stmt) or (is_partition(stmt) and _tenant_parent(ctx, stmt)):
+    if is_temporary(stmt) or _exempt(ctx, table) or (is_partition(stmt) and _tenant_parent(ctx, stmt)):
         return
     column_name = ctx.option("tenancy", "column")
     column = next((c for c in create_columns(stmt) if c.name == column_name), None)
@@ -85,7 +77,7 @@ def _tenant_tables_created(ctx: FileContext) -> Iterator[tuple[Statement, QName]
         if stmt.kind != "CreateStmt" or is_temporary(stmt):
             continue
         table = ctx.rv(stmt.node.get("relation"))
-        if _exempt(ctx, table, stmt) or (is_partition(stmt) and _tenant_parent(ctx, stmt)):
+        if _exempt(ctx, table) or (is_partition(stmt) and _tenant_parent(ctx, stmt)):
             continue
         if any(c.name == column_name for c in create_columns(stmt)):
             yield stmt, table

@@ -7,7 +7,8 @@ import hashlib
 import os
 import re
 import stat
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 _DIGITS = re.compile(r"(\d+)")
@@ -103,14 +104,16 @@ def _component_key(part: str) -> tuple[int, tuple[int | str, ...], NaturalKey]:
 
 def project_root(first: Path, config: Path | None) -> Path:
     """The project a run checks: the config file's folder, else the git repository holding the first named path,
-    else that path's folder. Evidence (runner manifests) and history are never looked for above it."""
+    else the current folder when that path is inside it, else that path's folder. Evidence (runner manifests)
+    and history are never looked for above it, and symlinks that leave it are not followed."""
     if config is not None:
         return config.parent.absolute()
     start = (first if first.is_dir() else first.parent).absolute()
     for folder in [start, *start.parents]:
         if (folder / ".git").exists():
             return folder
-    return start
+    here = Path.cwd().absolute()
+    return here if start == here or here in start.parents else start
 
 
 _MIGRATION_NAME = re.compile(r"^(\d[\d_.-]*[_-]|V\d[\d._]*__|R__|U\d)|^(up|down|migration)\.sql$", re.I)
@@ -218,100 +221,138 @@ def other_database(rel: str) -> str | None:
     return None
 
 
-def _matches(rel: str, patterns: list[str]) -> bool:
-    name = rel.rsplit("/", 1)[-1]
-    return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(name, p) for p in patterns)
+def _matcher(patterns: list[str]) -> Callable[[str], bool]:
+    """One compiled test for a list of globs, matched against a path relative to the walked folder and its name."""
+    if not patterns:
+        return lambda rel: False
+    compiled = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+
+    def matches(rel: str) -> bool:
+        return compiled.match(rel) is not None or compiled.match(rel.rsplit("/", 1)[-1]) is not None
+    return matches
 
 
 _ENGINE_SPECIFIC_SQL = re.compile(r"\.sql\.[A-Za-z][\w-]*$", re.I)
 
 
-def collect(paths: list[str], include: list[str], exclude: list[str],
-            not_checked: list[str] | None = None, other_databases: list[tuple[str, str]] | None = None
-            ) -> list[SourceFile]:
-    """Expand files and folders into migration-ordered source files. Files that look like SQL for one engine
-    (``x.sql.postgres``) but miss the include patterns are added to ``not_checked``, so the run can say so;
-    files for another database (``x.mysql.up.sql``, ``mysql/x.sql``) are never read, and are added to
-    ``other_databases`` as (path, database)."""
+@dataclass(slots=True)
+class Walk:
+    """What a walk finds besides migrations, and the bounds it keeps."""
+
+    not_checked: list[str] = field(default_factory=list)  # SQL for one engine (x.sql.postgres) the include missed
+    other_databases: list[tuple[str, str]] = field(default_factory=list)  # (path, database) skipped, never read
+    outside: list[str] = field(default_factory=list)  # symlinked folders that lead outside ``confine``: not followed
+    confine: str | None = None  # the real path every followed folder and read file stays inside (the project)
+    max_files: int | None = None  # stop after this many migration files (history: max-history-files)
+    truncated: bool = False  # the walk stopped at max_files
+
+
+def inside(real: str, confine: str | None) -> bool:
+    return confine is None or real == confine or real.startswith(confine.rstrip("/") + "/")
+
+
+def collect(paths: list[str], include: list[str], exclude: list[str], walk: Walk | None = None) -> list[SourceFile]:
+    """Expand files and folders into migration-ordered source files, in one pass of ``os.scandir`` over string
+    paths. Files for another database (``x.mysql.up.sql``, ``mysql/x.sql``) are never read; symlinks that lead out
+    of ``walk.confine`` are never followed (a file there is an unreadable SL002); ``walk`` gathers what was left
+    out, so the run can say so."""
+    walk = walk or Walk()
+    included, excluded = _matcher(include), _matcher(exclude)
     found: dict[str, SourceFile] = {}
     dialects: dict[str, set[str]] = {}  # folder → the other databases whose files it holds
     seen: set[tuple[int, int]] = set()  # (device, inode): one file reached by two spellings is read once
     folders_seen: set[tuple[int, int]] = set()
 
-    def add(display: str, file_path: Path) -> None:
+    def add(display: str, file_path: str, real: str | None = None) -> None:
+        if real is not None and not inside(real, walk.confine):
+            found.setdefault(display, SourceFile(display, Path(file_path), unreadable=(
+                "a symlink that points outside the project: not read")))
+            return
         try:
-            info = file_path.stat()
+            info = os.stat(file_path)
         except OSError:
             info = None
         if info is not None and stat.S_ISREG(info.st_mode):
             if (info.st_dev, info.st_ino) in seen:
                 return
             seen.add((info.st_dev, info.st_ino))
-        found.setdefault(display, SourceFile(display, file_path))
+        found.setdefault(display, SourceFile(display, Path(file_path)))
+
+    def walk_folder(base: str, shown: str, folder: str, rel_folder: str) -> None:
+        try:
+            here = os.stat(folder)
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as error:
+            display = printable_path(shown if not rel_folder else f"{shown.rstrip('/')}/{rel_folder}".lstrip("/"))
+            found.setdefault(display, SourceFile(display, Path(folder), unreadable=(
+                f"cannot read folder: {error.strerror or error}; its migrations were not checked")))
+            return
+        if (here.st_dev, here.st_ino) in folders_seen:  # a symlinked folder reached twice (or a loop back up)
+            return
+        folders_seen.add((here.st_dev, here.st_ino))
+        subfolders: list[tuple[str, str]] = []
+        for entry in entries:
+            name = entry.name
+            rel = f"{rel_folder}/{name}" if rel_folder else name
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                continue
+            if is_dir:
+                if name.startswith(".") or name in SKIPPED_DIRS or excluded(rel) or excluded(rel + "/"):
+                    continue
+                if entry.is_symlink() and not inside(os.path.realpath(entry.path), walk.confine):
+                    walk.outside.append(f"{shown.rstrip('/')}/{rel}" if shown not in (".", "") else rel)
+                    continue
+                subfolders.append((entry.path, rel))
+                continue
+            if excluded(rel):
+                continue
+            if not included(rel):
+                if _ENGINE_SPECIFIC_SQL.search(name):
+                    walk.not_checked.append(f"{shown}/{rel}" if shown not in (".", "") else rel)
+                continue
+            database = other_database(rel)
+            if database is not None:
+                walk.other_databases.append((rel, database))
+                dialects.setdefault(os.path.normpath(folder), set()).add(database)
+                continue
+            try:
+                if not entry.is_file():
+                    continue
+                real = os.path.realpath(entry.path) if entry.is_symlink() else None
+            except OSError:
+                continue
+            if walk.max_files is not None and len(found) >= walk.max_files:
+                walk.truncated = True
+                return
+            display = printable_path(f"{shown}/{rel}" if shown not in (".", "") else rel)
+            add(display, entry.path, real)
+        for sub, rel in subfolders:
+            if walk.truncated:
+                return
+            walk_folder(base, shown, sub, rel)
 
     for given in paths:
         path = Path(given)
         if not os.path.lexists(path):
             raise SourceError(f"{given}: no such file or directory")
         if path.is_dir():
-            def unlisted(error: OSError, given: str = given) -> None:
-                where = Path(error.filename or given)
-                display = printable_path(where.as_posix())
-                found.setdefault(display, SourceFile(display, where, unreadable=(
-                    f"cannot read folder: {error.strerror or error}; its migrations were not checked")))
-
-            # symlinked folders are followed, each real folder once (a link back up would loop forever)
-            for root, dirs, files in os.walk(path, followlinks=True, onerror=unlisted):
-                try:
-                    here = os.stat(root)
-                except OSError:
-                    continue
-                if (here.st_dev, here.st_ino) in folders_seen:
-                    dirs[:] = []
-                    continue
-                folders_seen.add((here.st_dev, here.st_ino))
-                dirs[:] = sorted(
-                    d for d in dirs
-                    if not d.startswith(".") and d not in SKIPPED_DIRS and not _excluded(Path(root, d), path, exclude)
-                )
-                for name in files:
-                    file_path = Path(root, name)
-                    rel = file_path.relative_to(path).as_posix()
-                    if _matches(rel, exclude) or _matches(file_path.as_posix(), exclude):
-                        continue
-                    if not _matches(rel, include):
-                        if not_checked is not None and _ENGINE_SPECIFIC_SQL.search(name):
-                            not_checked.append(file_path.as_posix() if given not in (".", "./") else rel)
-                        continue
-                    database = other_database(rel)
-                    if database is not None:
-                        if other_databases is not None:
-                            other_databases.append((rel, database))
-                        dialects.setdefault(str(Path(root)), set()).add(database)
-                        continue
-                    if not file_path.is_file():
-                        continue
-                    add(printable_path(file_path.as_posix() if given not in (".", "./") else rel), file_path)
-        else:
-            database = other_database(path.as_posix())
-            if database is not None:
-                if other_databases is not None:
-                    other_databases.append((path.as_posix(), database))
-                continue
-            add(printable_path(path.as_posix()), path)
+            shown = path.as_posix()  # "./db/" → "db"; "." stays "."
+            walk_folder(str(path), shown, str(path), "")
+            continue
+        database = other_database(path.as_posix())
+        if database is not None:
+            walk.other_databases.append((path.as_posix(), database))
+            continue
+        real = os.path.realpath(path) if path.is_symlink() else None
+        add(printable_path(path.as_posix()), str(path), real)
     for source in found.values():
         # popx: a file that names no dialect, beside files that do, runs on every database
-        others = dialects.get(str(source.path.parent)) if source.path is not None else None
+        others = dialects.get(os.path.normpath(os.path.dirname(str(source.path)))) if source.path else None
         if others and ".postgres." not in source.path.name.lower():  # type: ignore[union-attr]
             source.shared_with = ", ".join(sorted(others))
     return order(list(found.values()))
-
-
-def _excluded(directory: Path, base: Path, exclude: list[str]) -> bool:
-    if not exclude:
-        return False
-    rel = directory.relative_to(base).as_posix()
-    return _matches(rel, exclude) or _matches(rel + "/", exclude)
 
 
 def _key_path(path: Path) -> str:
