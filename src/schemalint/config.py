@@ -34,6 +34,7 @@ OPTION_TABLES: dict[str, dict[str, tuple[type, Any]]] = {
         "tenants": (int, 10),
         "blocked-threshold": (str, "1s"),  # SL507: writes waiting longer than this
         "blocked-threshold-reads": (str, "200ms"),  # SL507: reads waiting longer than this
+        "max-cluster-size": (str, "2GB"),  # the throwaway cluster's disk, at most (a runaway insert stops there)
     },
     "tenancy": {
         "enabled": (bool, None),  # the tenancy rules forced on/off (also `tenancy = true` at the top level)
@@ -262,20 +263,22 @@ def settings_from_table(table: dict[str, Any], path: Path | str, prefix: str = "
                 raise fail(key, f"{value!r}: use {{code}}, {{name}} or {{page}} only ({exc})") from None
             settings.docs_url = value
         elif key == "max-file-size":
-            size = _size(value)
+            size = parse_size(value)
             if size is None or size <= 0:
                 raise fail(key, "expected a size in bytes or with a unit: 64MB, 512kB")
             settings.max_file_size = size
     return settings
 
 
-def _size(value: int | str) -> int | None:
+def parse_size(value: int | str) -> int | None:
+    """A size in bytes from ``1048576``, ``"512kB"``, ``"64MB"``, ``"2GB"``; None when it is not one."""
     if isinstance(value, int):
         return value
-    match = re.fullmatch(r"\s*(\d+)\s*(b|kb|mb|gb)?\s*", value, re.I)
+    match = re.fullmatch(r"\s*(\d+)\s*(b|kb|mb|gb|tb)?\s*", value, re.I)
     if match is None:
         return None
-    return int(match.group(1)) * {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}[(match.group(2) or "b").lower()]
+    scale = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3, "tb": 1024**4}[(match.group(2) or "b").lower()]
+    return int(match.group(1)) * scale
 
 
 def _is(value: object, expected: type | tuple[type, ...]) -> bool:
@@ -314,6 +317,8 @@ def _check_option_table(name: str, values: dict[str, Any], fail: Any) -> dict[st
             for table, count in value.items():
                 if isinstance(count, bool) or not isinstance(count, int) or count < 0:
                     raise fail(f"{name}.{key}.{table}", "expected a number of rows (0 or more)")
+        if key == "max-cluster-size" and not parse_size(value):
+            raise fail(f"{name}.{key}", f"{value!r} is not a size (e.g. \"2GB\", \"500MB\")")
         if key in ("max-lock-timeout", "lock-timeout", "blocked-threshold", "blocked-threshold-reads"):
             from schemalint.durations import guc_milliseconds
 
@@ -413,6 +418,8 @@ runner-sets-lock-timeout = false
 # SL507 (verify --probe): writes / reads waiting longer than this are reported.
 # blocked-threshold = "1s"
 # blocked-threshold-reads = "200ms"
+# The throwaway cluster's folder may grow to this size; a statement that passes it is stopped (SL501).
+# max-cluster-size = "2GB"
 
 [tenancy]
 # Force the tenancy rules on (true) or off (false) instead of detecting a multi-tenant schema

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -9,6 +10,8 @@ from typing import Annotated
 import typer
 
 from schemalint.cli.app import EXIT_FINDINGS, EXIT_OK, app, emit, fail, settings_for, use_color
+
+CI_TIMEOUT = 30 * 60.0  # seconds: the whole run's limit in CI (CI=true) when --timeout is not given
 
 
 @app.command()
@@ -34,9 +37,10 @@ def verify(
     rows_from: Annotated[str | None, typer.Option("--rows-from", help="Take the row count per table from this (staging) database, read-only.")] = None,
     max_rows: Annotated[int | None, typer.Option("--max-rows", min=0, help="At most this many rows per table (default 5,000,000).")] = None,
     probe: Annotated[bool, typer.Option("--probe", help="Measure how long concurrent reads and writes are blocked while each statement runs (SL507).")] = False,
+    max_cluster_size: Annotated[str | None, typer.Option("--max-cluster-size", help="Stop when the throwaway cluster's folder passes this size, e.g. 2GB (default: [verify] max-cluster-size, else 2GB).")] = None,
 ) -> None:
     """Replay migrations on a throwaway PostgreSQL: observe locks, rewrites and scans, and prove the rollback."""
-    from schemalint.config import ConfigError
+    from schemalint.config import ConfigError, parse_size
     from schemalint.report import FORMATS, ReportOptions, render
     from schemalint.run import RunRequest
     from schemalint.sources.files import SourceError
@@ -56,6 +60,8 @@ def verify(
         except ValueError as exc:
             fail(f"{option} {exc}")
     statement_limit, run_limit = limits["--statement-timeout"] or 60.0, limits["--timeout"]
+    if run_limit is None and os.environ.get("CI", "").lower() in ("true", "1"):
+        run_limit = CI_TIMEOUT  # a CI job never hangs on a migration that does not end
 
     def notice(line: str) -> None:
         sys.stderr.write(f"schemalint: {line}\n")
@@ -63,10 +69,13 @@ def verify(
     try:
         with stop_cleanly_on_signals():
             settings = settings_for(config, select, ignore, assume_in_transaction, fail_on)
+            size_limit = parse_size(max_cluster_size or str(settings.option("verify", "max-cluster-size")))
+            if not size_limit:
+                fail(f"--max-cluster-size {max_cluster_size!r}: use a size such as 2GB, 500MB or 512kB")
             request = RunRequest(paths or ["."], settings, None, since, use_cache=False)
             options = VerifyOptions(dsn, pg_bin, pg_user, statement_limit, run_limit, allow_superuser,
                                     progress.for_stderr(), notice, rows=rows, rows_from=rows_from,
-                                    max_rows=max_rows, probe=probe)
+                                    max_rows=max_rows, probe=probe, max_cluster_bytes=size_limit)
             result, reports, sources = run_verify(request, options)
     except Interrupted as stop:
         sys.stderr.write(f"schemalint: verify stopped by {stop}; what it had started was stopped and removed\n")

@@ -25,7 +25,7 @@ from schemalint.verify.server import (
     find_bindir,
     throwaway_cluster,
 )
-from schemalint.verify.timeouts import Limits
+from schemalint.verify.timeouts import Limits, describe, describe_size
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,7 @@ class VerifyOptions:
     rows_from: str | None = None  # --rows-from DSN: row counts per table from a staging database
     max_rows: int | None = None
     probe: bool = False  # --probe: measure how long concurrent reads and writes are blocked
+    max_cluster_bytes: int | None = 2 * 1024**3  # --max-cluster-size: the throwaway cluster's disk, at most
 
 
 @contextlib.contextmanager
@@ -49,7 +50,8 @@ def server(options: VerifyOptions) -> Iterator[Connection]:
     if options.dsn:
         yield existing_server(options.dsn)
     else:
-        with throwaway_cluster(find_bindir(options.pg_bin), options.pg_user, notice=options.notice) as conn:
+        with throwaway_cluster(find_bindir(options.pg_bin), options.pg_user, notice=options.notice,
+                               max_bytes=options.max_cluster_bytes) as conn:
             yield conn
 
 
@@ -77,7 +79,7 @@ def verify(request: RunRequest, options: VerifyOptions) -> tuple[RunResult, list
     policy = policy_from(settings, options.rows, rows_from, options.max_rows)
     with scratch(options) as box, options.progress:
         # the run's clock starts when the server is ready: --timeout bounds applying the migrations
-        limits = Limits.start(options.statement_timeout, options.timeout)
+        limits = Limits.start(options.statement_timeout, options.timeout, box.folder, options.max_cluster_bytes)
         try:
             monitor = psycopg.connect(**box.monitor, autocommit=True)
             conn = psycopg.connect(**box.migrator, autocommit=True)
@@ -96,7 +98,8 @@ def verify(request: RunRequest, options: VerifyOptions) -> tuple[RunResult, list
             result.runner = runner.summary
             version = conn.info.server_version
             server = f"server: PostgreSQL {version // 10000}.{version % 100} — {box.description}"
-            result.notes = [*gathered.notes, server, *_version_note(verifier, settings), *_fill_note(filler)]
+            result.notes = [*gathered.notes, server, _limits_note(options, box), *_version_note(verifier, settings),
+                            *_fill_note(filler)]
             result.trace = verifier.trace
     sources = {p.source.display: p.text.text for p in prepared if p.text is not None}
     return result, verifier.reports, sources
@@ -115,6 +118,16 @@ def _probe(options: VerifyOptions, box: Sandbox) -> Iterator[Probe | None]:
         yield probe
     finally:
         probe.close()
+
+
+def _limits_note(options: VerifyOptions, box: Sandbox) -> str:
+    """"limits: 60s a statement, 30m for the run, the cluster's folder at most 2 GB" for the summary."""
+    parts = [f"{describe(options.statement_timeout)} a statement"]
+    if options.timeout is not None:
+        parts.append(f"{describe(options.timeout)} for the run")
+    if box.folder is not None and options.max_cluster_bytes is not None:
+        parts.append(f"the cluster's folder at most {describe_size(options.max_cluster_bytes)}")
+    return "limits: " + ", ".join(parts)
 
 
 def _fill_note(filler: Filler | None) -> list[str]:

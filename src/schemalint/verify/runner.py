@@ -23,7 +23,7 @@ from schemalint.verify.probe import Probe, tables_named
 from schemalint.verify.progress import Progress, Silent
 from schemalint.verify.scale import RowsPolicy, parse_estimate
 from schemalint.verify.server import ServerError, clip
-from schemalint.verify.timeouts import Limits, Watch, describe, guarded
+from schemalint.verify.timeouts import Limits, Watch, describe, describe_size, guarded
 
 SUPERUSER_HINT = ("it needs superuser, which verify never gives the migrations under test; for a repository "
                   "you trust, run verify with --allow-superuser")
@@ -138,6 +138,10 @@ class Verifier:
             self.out_of_time = True
             return (f"did not finish before the run reached its --timeout of {describe(self.limits.run_limit or 0)}: "
                     f"verify cancelled it and stopped")
+        if sqlstate == "57014" and watch.cancelled_by == "size":
+            self.out_of_time = True  # the cluster is full: nothing after this could be applied either
+            return (f"stopped: the scratch cluster passed {describe_size(self.limits.max_cluster_bytes or 0)} "
+                    f"(max-cluster-size) while this statement ran; verify cancelled it and stopped")
         if sqlstate == "57014" and watch.cancelled_by == "statement":
             return (f"did not finish within {describe(self.limits.statement)} (--statement-timeout): verify "
                     f"cancelled it")

@@ -27,6 +27,7 @@ class Sandbox:
     database: str
     role: str | None  # None with --allow-superuser: the migrations run as the admin role
     description: str
+    folder: str | None = None  # the throwaway cluster's folder, whose size verify watches (None for --dsn)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -106,7 +107,8 @@ def sandbox(server: Connection, allow_superuser: bool = False,
         except psycopg.Error as exc:
             raise ServerError(f"cannot prepare a scratch database on {server.description}: {_first_line(exc)}") from None
         runs_as = f"role {role}" if role else "the connecting role (--allow-superuser)"
-        yield Sandbox(migrator, monitor, database, role, f"{server.description}, database {database}, as {runs_as}")
+        yield Sandbox(migrator, monitor, database, role, f"{server.description}, database {database}, as {runs_as}",
+                      server.folder)
     finally:
         _drop(admin, database, role, server.description, notice)
         admin.close()

@@ -145,6 +145,7 @@ class Connection:
     conninfo: dict[str, Any]
     description: str
     version: str = ""
+    folder: str | None = None  # the throwaway cluster's folder (its size is watched); None for --dsn
 
     @property
     def dsn(self) -> str:
@@ -310,7 +311,8 @@ def _any_process_of(data: Path) -> bool:
 
 @contextlib.contextmanager
 def throwaway_cluster(bindir: Path, run_as: str | None = None, keep_log: list[str] | None = None,
-                      notice: Callable[[str], None] | None = None) -> Iterator[Connection]:
+                      notice: Callable[[str], None] | None = None,
+                      max_bytes: int | None = None) -> Iterator[Connection]:
     """initdb into a private temporary folder, start postgres on a unix socket only, yield, then stop and
     delete. Private: the folder and its socket are reachable by the server's user alone (0700), there is no
     TCP listener, and logging in needs a password made for this run (scram-sha-256, never trust)."""
@@ -359,14 +361,15 @@ def throwaway_cluster(bindir: Path, run_as: str | None = None, keep_log: list[st
             [str(bindir / "postgres"), "-D", str(data), "-k", str(root), "-c", "listen_addresses=",
              "-c", "unix_socket_permissions=0700", "-c", "fsync=off", "-c", "full_page_writes=off",
              "-c", "synchronous_commit=off", "-c", "max_connections=20", "-c", "shared_buffers=32MB",
-             "-c", "log_min_messages=warning"],
+             "-c", "log_min_messages=warning",
+             *(["-c", f"temp_file_limit={max_bytes // 1024}kB"] if max_bytes else [])],
             stdout=subprocess.DEVNULL, stderr=open(log, "wb"), start_new_session=True, env=env,  # noqa: SIM115
             **as_user,
         )
         conninfo = {"host": str(root), "port": 5432, "user": "postgres", "dbname": "postgres",
                     "password": password}
         _wait_ready(conninfo, process, log)
-        yield Connection(conninfo, f"throwaway cluster of {bindir} in {root}")
+        yield Connection(conninfo, f"throwaway cluster of {bindir} in {root}", folder=str(root))
     finally:
         if process is not None and process.poll() is None:
             with contextlib.suppress(ProcessLookupError):

@@ -4,6 +4,7 @@ migration's own ``SET statement_timeout = 0`` changes nothing."""
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import threading
 import time
@@ -35,15 +36,19 @@ def describe(seconds: float) -> str:
 
 @dataclass(slots=True)
 class Limits:
-    """The per-statement limit and the deadline of the whole run (``time.monotonic`` seconds)."""
+    """The per-statement limit, the deadline of the whole run (``time.monotonic`` seconds), and the most disk the
+    throwaway cluster may take (its folder, watched while each statement runs)."""
 
     statement: float
     run_deadline: float | None = None
     run_limit: float | None = None
+    cluster: str | None = None  # the throwaway cluster's folder (None for --dsn: not ours to measure)
+    max_cluster_bytes: int | None = None
 
     @classmethod
-    def start(cls, statement: float, run: float | None) -> Limits:
-        return cls(statement, None if run is None else time.monotonic() + run, run)
+    def start(cls, statement: float, run: float | None, cluster: str | None = None,
+              max_cluster_bytes: int | None = None) -> Limits:
+        return cls(statement, None if run is None else time.monotonic() + run, run, cluster, max_cluster_bytes)
 
     def run_expired(self) -> bool:
         return self.run_deadline is not None and time.monotonic() >= self.run_deadline
@@ -53,7 +58,7 @@ class Limits:
 class Watch:
     """What happened to one guarded statement: which limit, if any, cancelled it."""
 
-    cancelled_by: str | None = None  # "statement" or "run"
+    cancelled_by: str | None = None  # "statement", "run" or "size"
 
 
 @contextmanager
@@ -67,19 +72,58 @@ def guarded(conn: Any, limits: Limits) -> Iterator[Watch]:
         if remaining < wait:
             wait, reason = remaining, "run"
 
-    def cancel() -> None:
-        watch.cancelled_by = reason
-        with contextlib.suppress(Exception):  # the query ended just now, or the server is gone
-            conn.cancel_safe(timeout=10.0)
+    def cancel(why: str) -> None:
+        if watch.cancelled_by is None:
+            watch.cancelled_by = why
+            with contextlib.suppress(Exception):  # the query ended just now, or the server is gone
+                conn.cancel_safe(timeout=10.0)
 
-    timer = threading.Timer(wait, cancel)
+    done = threading.Event()
+
+    def watch_size() -> None:
+        # a migration inserting in a loop grows the cluster by ~100 MB/s: look four times a second
+        while not done.wait(0.25):
+            if limits.cluster is not None and limits.max_cluster_bytes is not None \
+                    and folder_size(limits.cluster) > limits.max_cluster_bytes:
+                cancel("size")
+                return
+
+    timer = threading.Timer(wait, cancel, args=(reason,))
     timer.daemon = True
     timer.start()
+    sizer = threading.Thread(target=watch_size, daemon=True) if limits.max_cluster_bytes is not None else None
+    if sizer is not None:
+        sizer.start()
     try:
         yield watch
     finally:
         timer.cancel()
+        done.set()
         timer.join(timeout=15.0)
+        if sizer is not None:
+            sizer.join(timeout=15.0)
 
 
-__all__ = ["Limits", "Watch", "describe", "guarded", "parse_duration"]
+def folder_size(path: str) -> int:
+    """Bytes under ``path`` (files only, symlinks not followed); what cannot be read counts as nothing."""
+    total = 0
+    stack = [path]
+    while stack:
+        with contextlib.suppress(OSError), os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                with contextlib.suppress(OSError):
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    elif entry.is_file(follow_symlinks=False):
+                        total += entry.stat(follow_symlinks=False).st_size
+    return total
+
+
+def describe_size(size: int) -> str:
+    for unit, scale in (("TB", 1024**4), ("GB", 1024**3), ("MB", 1024**2), ("kB", 1024)):
+        if size >= scale:
+            return f"{size / scale:g} {unit}"
+    return f"{size} bytes"
+
+
+__all__ = ["Limits", "Watch", "describe", "describe_size", "folder_size", "guarded", "parse_duration"]
