@@ -8,6 +8,7 @@ import dataclasses
 import fnmatch
 import os
 import sys
+import threading
 import traceback
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -41,6 +42,11 @@ from schemalint.sql.scan import one_line
 from schemalint.sql.sections import Sections, find_sections
 from schemalint.sql.suppress import Suppressions, find_suppressions
 from schemalint.sql.text import SourceText
+
+
+class Cancelled(BaseException):
+    """The run was stopped from outside (``Engine.stop``): its results are wanted no more. A BaseException, like
+    asyncio's CancelledError, so no ``except Exception`` that keeps a run going swallows it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +136,7 @@ class Engine:
         self.rules = all_rules()
         self.model = SchemaModel(default_schema=settings.default_schema)
         self.runner: Runner = RUNNERS["psql"]  # set by the run once the runner is chosen (runners.py)
+        self.stop: threading.Event | None = None  # set by whoever no longer wants this run (an editor's stale lint)
         self.by_kind: dict[str, list[Rule]] = {}
         self.any_kind: list[Rule] = []
         self.finishers: list[Rule] = []
@@ -200,6 +207,8 @@ class Engine:
             # heads of statements that failed to parse still create their object, in file order
             recovered = [r for r in parsed.recovered if down_start is None or r.start < down_start]
             for index, stmt in enumerate(forward):
+                if self.stop is not None and self.stop.is_set():
+                    raise Cancelled(source.display)
                 while recovered and recovered[0].start < stmt.start:
                     self._apply(recovered.pop(0), ctx)
                 ctx.index = index

@@ -9,7 +9,9 @@ running."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
 from schemalint import __version__
+from schemalint.engine import Cancelled
 from schemalint.findings import Finding, Severity
 from schemalint.sources.files import history_folder
 from schemalint.sql.text import SourceText
@@ -33,9 +36,10 @@ class Linted:
     findings: list[Finding] = field(default_factory=list)
 
 
-def lint_text(path: Path, text: str) -> list[Finding]:
+def lint_text(path: Path, text: str, stop: threading.Event | None = None) -> list[Finding]:
     """The findings for one document: config and history as ``schemalint check <path>`` would use them, the
-    text as the editor has it (unsaved changes included)."""
+    text as the editor has it (unsaved changes included). Setting ``stop`` ends the run early (engine.Cancelled):
+    a newer change made it stale."""
     from schemalint.config import find_config, load_settings
     from schemalint.deep import run_deep
     from schemalint.run import RunRequest, execute
@@ -43,21 +47,23 @@ def lint_text(path: Path, text: str) -> list[Finding]:
     settings = load_settings(find_config(path.parent))
     display = str(path)
     request = RunRequest(["-"], settings, stdin_filename=display, stdin_data=text.encode("utf-8"),
-                         history_folders=[str(history_folder(path))])
+                         history_folders=[str(history_folder(path))], stop=stop)
     result, _ = run_deep(lambda: execute(request))
     return [f for f in result.findings if f.file == display]
 
 
-def _range(document: TextDocument, f: Finding) -> types.Range:
-    # spans are 1-based characters with an inclusive end; LSP is 0-based, end exclusive, in the client's units
+def _range(document: TextDocument, lines: Sequence[str], f: Finding) -> types.Range:
+    # spans are 1-based characters with an inclusive end; LSP is 0-based, end exclusive, in the client's units.
+    # ``lines`` is the document's lines, split once per publish (TextDocument.lines splits the whole text on
+    # every call: once per finding made a 40,000-line document quadratic)
     server_range = types.Range(types.Position(f.span.line - 1, f.span.column - 1),
                                types.Position(f.span.end_line - 1, f.span.end_column))
-    return document.position_codec.range_to_client_units(document.lines, server_range)
+    return document.position_codec.range_to_client_units(lines, server_range)
 
 
-def _position(text: SourceText, document: TextDocument, offset: int) -> types.Position:
+def _position(text: SourceText, document: TextDocument, lines: Sequence[str], offset: int) -> types.Position:
     line, column = text.position(offset)
-    return document.position_codec.position_to_client_units(document.lines, types.Position(line - 1, column - 1))
+    return document.position_codec.position_to_client_units(lines, types.Position(line - 1, column - 1))
 
 
 def rule_url(f: Finding) -> str:
@@ -68,9 +74,9 @@ def rule_url(f: Finding) -> str:
     return page_url(all_rules()[f.code])
 
 
-def diagnostic(document: TextDocument, f: Finding) -> types.Diagnostic:
+def diagnostic(document: TextDocument, f: Finding, lines: Sequence[str] | None = None) -> types.Diagnostic:
     return types.Diagnostic(
-        range=_range(document, f),
+        range=_range(document, document.lines if lines is None else lines, f),
         message=f.message + (f"\n\n{f.help}" if f.help else ""),
         severity=types.DiagnosticSeverity.Error if f.severity == Severity.ERROR else types.DiagnosticSeverity.Warning,
         code=f.code,
@@ -85,6 +91,7 @@ class SchemalintServer(LanguageServer):
         super().__init__("schemalint", __version__)
         self.linted: dict[str, Linted] = {}
         self.pending: dict[str, asyncio.Task[None]] = {}
+        self.stops: dict[str, threading.Event] = {}  # the running lint of each document, to stop when stale
 
     def log(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
         self.window_log_message(types.LogMessageParams(type=kind, message=f"schemalint: {message}"))
@@ -94,6 +101,9 @@ class SchemalintServer(LanguageServer):
         previous = self.pending.pop(uri, None)
         if previous is not None and not previous.done():
             previous.cancel()
+        running = self.stops.pop(uri, None)
+        if running is not None:
+            running.set()  # the lint in its worker thread stops at its next statement
         task = asyncio.ensure_future(self._relint(uri, delay))
         self.pending[uri] = task
 
@@ -106,8 +116,11 @@ class SchemalintServer(LanguageServer):
             text = document.source
             version = document.version
             loop = asyncio.get_running_loop()
+            stop = self.stops[uri] = threading.Event()
             try:
-                findings = await loop.run_in_executor(None, lint_text, path, text)
+                findings = await loop.run_in_executor(None, lint_text, path, text, stop)
+            except Cancelled:
+                return  # a newer change started its own run
             except Exception as exc:  # a config error or a bug: said once in the log and on the document
                 self.log(f"{path}: {type(exc).__name__}: {exc}", types.MessageType.Error)
                 self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
@@ -120,8 +133,9 @@ class SchemalintServer(LanguageServer):
             if current.version != version:
                 return  # the document changed meanwhile: the newer run publishes
             self.linted[uri] = Linted(version, text, findings)
+            lines = current.lines
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
-                uri=uri, version=version, diagnostics=[diagnostic(current, f) for f in findings]))
+                uri=uri, version=version, diagnostics=[diagnostic(current, f, lines) for f in findings]))
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -220,16 +234,17 @@ def code_actions(ls: SchemalintServer, params: types.CodeActionParams) -> list[t
 
 def _actions(ls: SchemalintServer, uri: str, linted: Linted, wanted: types.Range) -> list[types.CodeAction]:
     document = ls.workspace.get_text_document(uri)
+    lines = document.lines
     source = SourceText(linted.text)
     actions: list[types.CodeAction] = []
     for f in linted.findings:
-        where = diagnostic(document, f)
+        where = diagnostic(document, f, lines)
         if not _overlaps(where.range, wanted):
             continue
 
         def edit(start: int, end: int, new_text: str) -> types.WorkspaceEdit:
             return types.WorkspaceEdit(changes={uri: [types.TextEdit(
-                range=types.Range(_position(source, document, start), _position(source, document, end)),
+                range=types.Range(_position(source, document, lines, start), _position(source, document, lines, end)),
                 new_text=new_text)]})
 
         if f.fix is not None:
@@ -262,10 +277,11 @@ def hover(ls: SchemalintServer, params: types.HoverParams) -> types.Hover | None
         from schemalint.rules import all_rules
 
         document = ls.workspace.get_text_document(params.text_document.uri)
+        lines = document.lines
         at = types.Range(params.position, params.position)
         pages = []
         for f in linted.findings:
-            where = diagnostic(document, f)
+            where = diagnostic(document, f, lines)
             if _overlaps(where.range, at):
                 page = page_text(all_rules()[f.code]) or f"{f.code} {f.name}"
                 if page not in pages:
@@ -280,7 +296,9 @@ def hover(ls: SchemalintServer, params: types.HoverParams) -> types.Hover | None
 
 
 def serve() -> None:
-    SERVER.start_io()
+    from schemalint.lsp_transport import serve_io
+
+    serve_io(SERVER)
 
 
 __all__ = ["SERVER", "lint_text", "serve"]

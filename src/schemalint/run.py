@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,7 @@ class RunRequest:
     history: bool = True  # read the migrations before single named files as history
     stdin_data: bytes | None = None  # what '-' reads, when already read (check --fix -)
     history_folders: list[str] | None = None  # where the history is when history-paths is not configured
+    stop: threading.Event | None = None  # set it to stop the run (raises engine.Cancelled): a stale editor lint
 
 
 def rule_selection(settings: Settings) -> Selection:
@@ -229,6 +231,7 @@ def execute(request: RunRequest) -> tuple[RunResult, dict[str, str]]:
     gathered = gather(request)
     files, runner = gathered.files, gathered.runner
     engine = Engine(request.settings, set(selection.enabled))
+    engine.stop = request.stop
     engine.runner = runner.runner
     if not request.use_cache:
         sources: dict[str, str] = {}
