@@ -18,6 +18,7 @@ class ConfigError(Exception):
 
 
 SUPPORTED_POSTGRES = range(10, 19)
+MAX_FILE_SIZE_LIMIT = 1024**4  # bytes: the largest max-file-size accepted
 # The rule sets (rules/__init__.py): "default" fits any PostgreSQL team, "guide" adds the house guide's conventions.
 PRESETS = ("default", "guide")  # 10 is accepted for its pre-PG11 rewrite behaviour
 
@@ -153,6 +154,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: config file is not valid UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
 
 
 def load_settings(path: Path | None) -> Settings:
@@ -266,6 +269,8 @@ def settings_from_table(table: dict[str, Any], path: Path | str, prefix: str = "
             size = parse_size(value)
             if size is None or size <= 0:
                 raise fail(key, "expected a size in bytes or with a unit: 64MB, 512kB")
+            if size > MAX_FILE_SIZE_LIMIT:
+                raise fail(key, "at most 1TB (a migration file that large cannot be linted anyway)")
             settings.max_file_size = size
     return settings
 

@@ -33,6 +33,7 @@ from schemalint.sources.files import (
     inside,
     migration_key,
     order,
+    printable_path,
     project_root,
     read_bytes,
 )
@@ -110,7 +111,7 @@ def gather(request: RunRequest) -> Gathered:
         files = collect(paths, settings.include, settings.exclude, walk)
     if "-" in request.paths:
         data = request.stdin_data if request.stdin_data is not None else sys.stdin.buffer.read()
-        files.append(SourceFile(request.stdin_filename or "-", None, data=data))
+        files.append(SourceFile(printable_path(request.stdin_filename or "-"), None, data=data))
     notes: list[str] = []
     if request.history:
         files = _with_history(files, request, root, notes)
@@ -184,9 +185,14 @@ def _with_baseline(files: list[SourceFile], settings: Settings) -> list[SourceFi
     assert settings.baseline is not None
     base = settings.source.parent if settings.source is not None else Path.cwd()
     path = Path(settings.baseline) if Path(settings.baseline).is_absolute() else base / settings.baseline
-    if not path.is_file():
-        where = f"{settings.source}: " if settings.source else ""
-        raise SourceError(f"{where}baseline {settings.baseline}: no such file")
+    where = f"{settings.source}: " if settings.source else ""
+    shown = settings.baseline if len(settings.baseline) <= 200 else settings.baseline[:200] + "…"
+    try:
+        found = path.is_file()
+    except OSError as exc:  # a name too long, a loop of links
+        raise SourceError(f"{where}baseline {shown}: {exc.strerror or exc}") from None
+    if not found:
+        raise SourceError(f"{where}baseline {shown}: no such file")
     display = os.path.relpath(path) if not Path(settings.baseline).is_absolute() else str(path)
     resolved = path.resolve()
     rest = [f for f in files if f.path is None or f.path.resolve() != resolved]

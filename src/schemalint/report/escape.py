@@ -27,8 +27,17 @@ def visible(text: str) -> str:
 
 
 def visible_lines(text: str) -> list[str]:
-    """Multi-line text (a recipe): split on its own newlines, each line made visible."""
-    return [visible(line) for line in text.split("\n")]
+    """Multi-line text (a recipe, which may quote the user's SQL): split on its own newlines, each line made
+    visible, and a line that starts (after its indentation) with ``::`` broken by a zero-width space, so a CI log
+    that prints the report never reads it as a workflow command (``::add-mask::``, ``::error::``)."""
+    return [_no_command(visible(line)) for line in text.split("\n")]
+
+
+def _no_command(line: str) -> str:
+    body = line.lstrip()
+    if not body.startswith("::"):
+        return line
+    return line[: len(line) - len(body)] + ":\u200b" + body[1:]
 
 
 def markdown(text: str) -> str:

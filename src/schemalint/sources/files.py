@@ -156,6 +156,8 @@ def migration_key(path: str) -> MigrationKey:
     return tuple(_component_key(part) for part in path.replace(os.sep, "/").split("/") if part not in ("", "."))
 
 
+# popx: <version>_<name>[.autocommit].(up|down).sql names no database, so every database's runner runs it
+_POPX_SHARED = re.compile(r"^\d+_[^.]+(\.autocommit)?\.(up|down)\.sql$", re.I)
 _POPX_PART = re.compile(r"^(?P<stem>.+?)(?P<dialect>\.postgres)?(?P<autocommit>\.autocommit)?\.(?P<role>up|down)\.sql$",
                         re.I)
 
@@ -315,7 +317,8 @@ def collect(paths: list[str], include: list[str], exclude: list[str], walk: Walk
             database = other_database(rel)
             if database is not None:
                 walk.other_databases.append((rel, database))
-                dialects.setdefault(os.path.normpath(folder), set()).add(database)
+                if _OTHER_IN_NAME.search(name):  # popx: X.mysql.up.sql beside X.up.sql
+                    dialects.setdefault(os.path.normpath(folder), set()).add(database)
                 continue
             try:
                 if not entry.is_file():
@@ -349,8 +352,10 @@ def collect(paths: list[str], include: list[str], exclude: list[str], walk: Walk
         add(printable_path(path.as_posix()), str(path), real)
     for source in found.values():
         # popx: a file that names no dialect, beside files that do, runs on every database
-        others = dialects.get(os.path.normpath(os.path.dirname(str(source.path)))) if source.path else None
-        if others and ".postgres." not in source.path.name.lower():  # type: ignore[union-attr]
+        if source.path is None or not _POPX_SHARED.match(source.path.name):
+            continue
+        others = dialects.get(os.path.normpath(os.path.dirname(str(source.path))))
+        if others:
             source.shared_with = ", ".join(sorted(others))
     return order(list(found.values()))
 
