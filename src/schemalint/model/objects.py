@@ -18,6 +18,7 @@ class Column:
     has_default: bool = False
     created_file: str = ""  # "" when it existed before the run or came with its table
     default_sequence: QName | None = None  # serial, identity or DEFAULT nextval('seq')
+    collation: str | None = None  # COLLATE given for the column; None: its type's default
 
 
 @dataclass(slots=True)

@@ -18,7 +18,7 @@ from schemalint.model.objects import (
     UserType,
 )
 from schemalint.model.schema import SchemaModel
-from schemalint.model.types import ColumnType, column_type, type_text
+from schemalint.model.types import ColumnType, collation_name, column_type, type_text
 from schemalint.sql.names import QName, qualify, strings
 from schemalint.sql.nodes import Node, const_value, unwrap, walk
 from schemalint.sql.objects import (
@@ -74,13 +74,13 @@ def _create_table(model: SchemaModel, node: Node, file: str, tx: int) -> None:
             parent = model.tables.get(table.partition_of)
             if parent:
                 for col in parent.columns.values():
-                    table.columns[col.name] = Column(col.name, col.type, col.not_null, col.has_default)
+                    table.columns[col.name] = _inherited(col)
     elif node.get("inhRelations"):
         for parent_node in node["inhRelations"]:
             parent = model.tables.get(model.rv(parent_node))
             if parent:
                 for col in parent.columns.values():
-                    table.columns[col.name] = Column(col.name, col.type, col.not_null, col.has_default)
+                    table.columns[col.name] = _inherited(col)
     model.tables[name] = table
     for element in node.get("tableElts") or ():
         kind, fields = unwrap(element)
@@ -88,6 +88,11 @@ def _create_table(model: SchemaModel, node: Node, file: str, tx: int) -> None:
             _add_column(model, table, fields, file, tx, validated=True)
         elif kind == "Constraint":
             _add_constraint(model, table, fields, file, tx, new_table=True)
+
+
+def _inherited(col: Column) -> Column:
+    """A parent's column as a partition or child table gets it."""
+    return Column(col.name, col.type, col.not_null, col.has_default, collation=col.collation)
 
 
 def _create_table_as(model: SchemaModel, node: Node, file: str, tx: int) -> None:
@@ -116,7 +121,7 @@ def _create_view(model: SchemaModel, node: Node, file: str, tx: int) -> None:
 def _add_column(model: SchemaModel, table: Table, col: Node, file: str, tx: int, validated: bool) -> None:
     name = col.get("colname", "")
     ctype = column_type(col.get("typeName"))
-    column = Column(name, ctype.storage if ctype is not None else None)
+    column = Column(name, ctype.storage if ctype is not None else None, collation=collation_name(col.get("collClause")))
     if ctype is not None and ctype.is_serial:
         column.not_null = True
         column.has_default = True
@@ -252,10 +257,12 @@ def _alter_table_command(model: SchemaModel, table: Table, cmd: Node, file: str,
     elif subtype == "AT_AlterColumnType":
         col = table.columns.get(colname)
         new_type = column_type(definition.get("typeName"))
+        # without COLLATE the column takes the new type's default collation (PostgreSQL 15, ALTER TABLE docs)
+        collation = collation_name(definition.get("collClause"))
         if col is None:
-            table.columns[colname] = Column(colname, new_type)
+            table.columns[colname] = Column(colname, new_type, collation=collation)
         else:
-            col.type = new_type
+            col.type, col.collation = new_type, collation
     elif subtype == "AT_AddConstraint":
         _add_constraint(model, table, definition, file, tx, new_table=False)
     elif subtype == "AT_ValidateConstraint":

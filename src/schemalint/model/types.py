@@ -77,3 +77,17 @@ def type_text(type_name: dict[str, Any] | None) -> str:
     """A TypeName as text for messages (``integer``, ``public.mood``, ``text[]``); ``?`` when unreadable."""
     ctype = column_type(type_name)
     return str(ctype) if ctype is not None else "?"
+
+
+def collation_name(clause: dict[str, Any] | None) -> str | None:
+    """The collation a column definition's ``COLLATE`` names (``C``, ``en_US``); None when it names none or
+    ``default`` (both mean the type's default collation)."""
+    if not clause:
+        return None
+    if "CollateClause" in clause:
+        clause = clause["CollateClause"]
+    parts = strings(clause.get("collname"))
+    if len(parts) == 2 and parts[0] == "pg_catalog":
+        parts = parts[1:]
+    name = ".".join(parts)
+    return None if name in ("", "default") else name

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from schemalint.context import Context
 from schemalint.findings import Hit, Severity
-from schemalint.model.types import ColumnType, column_type
+from schemalint.model.types import ColumnType, collation_name, column_type
 from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
 from schemalint.sql.names import QName, qualify, quote_ident, strings
@@ -172,25 +172,72 @@ def change_column_type(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         new_type = column_type(definition.get("typeName"))
         known = ctx.model.column(table, column)
         old_type = known.type if known else None
-        using = definition.get("raw_default")
-        if old_type is not None and new_type is not None and using is None and (
-            old_type == new_type or _no_rewrite_widening(old_type, new_type,
-                                                         ctx.timezone_utc and ctx.target_postgres >= 12)
-        ):
-            continue  # same type, or a widening PostgreSQL does without a rewrite
+        converts = not _only_casts(definition.get("raw_default"), column, table, new_type)
         col = quote_ident(column)
         new_text = str(new_type) if new_type else "the new type"
-        if old_type is None:
-            change = f"{name}.{col} (old type unknown: not created by a migration of this run) → {new_text}"
-        else:
-            change = f"{name}.{col} {old_type} → {new_text}"
+        new_collation = collation_name(definition.get("collClause"))
+        if new_collation is not None:
+            new_text += f" COLLATE {quote_ident(new_collation)}"
+        batch = ctx.batch_key(table)
+        if old_type is None or new_type is None:
+            yield Hit(
+                f"{name}.{col} (old type unknown: not created by a migration of this run) → {new_text}: may rewrite "
+                f"the table and its indexes under an ACCESS EXCLUSIVE lock, blocking every read and write, and the "
+                f"running application may read or write values the new type rejects or changes (it can lose data)",
+                _expand_contract(name, col, quote_ident(f"{column}_new"), new_text, batch), subject=f"{name}.{col}")
+            continue
+        assert known is not None
+        widening = old_type == new_type or _no_rewrite_widening(old_type, new_type,
+                                                               ctx.timezone_utc and ctx.target_postgres >= 12)
+        if not converts and widening:
+            if known.collation == new_collation:
+                continue  # the same type, or a widening PostgreSQL makes without a rewrite
+            yield Hit(
+                f"{name}.{col} collation {_collation_text(known.collation)} → {_collation_text(new_collation)}: "
+                f"{_rebuilt_indexes(ctx, table, column)} under an ACCESS EXCLUSIVE lock on {name}, blocking every "
+                f"read and write, and the order (and equality, for nondeterministic collations) of the values the "
+                f"running application reads changes",
+                _expand_contract(name, col, quote_ident(f"{column}_new"), new_text, batch), subject=f"{name}.{col}")
+            continue
+        using = " with a USING expression that converts the values" if converts else ""
         yield Hit(
-            f"{change}: rewrites the table and its indexes under an ACCESS EXCLUSIVE lock, blocking every read and "
-            f"write, and the running application may read or write values the new type rejects or changes "
-            f"(it can lose data)",
-            _expand_contract(name, col, quote_ident(f"{column}_new"), new_text, ctx.batch_key(table)),
-            subject=f"{name}.{col}",
-        )
+            f"{name}.{col} {old_type} → {new_text}{using}: rewrites the table and its indexes under an ACCESS "
+            f"EXCLUSIVE lock, blocking every read and write, and the running application may read or write values "
+            f"the new type rejects or changes (it can lose data)",
+            _expand_contract(name, col, quote_ident(f"{column}_new"), new_text, batch), subject=f"{name}.{col}")
+
+
+def _only_casts(using: Node | None, column: str, table: QName, new_type: ColumnType | None) -> bool:
+    """No USING, or a USING that only casts the column to the new type (``USING col::varchar(200)``, as Django
+    writes it): PostgreSQL then makes the same change as without USING (checked on PostgreSQL 15: no rewrite,
+    indexes kept, for a varchar widening)."""
+    if using is None:
+        return True
+    kind, fields = unwrap(using)
+    if kind == "TypeCast":
+        if column_type(fields.get("typeName")) != new_type:
+            return False
+        kind, fields = unwrap(fields.get("arg"))
+    if kind != "ColumnRef":
+        return False
+    names = strings(fields.get("fields"))
+    return names == [column] or names == [table[1], column] or names == [table[0], table[1], column]
+
+
+def _collation_text(collation: str | None) -> str:
+    return quote_ident(collation) if collation is not None else "(the type's default)"
+
+
+def _rebuilt_indexes(ctx: Context, table: QName, column: str) -> str:
+    names = {quote_ident(n[1]) for n, ix in ctx.model.indexes.items() if ix.table == table and column in ix.columns}
+    known = ctx.model.tables.get(table)
+    if known is not None:  # a primary key's or unique constraint's index has the constraint's name
+        names |= {quote_ident(c.name) for c in known.constraints.values()
+                  if c.kind in ("PRIMARY", "UNIQUE", "EXCLUSION") and column in c.columns}
+    if not names:
+        return "every index on it is rebuilt"
+    listed = ", ".join(sorted(names))
+    return f"index {listed} is rebuilt" if len(names) == 1 else f"indexes {listed} are rebuilt"
 
 
 @rule("SL205", "drop-table", Severity.ERROR,

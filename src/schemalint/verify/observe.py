@@ -38,6 +38,14 @@ FILENODES = """
     SELECT c.oid, c.relfilenode FROM pg_catalog.pg_class c
     WHERE c.oid OPERATOR(pg_catalog.=) ANY (%s::pg_catalog.oid[])"""
 
+# An index that ALTER COLUMN … TYPE rebuilds is dropped and created again under its name with a new oid (PostgreSQL
+# 15, ATPostAlterTypeCleanup); one it can keep gets the new oid but keeps its relfilenode. So a watched relation
+# whose oid is gone is looked up by name.
+FILENODES_BY_NAME = """
+    SELECT pg_catalog.format('%%I.%%I', n.nspname, c.relname), c.relfilenode
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+    WHERE pg_catalog.format('%%I.%%I', n.nspname, c.relname) OPERATOR(pg_catalog.=) ANY (%s::pg_catalog.text[])"""
+
 
 @dataclass(frozen=True, slots=True)
 class Relation:
@@ -57,6 +65,7 @@ class Observation:
 
     locks: dict[str, LockMode] = field(default_factory=dict)  # relation → strongest new lock
     rewritten: list[str] = field(default_factory=list)
+    rebuilt_indexes_only: bool = False  # every relation in rewritten is an index (the table itself was kept)
     scanned: list[str] = field(default_factory=list)
     lock_timeout: str = "0"
     milliseconds: float = 0.0
@@ -113,3 +122,15 @@ def relfilenodes(conn: Any, watched: dict[int, Relation]) -> dict[int, int]:
         return {}
     rows = conn.execute(FILENODES, (list(watched),))
     return {int(oid): int(node) for oid, node in rows}
+
+
+def rewritten(conn: Any, watched: dict[int, Relation], before: dict[int, int], after: dict[int, int]) -> list[str]:
+    """The watched relations whose storage the statement replaced: a new relfilenode under the same oid, or (for
+    an index rebuilt by ALTER COLUMN … TYPE) under the same name with a new oid."""
+    names = [watched[oid].name for oid, node in after.items() if before.get(oid) != node]
+    gone = {watched[oid].name: before[oid] for oid in before if oid not in after}
+    if gone:
+        for name, node in conn.execute(FILENODES_BY_NAME, (list(gone),)):
+            if int(node) != gone[str(name)]:
+                names.append(str(name))
+    return names

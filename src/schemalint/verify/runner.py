@@ -413,7 +413,9 @@ class Verifier:
         if error is not None:
             return result, error
         nodes_after = observe.relfilenodes(self.conn, watched)
-        result.rewritten = [watched[oid].name for oid, node in nodes_after.items() if nodes_before.get(oid) != node]
+        result.rewritten = observe.rewritten(self.conn, watched, nodes_before, nodes_after)
+        indexes = {rel.name for rel in watched.values() if rel.is_index}
+        result.rebuilt_indexes_only = all(name in indexes for name in result.rewritten)
         if autocommit:
             result.observed = False
         else:
@@ -518,7 +520,13 @@ class Verifier:
         if seen is None:
             return []
         out: list[Finding | None] = [self._blocked_queries(file, stmt, seen)]
-        if seen.rewritten:
+        if seen.rewritten and seen.rebuilt_indexes_only:
+            out.append(self._finding(
+                "SL502", file, stmt,
+                f"Observed an index rebuild: {', '.join(seen.rewritten)} got a new relfilenode — built again from "
+                f"every row of the table while the statement held its lock (the table itself was not rewritten)",
+                "See the static finding on this statement for the recipe."))
+        elif seen.rewritten:
             out.append(self._finding(
                 "SL502", file, stmt,
                 f"Observed a rewrite: {', '.join(seen.rewritten)} got a new relfilenode (rewritten, or truncated) — "

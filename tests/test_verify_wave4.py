@@ -1,0 +1,50 @@
+"""Issue 26's claims, asked of a real PostgreSQL: for each class, `check` and `verify` on the same migrations
+agree on the lock, the scan, the rewrite (or their absence)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_verify import found, project, verify
+
+pytestmark = pytest.mark.slow
+
+
+def run_both(root: Path, *args: str) -> tuple[list[tuple[str, str, int]], list[tuple[str, str, int]], dict[str, Any]]:
+    """(check's findings, verify's findings, verify's payload) for the project's migrations."""
+    from tests.test_first_contact import check
+
+    _code, static, _out = check(root / "migrations", "--format", "json", "--select", "ALL", *args)
+    code, payload, stderr = verify(root, "migrations", "--select", "ALL", *args)
+    assert code in (0, 1), stderr
+    return found(static), found(payload), payload
+
+
+def messages(payload: dict[str, Any], code: str) -> list[str]:
+    return [f["message"] for f in payload["findings"] if f["code"] == code]
+
+
+def test_using_casts_and_collations(tmp_path: Path, pg_server: Any) -> None:
+    root = project(tmp_path, {
+        "001_create.sql": ("CREATE TABLE accounts (id int PRIMARY KEY, name varchar(50), code varchar(40) COLLATE \"C\","
+                           " closed_at timestamptz(3));\n"
+                           "CREATE INDEX idx_accounts_name ON accounts (name);\n"
+                           "CREATE INDEX idx_accounts_code ON accounts (code);\n"),
+        "002_widen.sql": ("SET lock_timeout = '1s';\n"
+                          "ALTER TABLE accounts ALTER COLUMN name TYPE varchar(200) USING name::varchar(200);\n"
+                          "ALTER TABLE accounts ALTER COLUMN closed_at TYPE timestamptz(6);\n"
+                          "ALTER TABLE accounts ALTER COLUMN code TYPE varchar(80);\n"
+                          "ALTER TABLE accounts ALTER COLUMN name TYPE varchar(300) USING lower(name);\n"),
+    })
+    static, observed, payload = run_both(root)
+    # a cast-only USING and a larger precision: neither rewrites nor rebuilds, and check says nothing
+    assert not [f for f in static + observed if f[0] == "002_widen.sql" and f[2] in (2, 3)]
+    # the collation change: check's SL204 names the index, verify sees that index (only) rebuilt
+    assert ("002_widen.sql", "SL204", 4) in static and ("002_widen.sql", "SL502", 4) in observed
+    rebuilt = next(m for m in messages(payload, "SL502") if "idx_accounts_code" in m)
+    assert rebuilt.startswith("Observed an index rebuild: public.idx_accounts_code got a new relfilenode")
+    # a converting USING rewrites the table
+    assert ("002_widen.sql", "SL204", 5) in static and ("002_widen.sql", "SL502", 5) in observed
