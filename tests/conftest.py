@@ -61,7 +61,8 @@ def lint_files(
         sources.append(SourceFile(name, Path("/nonexistent-schemalint-test") / name, data=data, at_ref=known))
     ordered = order(sources)
     engine = Engine(conf, enabled_codes(conf))
-    engine.runner = runners.assign(conf.runner, conf.assume_in_transaction, ordered).runner
+    engine.runner = runners.assign(conf.runner, conf.assume_in_transaction, ordered,
+                                   flyway_mixed=conf.option("flyway", "mixed")).runner
     return engine.run(prepare(s) for s in ordered)
 
 

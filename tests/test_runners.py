@@ -24,7 +24,7 @@ EXPECTED: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
     "diesel": ("diesel", "diesel.toml", []),
     "sqlx": ("sqlx", "Cargo.toml: sqlx", [("20240103120000_index_in_transaction.sql", "SL104")]),
     "golang-migrate": ("golang-migrate", "N_name.up.sql", [("000010_index_accounts_name.up.sql", "SL104")]),
-    "flyway": ("flyway", "V<version>__name.sql", [("V2__index_in_transaction.sql", "SL104")]),
+    "flyway": ("flyway", "V<version>__name.sql", [("V2__region_and_index.sql", "SL104")]),
     "prisma": ("prisma", "migration_lock.toml", [("migration.sql", "SL104")]),  # the two-statement one
     "popx": ("popx", "<dialect>.up.sql", [("20240103000000000000_accounts_id_name_idx.postgres.up.sql", "SL104")]),
 }
@@ -56,6 +56,25 @@ def test_messages_name_the_runner_and_its_opt_out() -> None:
     assert "-- +goose NO TRANSACTION" in finding["help"]
     _code, payload, _ = check(RUNNERS / "prisma", "--format", "json")
     assert "one implicit transaction" in payload["findings"][0]["message"]
+
+
+def test_flyway_mixed_is_read_from_flyways_own_config(tmp_path: Path) -> None:
+    folder = tmp_path / "flyway"
+    shutil.copytree(RUNNERS / "flyway", folder)
+    _code, payload, _ = check(folder, "--format", "json")
+    (finding,) = payload["findings"]
+    assert finding["message"].startswith("Flyway refuses this script: it runs CREATE INDEX CONCURRENTLY")
+    (folder / "src" / "main" / "resources" / "application.properties").write_text("spring.flyway.mixed = true\n")
+    _code, payload, _ = check(folder, "--format", "json")
+    assert payload["findings"] == []
+    (folder / "src" / "main" / "resources" / "application.properties").unlink()
+    (folder / "flyway.conf").write_text("flyway.url=jdbc:postgresql://localhost/app\nflyway.mixed=true\n")
+    _code, payload, _ = check(folder, "--format", "json")
+    assert payload["findings"] == []
+    with (folder / "schemalint.toml").open("a") as config:  # the config says otherwise: it wins
+        config.write("[flyway]\nmixed = false\n")
+    _code, payload, _ = check(folder, "--format", "json")
+    assert [f["code"] for f in payload["findings"]] == ["SL104"]
 
 
 def test_begin_commit_in_an_implicit_transaction_is_legal() -> None:
@@ -105,7 +124,7 @@ def test_migration_order_of_mixed_timestamp_styles_and_flyway_versions() -> None
                       "2024-01-04-120000_index_accounts_name"]
     flyway = [p.split("/")[-1] for p in _order(RUNNERS / "flyway")]
     assert flyway == ["V1__create_accounts.sql", "V1_9__create_notes.sql", "V1_10__index_notes.sql",
-                      "V2__index_in_transaction.sql", "R__account_names.sql"]
+                      "V2__region_and_index.sql", "R__account_names.sql"]
     assert sorted(["10_b.sql", "2_a.sql", "1_c.up.sql"], key=migration_key) == ["1_c.up.sql", "2_a.sql", "10_b.sql"]
     # an 18-digit timestamp (diesel's -0000 suffix) still sorts by its date against a 14-digit one
     assert sorted(["2024-01-01-000000_b/up.sql", "2023-01-01-000000-0000_a/up.sql"], key=migration_key)[0].startswith(

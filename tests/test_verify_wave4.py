@@ -48,3 +48,16 @@ def test_using_casts_and_collations(tmp_path: Path, pg_server: Any) -> None:
     assert rebuilt.startswith("Observed an index rebuild: public.idx_accounts_code got a new relfilenode")
     # a converting USING rewrites the table
     assert ("002_widen.sql", "SL204", 5) in static and ("002_widen.sql", "SL502", 5) in observed
+
+
+def test_flyway_runs_a_script_of_concurrent_statements_without_a_transaction(tmp_path: Path, pg_server: Any) -> None:
+    root = project(tmp_path, {
+        "V1__accounts.sql": "CREATE TABLE accounts (id int PRIMARY KEY, name text);\n",
+        "V2__indexes.sql": ("CREATE INDEX CONCURRENTLY idx_accounts_name ON accounts (name);\n"
+                            "CREATE INDEX CONCURRENTLY idx_accounts_id_name ON accounts (id, name);\n"),
+        "V3__reindex.sql": "REINDEX INDEX CONCURRENTLY idx_accounts_name;\n",
+    })
+    static, observed, _payload = run_both(root, "--runner", "flyway")
+    # Flyway knows CREATE INDEX CONCURRENTLY: no transaction, no failure; it does not know REINDEX CONCURRENTLY
+    assert [f for f in static if f[1] == "SL104"] == [("V3__reindex.sql", "SL104", 1)]
+    assert [f for f in observed if f[1] == "SL501"] == [("V3__reindex.sql", "SL501", 1)]

@@ -37,6 +37,9 @@ OPTION_TABLES: dict[str, dict[str, tuple[type, Any]]] = {
         "blocked-threshold-reads": (str, "200ms"),  # SL507: reads waiting longer than this
         "max-cluster-size": (str, "2GB"),  # the throwaway cluster's disk, at most (a runaway insert stops there)
     },
+    "flyway": {
+        "mixed": (bool, None),  # Flyway's mixed setting; unset: read from flyway.conf / flyway.toml / Spring config
+    },
     "tenancy": {
         "enabled": (bool, None),  # the tenancy rules forced on/off (also `tenancy = true` at the top level)
         "column": (str, "tenant_id"),
@@ -413,6 +416,11 @@ runner-sets-lock-timeout = false
 # max-lock-timeout = "10s"
 # The lock_timeout that recipes, `schemalint new` and the SL114 fix write.
 # lock-timeout = "5s"
+
+[flyway]
+# Flyway's `mixed` setting (a script may mix CREATE INDEX CONCURRENTLY with other statements); by default it
+# is read from flyway.conf, flyway.toml or Spring's application.properties.
+# mixed = true
 
 [verify]
 # Synthetic rows per table for `verify` (also `verify --rows N`); `default` is every other table.

@@ -110,7 +110,7 @@ class Context:
     def runner_transaction(self) -> bool:
         """The runner itself runs the whole file in one transaction (wrapped, or one implicit block of more than
         one statement)."""
-        return in_one_transaction(self.run_mode, len(self.statements))
+        return in_one_transaction(self.run_mode, self.statements, self.settings.target_postgres)
 
     def runner_transaction_phrase(self) -> str:
         """"in a file goose wraps in a transaction", for messages."""
@@ -246,7 +246,7 @@ class Context:
                 return
             # Inside an implicit transaction (one multi-statement query) BEGIN is legal: PostgreSQL turns the
             # implicit block into an explicit one without a warning.
-            if self.run_mode == WRAPPED:
+            if self.run_mode != IMPLICIT and self.runner_transaction:
                 self.transaction_problems.append(TransactionProblem(
                     self.index, f"BEGIN inside the transaction your runner opens for the file ({self.runner.name}): "
                     "PostgreSQL only warns, and the file's COMMIT then ends the runner's transaction early"))

@@ -135,7 +135,7 @@ def gather(request: RunRequest) -> Gathered:
         notes.append(f"{len(not_checked)} file{'s' if len(not_checked) != 1 else ''} not checked (pattern): {shown} "
                      f"— add their pattern (e.g. \"*.sql.*\") to include to check them")
     choice = runners.assign(settings.runner, settings.assume_in_transaction, files, root,
-                            settings.no_transaction_markers)
+                            settings.no_transaction_markers, settings.option("flyway", "mixed"))
     return Gathered(files, choice, notes)
 
 

@@ -28,6 +28,7 @@ def verify(
     statement_timeout: Annotated[str, typer.Option("--statement-timeout", help="Cancel a statement that runs longer, e.g. 60s (the migration cannot lift it).")] = "60s",
     timeout: Annotated[str | None, typer.Option("--timeout", help="Cancel applying the migrations after this long, e.g. 10m (server start-up not counted).")] = None,
     allow_superuser: Annotated[bool, typer.Option("--allow-superuser", help="Run the migrations as superuser (COPY PROGRAM, untrusted extensions, CREATE ROLE): only for repositories you trust.")] = False,
+    runner_name: Annotated[str | None, typer.Option("--runner", help="The migration runner (goose, flyway, …), instead of detecting it: files are applied the way it runs them.")] = None,
     assume_in_transaction: Annotated[bool | None, typer.Option("--assume-in-transaction/--no-assume-in-transaction", help="Apply each file as one transaction, as your runner does.")] = None,
     fail_on: Annotated[str | None, typer.Option("--fail-on", help="error or warning.")] = None,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even with findings (2 still means an error).")] = False,
@@ -69,6 +70,12 @@ def verify(
     try:
         with stop_cleanly_on_signals():
             settings = settings_for(config, select, ignore, assume_in_transaction, fail_on)
+            if runner_name is not None:
+                from schemalint.sources.runners import RUNNERS
+
+                if runner_name not in RUNNERS:
+                    fail(f"--runner {runner_name}: unknown runner (choose from {', '.join(RUNNERS)})")
+                settings.runner = runner_name
             size_limit = parse_size(max_cluster_size or str(settings.option("verify", "max-cluster-size")))
             if not size_limit:
                 fail(f"--max-cluster-size {max_cluster_size!r}: use a size such as 2GB, 500MB or 512kB")

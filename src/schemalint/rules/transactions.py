@@ -10,10 +10,10 @@ from schemalint.findings import Edit, Hit, Severity
 from schemalint.model.locks import LockMode, dml_target
 from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
-from schemalint.sources.runners import RUNNERS
-from schemalint.sql.nodes import option_enabled, unwrap
+from schemalint.sources.runners import PER_SCRIPT, RUNNERS
 from schemalint.sql.parse import Statement
 from schemalint.sql.scan import one_line
+from schemalint.sql.transactions import flyway_runs_outside_transaction, refused_in_transaction
 
 _RUNNER_HINT = (
     "Put it in a migration of its own that your runner does not wrap in a transaction "
@@ -26,48 +26,18 @@ _RUNNER_HINT = (
 REFUSABLE_KINDS = frozenset((  # the statement kinds refused_in_transaction can name
     "IndexStmt", "DropStmt", "ReindexStmt", "VacuumStmt", "CreatedbStmt", "DropdbStmt", "AlterSystemStmt",
     "CreateTableSpaceStmt", "DropTableSpaceStmt", "AlterEnumStmt", "AlterTableStmt",
+    "DiscardStmt", "CreateSubscriptionStmt", "DropSubscriptionStmt",  # Flyway runs these outside a transaction
 ))
-
-
-def refused_in_transaction(stmt: Statement, postgres_version: int) -> str | None:
-    """What PostgreSQL refuses to run inside a transaction block, named; None when it may. The one list,
-    used by SL104 and by ``verify`` (which runs these statements in autocommit)."""
-    node = stmt.node
-    kind = stmt.kind
-    if kind == "IndexStmt" and node.get("concurrent"):
-        return "CREATE INDEX CONCURRENTLY"
-    if kind == "DropStmt" and node.get("concurrent"):
-        return "DROP INDEX CONCURRENTLY"
-    if kind == "ReindexStmt":
-        if option_enabled(node.get("params"), "concurrently"):
-            return "REINDEX CONCURRENTLY"
-        target = str(node.get("kind", "")).removeprefix("REINDEX_OBJECT_")
-        if target in ("SCHEMA", "DATABASE", "SYSTEM"):
-            return f"REINDEX {target}"
-    if kind == "VacuumStmt" and node.get("is_vacuumcmd"):
-        return "VACUUM"
-    if kind == "CreatedbStmt":
-        return "CREATE DATABASE"
-    if kind == "DropdbStmt":
-        return "DROP DATABASE"
-    if kind == "AlterSystemStmt":
-        return "ALTER SYSTEM"
-    if kind == "CreateTableSpaceStmt":
-        return "CREATE TABLESPACE"
-    if kind == "DropTableSpaceStmt":
-        return "DROP TABLESPACE"
-    if kind == "AlterEnumStmt" and node.get("newVal") is not None and postgres_version < 12:
-        return f"ALTER TYPE … ADD VALUE (on PostgreSQL {postgres_version}; PG12+ allows it)"
-    for cmd in alter_commands(stmt, "AT_DetachPartition"):
-        if unwrap(cmd.get("def"))[1].get("concurrent"):
-            return "ALTER TABLE … DETACH PARTITION … CONCURRENTLY"
-    return None
 
 
 @rule("SL104", "concurrently-in-transaction", Severity.ERROR,
       "A statement PostgreSQL refuses inside a transaction block (CONCURRENTLY, VACUUM, …) used in one.",
       kinds=REFUSABLE_KINDS, fix="unsafe")
 def concurrently_in_transaction(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    if ctx.run_mode == PER_SCRIPT and not ctx.in_block:
+        yield from _flyway_mixed(stmt, ctx)
+        if not ctx.runner_transaction:
+            return
     if not ctx.in_transaction:
         return
     what = refused_in_transaction(stmt, ctx.target_postgres)
@@ -88,6 +58,28 @@ def concurrently_in_transaction(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     fix = _move_out_of_block(stmt, ctx) if ctx.transaction.explicit and not ctx.runner_transaction else None
     yield Hit(f"{what} cannot run inside a transaction block, and this statement is {why}: PostgreSQL fails "
               f"with \"{what.split(' (')[0]} cannot run inside a transaction block\"", recipe, fix=fix)
+
+
+def _flyway_mixed(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    """Flyway runs a script holding a statement it knows cannot run in a transaction without one, and refuses a
+    script that also holds other statements unless ``mixed = true``: said once, at the first such statement."""
+    version = ctx.target_postgres
+    if not flyway_runs_outside_transaction(stmt, version):
+        return
+    outside = [s for s in ctx.statements if flyway_runs_outside_transaction(s, version)]
+    others = [s for s in ctx.statements if not flyway_runs_outside_transaction(s, version)]
+    if not others or outside[0] is not stmt:
+        return
+    what = one_line(stmt.text, 60)
+    yield Hit(
+        f"Flyway refuses this script: it runs {what} without a transaction, and the script also holds statements "
+        f"it would run in one (line {others[0].span.line}: {one_line(others[0].text, 40)}); with mixed = false "
+        f"Flyway stops with \"Detected both transactional and non-transactional statements within the same "
+        f"migration\" and applies nothing",
+        "Move the statement into a script of its own (Flyway then runs that script without a transaction), or "
+        "set mixed = true in Flyway's configuration (flyway.mixed=true, or spring.flyway.mixed=true): every "
+        "statement of the script then commits on its own. schemalint reads mixed from flyway.conf, flyway.toml "
+        "and Spring's application.properties; elsewhere, say `[flyway] mixed = true` in its config.")
 
 
 def _move_out_of_block(stmt: Statement, ctx: Context) -> Edit | None:

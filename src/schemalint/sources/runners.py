@@ -11,24 +11,32 @@ summary says so."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from schemalint.sources.files import SourceFile
+from schemalint.sql.parse import Statement
+from schemalint.sql.transactions import flyway_runs_outside_transaction
 
 AUTOCOMMIT, WRAPPED, IMPLICIT = "autocommit", "wrapped", "implicit"
+# Flyway: wrapped, unless the script holds a statement Flyway knows cannot run in a transaction; then the whole
+# script runs without one, and Flyway refuses it when it also holds other statements, unless mixed = true.
+PER_SCRIPT, PER_SCRIPT_MIXED = "per-script", "per-script-mixed"
 
 
 @dataclass(frozen=True, slots=True)
 class Runner:
     name: str
-    transaction: str  # how it runs a file without an opt-out: WRAPPED, IMPLICIT or AUTOCOMMIT
+    transaction: str  # how it runs a file without an opt-out: WRAPPED, IMPLICIT, PER_SCRIPT or AUTOCOMMIT
     opt_out: str  # how a file asks to run outside a transaction (for messages and the README)
 
     def describe_transaction(self) -> str:
         if self.transaction == WRAPPED:
             return f"{self.name} wraps each file in a transaction"
+        if self.transaction in (PER_SCRIPT, PER_SCRIPT_MIXED):
+            return (f"{self.name} wraps each script in a transaction, unless it holds a statement {self.name} knows "
+                    f"cannot run in one (then the whole script runs without one)")
         if self.transaction == IMPLICIT:
             return (f"{self.name} sends each file as one multi-statement query, which PostgreSQL runs as one "
                     f"implicit transaction")
@@ -37,7 +45,7 @@ class Runner:
 
 RUNNERS: dict[str, Runner] = {r.name: r for r in (
     Runner("psql", AUTOCOMMIT, "nothing to do: psql commits each statement on its own"),
-    Runner("flyway", WRAPPED, "executeInTransaction=false in the script's .sql.conf file"),
+    Runner("flyway", PER_SCRIPT, "executeInTransaction=false in the script's .sql.conf file"),
     Runner("golang-migrate", IMPLICIT, "a file of its own: golang-migrate cannot run a file outside a transaction "
                                        "except statement by statement (x-multi-statement=true)"),
     Runner("goose", WRAPPED, "-- +goose NO TRANSACTION at the top of the file"),
@@ -274,7 +282,7 @@ def choose(configured: str | None, assume_in_transaction: bool, files: list[Sour
     return RunnerChoice(UNKNOWN, "nothing in the repository tells")
 
 
-def file_transaction(runner: Runner, source: SourceFile, markers: list[str] | None = None) -> str:
+def file_transaction(runner: Runner, source: SourceFile, markers: list[str] | None = None, mixed: bool = False) -> str:
     """How ``runner`` runs this file: its default, unless the file opts out of the transaction (the runner's own
     way, or one of the project's ``no-transaction-markers`` comment lines)."""
     if source.role != "up" or runner.transaction == AUTOCOMMIT:
@@ -304,6 +312,8 @@ def file_transaction(runner: Runner, source: SourceFile, markers: list[str] | No
         return AUTOCOMMIT
     if name == "flyway" and path is not None and _file_says(path.with_name(path.name + ".conf"), _FLYWAY_NO_TX):
         return AUTOCOMMIT
+    if runner.transaction == PER_SCRIPT and mixed:
+        return PER_SCRIPT_MIXED
     return runner.transaction
 
 
@@ -319,22 +329,41 @@ def transaction_of(source: SourceFile, assume_in_transaction: bool) -> str:
     return source.transaction or (WRAPPED if assume_in_transaction else AUTOCOMMIT)
 
 
-def in_one_transaction(mode: str, statements: int) -> bool:
-    """Does a file of ``statements`` forward statements, run the ``mode`` way, run as one transaction? A file
-    sent as one query that holds a single statement does not: PostgreSQL runs a one-statement query outside a
-    transaction block (checked on PostgreSQL 15), so a lone CREATE INDEX CONCURRENTLY works there."""
+def in_one_transaction(mode: str, statements: Sequence[Statement], postgres_version: int) -> bool:
+    """Do these forward statements of a file, run the ``mode`` way, run as one transaction? A file sent as one
+    query that holds a single statement does not: PostgreSQL runs a one-statement query outside a transaction
+    block (checked on PostgreSQL 15), so a lone CREATE INDEX CONCURRENTLY works there. Flyway runs a script that
+    holds a statement it knows cannot run in a transaction without one."""
     if mode == IMPLICIT:
-        return statements > 1
+        return len(statements) > 1
+    if mode in (PER_SCRIPT, PER_SCRIPT_MIXED):
+        return not any(flyway_runs_outside_transaction(s, postgres_version) for s in statements)
     return mode != AUTOCOMMIT
 
 
 def assign(configured: str | None, assume_in_transaction: bool, files: list[SourceFile], root: Path | None = None,
-           markers: list[str] | None = None) -> RunnerChoice:
-    """Choose the runner for a run and record on each file how it runs (files must have been read)."""
+           markers: list[str] | None = None, flyway_mixed: bool | None = None) -> RunnerChoice:
+    """Choose the runner for a run and record on each file how it runs (files must have been read).
+    ``flyway_mixed``: Flyway's ``mixed`` setting as configured; None reads it from Flyway's own config files."""
     choice = choose(configured, assume_in_transaction, files, root)
+    mixed = False
+    if choice.runner.transaction == PER_SCRIPT:
+        mixed = flyway_mixed if flyway_mixed is not None else (root is not None and _flyway_config_mixed(root))
     for f in files:
-        f.transaction = file_transaction(choice.runner, f, markers)
+        f.transaction = file_transaction(choice.runner, f, markers, mixed)
     return choice
+
+
+# Flyway's own configuration: flyway.conf / flyway.toml (the CLI) or Spring Boot's application.properties/.yml
+_FLYWAY_CONFIGS = ("flyway.conf", "conf/flyway.conf", "flyway.toml", "conf/flyway.toml",
+                   "src/main/resources/application.properties", "src/main/resources/application.yml",
+                   "src/main/resources/application.yaml")
+_FLYWAY_MIXED = re.compile(r"(?im)^[ \t]*(?:spring\.)?(?:flyway\.)?mixed[ \t]*[=:][ \t]*\"?true\b")
+
+
+def _flyway_config_mixed(root: Path) -> bool:
+    """Does the project's Flyway configuration set ``mixed = true``?"""
+    return any(_file_says(root / name, _FLYWAY_MIXED) for name in _FLYWAY_CONFIGS)
 
 
 def _file_says(path: Path, pattern: re.Pattern[str]) -> bool:
@@ -344,5 +373,5 @@ def _file_says(path: Path, pattern: re.Pattern[str]) -> bool:
         return False
 
 
-__all__ = ["AUTOCOMMIT", "IMPLICIT", "RUNNERS", "UNKNOWN", "WRAPPED", "Runner", "RunnerChoice", "assign", "choose",
+__all__ = ["AUTOCOMMIT", "IMPLICIT", "PER_SCRIPT", "PER_SCRIPT_MIXED", "RUNNERS", "UNKNOWN", "WRAPPED", "Runner", "RunnerChoice", "assign", "choose",
            "detect", "file_transaction", "in_one_transaction", "transaction_of"]

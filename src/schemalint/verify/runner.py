@@ -12,11 +12,11 @@ from schemalint.engine import PreparedFile, RunResult
 from schemalint.findings import Finding, Severity, Span
 from schemalint.model.locks import LockMode
 from schemalint.rules import all_rules
-from schemalint.rules.transactions import refused_in_transaction
 from schemalint.sources.runners import AUTOCOMMIT, in_one_transaction, transaction_of
 from schemalint.sql.parse import Statement, SyntaxProblem
 from schemalint.sql.scan import one_line
 from schemalint.sql.text import SourceText
+from schemalint.sql.transactions import refused_in_transaction
 from schemalint.verify import catalog, observe
 from schemalint.verify.fill import Filler
 from schemalint.verify.probe import Probe, tables_named
@@ -209,7 +209,8 @@ class Verifier:
                 continue
             if not prepared.source.judged:
                 mode = transaction_of(prepared.source, self.settings.assume_in_transaction)
-                error = self.apply_plain(forward, mode if in_one_transaction(mode, len(forward)) else AUTOCOMMIT)
+                one = in_one_transaction(mode, forward, self.settings.target_postgres)
+                error = self.apply_plain(forward, mode if one else AUTOCOMMIT)
                 if error is not None:
                     self.incomplete.append(f"{file} (history): {error}")
                 continue
@@ -270,7 +271,7 @@ class Verifier:
         # as the runner does: the whole file in one transaction (a statement PostgreSQL refuses in a
         # transaction block then fails, as it would for the runner), or statement by statement
         transaction = transaction_of(prepared.source, self.settings.assume_in_transaction)
-        one_transaction = in_one_transaction(transaction, len(forward))
+        one_transaction = in_one_transaction(transaction, forward, self.settings.target_postgres)
         if one_transaction:
             self.conn.execute("BEGIN")
         in_user_tx = one_transaction

@@ -1,1 +1,0 @@
-CREATE INDEX CONCURRENTLY idx_accounts_name ON accounts (name);
