@@ -18,7 +18,6 @@ from schemalint.sources.runners import (
     AUTOCOMMIT,
     IMPLICIT,
     RUNNERS,
-    WRAPPED,
     Runner,
     in_one_transaction,
 )
