@@ -46,8 +46,8 @@ def defined_identifiers(kind: str, node: Node) -> Iterator[tuple[str, str, int |
     if kind == "CreateStmt":
         rel = node.get("relation") or {}
         yield "table", rel.get("relname", ""), rel.get("location")
-    elif kind == "CreateTableAsStmt":
-        rel = (node.get("into") or {}).get("rel") or {}
+    elif kind == "CreateTableAsStmt" or (kind == "SelectStmt" and node.get("intoClause")):
+        rel = (node.get("into") or node.get("intoClause") or {}).get("rel") or {}
         yield "table", rel.get("relname", ""), rel.get("location")
     elif kind == "ViewStmt":
         rel = node.get("view") or {}
@@ -87,7 +87,7 @@ def _element_names(element: Node) -> Iterator[tuple[str, str, int | None]]:
 
 _DEFINING = frozenset((
     "CreateStmt", "CreateTableAsStmt", "ViewStmt", "IndexStmt", "CreatePolicyStmt", "CreateFunctionStmt",
-    "RenameStmt", "CreateSeqStmt", "AlterTableStmt",
+    "RenameStmt", "CreateSeqStmt", "AlterTableStmt", "SelectStmt",
 ))
 
 

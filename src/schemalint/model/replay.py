@@ -31,6 +31,7 @@ from schemalint.sql.objects import (
     nextval_sequence,
     not_null_check_column,
     query_reads,
+    select_into,
 )
 from schemalint.sql.parse import Statement
 
@@ -548,9 +549,16 @@ def _routine_options(function: Function, options: Any) -> None:
                 function.config[name] = ", ".join(str(const_value(a)) for a in setting.get("args") or ())
 
 
+def _select_into(model: SchemaModel, node: Node, file: str, tx: int) -> None:
+    as_table = select_into("SelectStmt", node)
+    if as_table is not None:
+        _create_table_as(model, as_table, file, tx)
+
+
 _REPLAY: dict[str, Callable[[SchemaModel, Node, str, int], None]] = {
     "CreateStmt": _create_table,
     "CreateTableAsStmt": _create_table_as,
+    "SelectStmt": _select_into,
     "ViewStmt": _create_view,
     "AlterTableStmt": _alter_table,
     "RenameStmt": _rename,

@@ -25,27 +25,33 @@ from schemalint.rules.tables import (
 )
 from schemalint.sql.names import QName, quote_ident
 from schemalint.sql.nodes import Node, unwrap
+from schemalint.sql.objects import select_into
 from schemalint.sql.parse import Statement
 from schemalint.sql.scan import scan_sql
 
 
 @rule("SL401", "table-without-primary-key", Severity.WARNING,
-      "CREATE TABLE (or CREATE TABLE … AS) with no primary key.", kinds=["CreateStmt", "CreateTableAsStmt"])
+      "CREATE TABLE (or CREATE TABLE … AS, SELECT … INTO) with no primary key.",
+      kinds=["CreateStmt", "CreateTableAsStmt", "SelectStmt"])
 def table_without_primary_key(stmt: Statement, ctx: Context) -> Iterator[Hit]:
-    if stmt.kind == "CreateTableAsStmt":
-        if stmt.node.get("objtype") == "OBJECT_MATVIEW":
+    as_table = select_into(stmt.kind, stmt.node) if stmt.kind == "SelectStmt" else stmt.node
+    if stmt.kind != "CreateStmt":
+        if as_table is None or as_table.get("objtype") == "OBJECT_MATVIEW":
             return
-        into = stmt.node.get("into") or {}
+        into = as_table.get("into") or {}
         rel = into.get("rel") or {}
         if rel.get("relpersistence") == "t":
             return
+        if _primary_key_added_later(ctx, ctx.rv(rel)):
+            return
         name = ctx.name(ctx.rv(rel))
-        yield Hit(f"CREATE TABLE {name} AS … creates a table with no primary key",
+        spelled = f"SELECT … INTO {name}" if stmt.kind == "SelectStmt" else f"CREATE TABLE {name} AS …"
+        yield Hit(f"{spelled} creates a table with no primary key",
                   f"ALTER TABLE {name} ADD PRIMARY KEY (…);  -- right after creating it, while it is new")
         return
     if is_temporary(stmt) or is_partition(stmt):  # a partition has its parent's key (INHERITS children do not)
         return
-    if has_primary_key(stmt):
+    if has_primary_key(stmt) or _primary_key_added_later(ctx, ctx.rv(stmt.node.get("relation"))):
         return
     name = ctx.name(ctx.rv(stmt.node.get("relation")))
     yield Hit(
@@ -54,6 +60,17 @@ def table_without_primary_key(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         f"Add one, e.g. `{quote_ident(ctx.rv(stmt.node.get('relation'))[1] + '_id')} bigint GENERATED ALWAYS AS "
         f"IDENTITY PRIMARY KEY` (or `uuid PRIMARY KEY DEFAULT gen_random_uuid()`).",
     )
+
+
+def _primary_key_added_later(ctx: Context, table: QName) -> bool:
+    """A later statement of the file gives the new table its primary key (``ALTER TABLE t ADD PRIMARY KEY``)."""
+    for later in ctx.later_statements():
+        if later.kind != "AlterTableStmt" or ctx.rv(later.node.get("relation")) != table:
+            continue
+        for cmd in alter_commands(later, "AT_AddConstraint"):
+            if unwrap(cmd.get("def"))[1].get("contype") == "CONSTR_PRIMARY":
+                return True
+    return False
 
 
 @rule("SL402", "missing-audit-columns", Severity.WARNING,

@@ -127,6 +127,8 @@ def _slow_reason(stmt: Statement) -> str | None:
         return None
     if stmt.kind in _SLOW:
         return _SLOW[stmt.kind]
+    if stmt.kind == "SelectStmt" and stmt.node.get("intoClause"):
+        return "runs a query to fill a table"
     if any(True for _ in alter_commands(stmt, "AT_ValidateConstraint")):
         return "validates a constraint (a full scan)"
     if any(True for _ in alter_commands(stmt, "AT_AlterColumnType")):

@@ -20,6 +20,15 @@ _CREATED_LABELS = {
 }
 
 
+def select_into(kind: str, node: Node) -> Node | None:
+    """``SELECT … INTO t`` creates table ``t`` like ``CREATE TABLE t AS SELECT …``: that statement's node
+    (``into``, ``query``, ``objtype``), or None for any other statement."""
+    if kind != "SelectStmt" or not node.get("intoClause"):
+        return None
+    query = {k: v for k, v in node.items() if k != "intoClause"}
+    return {"into": node["intoClause"], "query": {"SelectStmt": query}, "objtype": "OBJECT_TABLE"}
+
+
 def created_name(kind: str, node: Node, default_schema: str) -> QName | None:
     """The qualified name of the object a CREATE statement makes (a schema is ("", name))."""
     if kind == "CreateSchemaStmt":
