@@ -61,3 +61,34 @@ def test_flyway_runs_a_script_of_concurrent_statements_without_a_transaction(tmp
     # Flyway knows CREATE INDEX CONCURRENTLY: no transaction, no failure; it does not know REINDEX CONCURRENTLY
     assert [f for f in static if f[1] == "SL104"] == [("V3__reindex.sql", "SL104", 1)]
     assert [f for f in observed if f[1] == "SL501"] == [("V3__reindex.sql", "SL501", 1)]
+
+
+def test_partition_of_and_alter_domain_lock_and_scan_as_check_says(tmp_path: Path, pg_server: Any) -> None:
+    root = project(tmp_path, {
+        "001_create.sql": ("CREATE TABLE events (id bigint, at date NOT NULL) PARTITION BY RANGE (at);\n"
+                           "CREATE TABLE events_default PARTITION OF events DEFAULT;\n"
+                           "CREATE TABLE logs (id bigint, at date NOT NULL) PARTITION BY RANGE (at);\n"
+                           "CREATE DOMAIN positive_int AS integer;\n"
+                           "CREATE TABLE scores (id bigint PRIMARY KEY, points positive_int);\n"
+                           "INSERT INTO events SELECT g, DATE '2030-01-01' FROM generate_series(1, 10) g;\n"
+                           "INSERT INTO scores VALUES (1, 5);\n"),
+        "002_partitions.sql": (
+            "CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');\n"
+            "CREATE TABLE logs_2024 PARTITION OF logs FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');\n"
+            "ALTER DOMAIN positive_int ADD CONSTRAINT positive_int_check CHECK (VALUE > 0);\n"),
+    })
+    static, observed, payload = run_both(root, "--ignore", "SL4", "--ignore", "SL3")
+    mine = {(f[1], f[2]) for f in static if f[0] == "002_partitions.sql"}
+    seen = {(f[1], f[2]) for f in observed if f[0] == "002_partitions.sql"}
+    # the new partition: ACCESS EXCLUSIVE on the parent and its default partition, which is scanned (SL114's
+    # claim is the same lock: tests/rule_cases/SL114.yaml; the quiet config here satisfies SL114)
+    assert ("SL120", 1) in mine
+    assert {("SL503", 1), ("SL504", 1)} <= seen
+    locks = next(m for m in messages(payload, "SL503") if "events_default" in m)
+    assert "ACCESS EXCLUSIVE on public.events " in locks and "ACCESS EXCLUSIVE on public.events_default" in locks
+    assert any("public.events_default" in m for m in messages(payload, "SL504"))
+    # no default partition: the parent is locked, nothing is scanned
+    assert ("SL120", 2) not in mine and ("SL503", 2) in seen and ("SL504", 2) not in seen
+    # the domain: SHARE on the table using it, and a scan of it
+    assert ("SL106", 3) in mine and ("SL503", 3) in seen and ("SL504", 3) in seen
+    assert any("SHARE on public.scores" in m for m in messages(payload, "SL503"))

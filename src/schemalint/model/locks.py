@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from schemalint.sql.names import QName, range_var
+from schemalint.sql.names import QName, qualify, range_var, strings
 from schemalint.sql.nodes import Node, option_enabled, unwrap
 from schemalint.sql.objects import dropped_names, dropped_on_table
 
@@ -93,6 +93,8 @@ class History(Protocol):
     def foreign_key_target(self, table: QName, constraint: str) -> QName | None: ...
 
     def default_partition_name(self, parent: QName) -> QName | None: ...
+
+    def tables_using_type(self, type_name: QName) -> list[QName]: ...
 
 
 def alter_table_lock(cmd: Node) -> tuple[LockMode, str]:
@@ -227,6 +229,15 @@ def _create_trigger(node: Node, r: _Reading) -> list[LockTaken]:
 
 def _create_table(node: Node, r: _Reading) -> list[LockTaken]:
     out = []
+    parents = node.get("inhRelations") or []
+    if node.get("partbound") and parents:
+        # CREATE TABLE … PARTITION OF: ACCESS EXCLUSIVE on the parent, and on its default partition, which a
+        # new bound makes PostgreSQL scan (observed on PG15; ATTACH PARTITION takes less on the parent)
+        parent = r.rv(parents[0])
+        out.append(LockTaken(parent, LockMode.ACCESS_EXCLUSIVE, "CREATE TABLE … PARTITION OF"))
+        default = r.history.default_partition_name(parent)
+        if default is not None and not node["partbound"].get("is_default"):
+            out.append(LockTaken(default, LockMode.ACCESS_EXCLUSIVE, "CREATE TABLE … PARTITION OF (default partition)"))
     for element in node.get("tableElts") or ():
         kind, fields = unwrap(element)
         cons = [fields] if kind == "Constraint" else [unwrap(c)[1] for c in fields.get("constraints") or ()]
@@ -235,6 +246,19 @@ def _create_table(node: Node, r: _Reading) -> list[LockTaken]:
                 out.append(LockTaken(r.rv(con.get("pktable")), LockMode.SHARE_ROW_EXCLUSIVE,
                                      "FOREIGN KEY (referenced table)"))
     return out
+
+
+def _alter_domain(node: Node, r: _Reading) -> list[LockTaken]:
+    """ADD CONSTRAINT … CHECK (without NOT VALID) and VALIDATE CONSTRAINT scan every table with a column of the
+    domain under a SHARE lock; SET NOT NULL too (observed on PG15). Other subcommands lock no table."""
+    subtype = node.get("subtype")
+    scans = subtype in ("V", "O") or (subtype == "C" and not unwrap(node.get("def"))[1].get("skip_validation"))
+    if not scans:
+        return []
+    domain = qualify(strings(node.get("typeName")), r.default_schema)
+    what = {"V": "ALTER DOMAIN … VALIDATE CONSTRAINT", "O": "ALTER DOMAIN … SET NOT NULL"}.get(
+        str(subtype), "ALTER DOMAIN … ADD CONSTRAINT")
+    return [LockTaken(table, LockMode.SHARE, what) for table in r.history.tables_using_type(domain)]
 
 
 def _rename(node: Node, r: _Reading) -> list[LockTaken]:
@@ -259,6 +283,7 @@ _LOCKS: dict[str, Callable[[Node, _Reading], list[LockTaken]]] = {
     "LockStmt": _lock_table,
     "CreateTrigStmt": _create_trigger,
     "CreateStmt": _create_table,
+    "AlterDomainStmt": _alter_domain,
     "RenameStmt": _rename,
     "CreatePolicyStmt": _policy,
     "AlterPolicyStmt": _policy,

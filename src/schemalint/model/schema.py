@@ -92,6 +92,14 @@ class SchemaModel:
         con = known.constraints.get(constraint) if known is not None else None
         return con.ref_table if con is not None and con.kind == "FOREIGN" else None
 
+    def tables_using_type(self, type_name: QName) -> list[QName]:
+        """The tables (and partitions) with a column of this type, as the history knows them."""
+        spellings = {f"{type_name[0]}.{type_name[1]}"}
+        if type_name[0] == self.default_schema:
+            spellings.add(type_name[1])
+        return [t.name for t in self.tables.values() if t.kind in ("table", "partitioned")
+                and any(c.type is not None and c.type.name in spellings for c in t.columns.values())]
+
     def index_table(self, index: QName) -> QName | None:
         ix = self.indexes.get(index)
         return ix.table if ix else None

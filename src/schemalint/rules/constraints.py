@@ -28,7 +28,7 @@ from schemalint.rules.alter import (
 from schemalint.rules.base import rule
 from schemalint.rules.edits import recipes, replace_statement, single_command
 from schemalint.rules.wording import lock_phrase, locks_phrase, not_valid_steps, set_not_null_steps
-from schemalint.sql.names import QName, quote_ident, strings
+from schemalint.sql.names import QName, qualify, quote_ident, strings
 from schemalint.sql.nodes import Node, unwrap
 from schemalint.sql.parse import Statement
 from schemalint.sql.scan import scan_sql, squeeze
@@ -124,9 +124,12 @@ def foreign_key_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit
 
 
 @rule("SL106", "check-without-not-valid", Severity.ERROR,
-      "A CHECK added to an existing table without NOT VALID scans the table under ACCESS EXCLUSIVE.",
-      kinds=["AlterTableStmt"], fix="unsafe")
+      "A CHECK added to an existing table (or domain) without NOT VALID scans under a lock that blocks writes.",
+      kinds=["AlterTableStmt", "AlterDomainStmt"], fix="unsafe")
 def check_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    if stmt.kind == "AlterDomainStmt":
+        yield from _domain_check(stmt, ctx)
+        return
     table = ctx.existing_table(stmt)
     if table is None:
         return
@@ -159,6 +162,33 @@ def check_without_not_valid(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             f"ALTER TABLE {name} VALIDATE CONSTRAINT {cname};  -- separate transaction",
             location=ctx.statement.offset_of(check.get("location")), subject=f"{name}.{column}",
         )
+
+
+def _domain_check(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    """ALTER DOMAIN … ADD CONSTRAINT … CHECK without NOT VALID: every table with a column of the domain is
+    scanned under a SHARE lock (observed on PG15)."""
+    _, con = unwrap(stmt.node.get("def"))
+    if stmt.node.get("subtype") != "C" or con.get("contype") != "CONSTR_CHECK" or con.get("skip_validation"):
+        return
+    domain = qualify(strings(stmt.node.get("typeName")), ctx.settings.default_schema)
+    known = ctx.model.types.get(domain)
+    if known is not None and known.created_file == ctx.file:
+        return  # a domain made in this file: no table uses it yet
+    name = ctx.name(domain)
+    cname = quote_ident(str(con.get("conname") or f"{domain[1]}_check"))
+    tables = [ctx.name(t) for t in ctx.model.tables_using_type(domain) if ctx.is_existing(t)]
+    users = (f"takes a SHARE lock on {' and '.join(tables)}, blocking writes (INSERT, UPDATE, DELETE) but not "
+             f"reads, while it scans every row" if tables else
+             "takes a SHARE lock on every table with a column of the domain (none known from the history), "
+             "blocking writes (INSERT, UPDATE, DELETE) but not reads, while it scans every row")
+    expr = _constraint_sql(stmt, con)
+    yield Hit(
+        f"ALTER DOMAIN {name} ADD CONSTRAINT {cname} validates every stored value of the domain and {users}",
+        f"{ctx.lock_timeout_prefix()}ALTER DOMAIN {name} ADD {expr} NOT VALID;  -- new values are checked at once\n"
+        f"ALTER DOMAIN {name} VALIDATE CONSTRAINT {cname};  -- later, at a quiet time: it still scans every table "
+        f"using {name} under a SHARE lock (writes wait)",
+        ctx.statement.offset_of(con.get("location")), subject=cname,
+    )
 
 
 @rule("SL107", "validate-in-same-transaction", Severity.ERROR,

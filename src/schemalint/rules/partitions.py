@@ -56,9 +56,12 @@ def bound_check(cmd: Node, parent: Table | None) -> str:
 
 
 @rule("SL120", "attach-partition-scans", Severity.ERROR,
-      "ATTACH PARTITION of an existing table that no validated CHECK proves to fit the bound: it is scanned "
-      "under ACCESS EXCLUSIVE.", kinds=["AlterTableStmt"])
+      "ATTACH PARTITION of an existing table that no validated CHECK proves to fit the bound, or a new partition "
+      "beside an existing DEFAULT partition: a scan under ACCESS EXCLUSIVE.", kinds=["AlterTableStmt", "CreateStmt"])
 def attach_partition_scans(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    if stmt.kind == "CreateStmt":
+        yield from _new_partition_beside_default(stmt, ctx)
+        return
     parent = ctx.rv(stmt.node.get("relation"))
     for cmd in alter_commands(stmt, "AT_AttachPartition"):
         partition = _partition(ctx, cmd)
@@ -91,6 +94,36 @@ def attach_partition_scans(stmt: Statement, ctx: Context) -> Iterator[Hit]:
                if default is not None and default_note else ""),
             subject=part,
         )
+
+
+def _new_partition_beside_default(stmt: Statement, ctx: Context) -> Iterator[Hit]:
+    """CREATE TABLE … PARTITION OF p FOR VALUES …: PostgreSQL scans p's default partition, holding ACCESS
+    EXCLUSIVE on it and on p, to prove none of its rows belongs in the new bound (observed on PG15)."""
+    bound = stmt.node.get("partbound") or {}
+    parents = stmt.node.get("inhRelations") or []
+    if not bound or bound.get("is_default") or not parents:
+        return
+    parent = ctx.rv(parents[0])
+    default = ctx.model.default_partition_of(parent)
+    if default is None or ctx.is_new(default.name):
+        return
+    new, par, dflt = ctx.name(ctx.rv(stmt.node.get("relation"))), ctx.name(parent), ctx.name(default.name)
+    locks = [(lock.mode, ctx.name(lock.table)) for lock in ctx.locks(stmt)]
+    start = stmt.text.upper().find(" FOR VALUES")
+    bound_text = stmt.text[start + 1:].rstrip().rstrip(";") if start >= 0 else "FOR VALUES …"
+    yield Hit(
+        f"CREATE TABLE {new} PARTITION OF {par} scans every row of the default partition {dflt} to prove none "
+        f"belongs in the new bound, while it {locks_phrase(locks)}",
+        f"Either move the rows of the new range out of {dflt} first (in batches), so the scan is short, or keep "
+        f"{dflt} out of the way while the partition is made:\n"
+        f"ALTER TABLE {par} DETACH PARTITION {dflt};\n"
+        f"CREATE TABLE {new} PARTITION OF {par} {bound_text};  -- no default partition to scan\n"
+        f"INSERT INTO {new} SELECT * FROM {dflt} WHERE <in the new range>;  "
+        f"DELETE FROM {dflt} WHERE <in the new range>;  -- in batches\n"
+        f"ALTER TABLE {par} ATTACH PARTITION {dflt} DEFAULT;  -- scans {dflt} under ACCESS EXCLUSIVE on {dflt} only; "
+        f"{par} takes SHARE UPDATE EXCLUSIVE, so the other partitions stay readable and writable",
+        subject=new,
+    )
 
 
 @rule("SL121", "detach-partition-blocking", Severity.ERROR,
