@@ -11,7 +11,7 @@ from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
 from schemalint.sql.names import QName, qualify, quote_ident, strings
 from schemalint.sql.nodes import Node, unwrap
-from schemalint.sql.objects import dropped_names
+from schemalint.sql.objects import data_writes, dropped_names
 from schemalint.sql.parse import Statement
 
 
@@ -359,17 +359,21 @@ def rename_object(stmt: Statement, ctx: Context) -> Iterator[Hit]:
 
 @rule("SL208", "truncate-or-delete-all", Severity.ERROR,
       "TRUNCATE, or DELETE with no WHERE, on an existing table.",
-      kinds=["TruncateStmt", "DeleteStmt"])
+      kinds=["TruncateStmt", "DeleteStmt", "UpdateStmt", "InsertStmt", "SelectStmt", "MergeStmt"])
 def truncate_or_delete_all(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     node = stmt.node
-    if stmt.kind == "DeleteStmt":
-        if node.get("whereClause") is not None:
-            return
-        table = ctx.rv(node.get("relation"))
-        if ctx.is_new(table):
-            return
-        yield Hit(f"DELETE FROM {ctx.name(table)} without WHERE deletes every row of an existing table",
-                  "If the data must go, say which rows with a WHERE clause, delete in batches, and take a backup first.")
+    if stmt.kind != "TruncateStmt":
+        for kind, write, location in data_writes(stmt.kind, node):  # the statement and the DML in its WITH
+            if kind != "DeleteStmt" or write.get("whereClause") is not None or write.get("whereCurrentOf"):
+                continue
+            table = ctx.rv(write.get("relation"))
+            if ctx.is_new(table):
+                continue
+            inside = " (in a WITH clause)" if location is not None else ""
+            yield Hit(f"DELETE FROM {ctx.name(table)} without WHERE{inside} deletes every row of an existing table",
+                      "If the data must go, say which rows with a WHERE clause, delete in batches, and take a backup "
+                      "first.", ctx.statement.offset_of(location) if location is not None else None,
+                      subject=ctx.name(table))
         return
     cascade = node.get("behavior") == "DROP_CASCADE"
     for rel in node.get("relations") or ():

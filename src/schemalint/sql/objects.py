@@ -163,3 +163,29 @@ def not_null_check_column(expr: Any) -> str | None:
         return None
     parts = strings(arg.get("fields"))
     return parts[-1] if parts else None
+
+
+_WRITES = ("UpdateStmt", "DeleteStmt", "InsertStmt", "MergeStmt")
+
+
+def data_writes(kind: str, node: Node) -> list[tuple[str, Node, int | None]]:
+    """(kind, node, location) of every INSERT/UPDATE/DELETE/MERGE a statement runs: itself (location None)
+    and those in its WITH clauses, at any depth (``WITH d AS (DELETE FROM t RETURNING *) INSERT …``), each with
+    the location of its common table expression."""
+    out: list[tuple[str, Node, int | None]] = []
+    if kind in _WRITES:
+        out.append((kind, node, None))
+    _cte_writes(node, out)
+    return out
+
+
+def _cte_writes(node: Node, out: list[tuple[str, Node, int | None]]) -> None:
+    if isinstance(node.get("selectStmt"), dict):  # INSERT INTO t WITH … SELECT …
+        _cte_writes(unwrap(node["selectStmt"])[1], out)
+    for item in (node.get("withClause") or {}).get("ctes") or ():
+        _, cte = unwrap(item)
+        inner_kind, inner = unwrap(cte.get("ctequery"))
+        if inner_kind in _WRITES:
+            out.append((inner_kind, inner, cte.get("location")))
+        if isinstance(inner, dict):
+            _cte_writes(inner, out)
