@@ -349,7 +349,9 @@ class Engine:
                 yield from _parse_at(body, offset, stmt, source)
                 continue
             for snippet in embedded_sql(body, facts, offset):
-                yield from _parse_at(snippet.text, snippet.offset, stmt, source)
+                for inner in _parse_at(snippet.text, snippet.offset, stmt, source):
+                    inner.conditional = snippet.conditional
+                    yield inner
 
     def _finish(self, rule: Rule, ctx: Context, errors: list[InternalError]) -> list[Hit]:
         assert rule.finish is not None

@@ -40,6 +40,8 @@ def apply(model: SchemaModel, stmt: Statement, file: str, tx: int) -> None:
     """Take one statement into the model: the objects it creates, alters, renames or drops, and the long
     names it defines (PostgreSQL truncates them). ``tx`` is the file's transaction the statement runs in."""
     kind, node = stmt.kind, stmt.node
+    if stmt.conditional and _keeps_both(model, kind, node):
+        return
     handler = _REPLAY.get(kind)
     if handler is not None:
         handler(model, node, file, tx)
@@ -89,6 +91,20 @@ def _create_table(model: SchemaModel, node: Node, file: str, tx: int) -> None:
             _add_column(model, table, fields, file, tx, validated=True)
         elif kind == "Constraint":
             _add_constraint(model, table, fields, file, tx, new_table=True)
+
+
+def _keeps_both(model: SchemaModel, kind: str, node: Node) -> bool:
+    """A statement that may not run (a PL/pgSQL branch): the model keeps both possibilities, so an object it
+    drops stays known (it may still exist), and one it creates that is already known stays as it was (neither
+    becomes "new" to later statements)."""
+    if kind == "DropStmt":
+        return True
+    if kind == "CreateStmt":
+        return model.rv(node.get("relation")) in model.tables
+    if kind == "IndexStmt":
+        return bool(node.get("idxname")) and (model.rv(node.get("relation"))[0], node["idxname"]) in model.indexes
+    created = created_object(kind, node, model.default_schema)
+    return created is not None and created in model.objects_created
 
 
 def _inherited(col: Column) -> Column:
@@ -377,6 +393,7 @@ def _drop(model: SchemaModel, node: Node, file: str, tx: int) -> None:
 def _drop_relation(model: SchemaModel, name: QName) -> None:
     """A table goes with its indexes, its partitions and the sequences its columns own."""
     model.tables.pop(name, None)
+    model.dropped_tables.add(name)
     for key in [k for k, ix in model.indexes.items() if ix.table == name]:
         del model.indexes[key]
     for key in [k for k, seq in model.sequences.items() if seq.owned_by and seq.owned_by[0] == name]:

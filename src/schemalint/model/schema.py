@@ -29,6 +29,7 @@ class SchemaModel:
     objects_created: dict[tuple[str, QName], str] = field(default_factory=dict)  # (kind, name) → file
     long_names: dict[str, tuple[str, str]] = field(default_factory=dict)  # truncated → (full name, file)
     function_files: set[str] = field(default_factory=set)  # files that created a routine
+    dropped_tables: set[QName] = field(default_factory=set)  # dropped by the run and not created again
 
     def rv(self, node: Any) -> QName:
         return range_var(node, self.default_schema)
@@ -39,6 +40,10 @@ class SchemaModel:
     # --- tables and columns ----------------------------------------------------------------
     def table(self, name: QName) -> Table | None:
         return self.tables.get(name)
+
+    def known_dropped(self, name: QName) -> bool:
+        """The run dropped this table (or view) and nothing created it again: it does not exist."""
+        return name in self.dropped_tables and name not in self.tables
 
     def is_new_table(self, name: QName, file: str) -> bool:
         """Created earlier in this same file: nobody can be using it yet."""

@@ -266,8 +266,8 @@ def drop_table(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     if rtype not in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
         return
     for table in dropped_names(node, ctx.settings.default_schema):
-        if ctx.is_new(table):
-            continue
+        if ctx.is_new(table) or (node.get("missing_ok") and ctx.model.known_dropped(table)):
+            continue  # new in this file, or IF EXISTS of a table the run already dropped: nothing is lost
         name = ctx.name(table)
         yield Hit(
             f"DROP TABLE {name} deletes the table and its data{also}: every query of the running application that "

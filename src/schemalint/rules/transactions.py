@@ -12,6 +12,7 @@ from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
 from schemalint.sources.runners import PER_SCRIPT, RUNNERS
 from schemalint.sql.parse import Statement
+from schemalint.sql.plpgsql import analyse_body
 from schemalint.sql.scan import one_line
 from schemalint.sql.transactions import flyway_runs_outside_transaction, refused_in_transaction
 
@@ -27,6 +28,7 @@ REFUSABLE_KINDS = frozenset((  # the statement kinds refused_in_transaction can 
     "IndexStmt", "DropStmt", "ReindexStmt", "VacuumStmt", "CreatedbStmt", "DropdbStmt", "AlterSystemStmt",
     "CreateTableSpaceStmt", "DropTableSpaceStmt", "AlterEnumStmt", "AlterTableStmt",
     "DiscardStmt", "CreateSubscriptionStmt", "DropSubscriptionStmt",  # Flyway runs these outside a transaction
+    "DoStmt", "CallStmt",  # a body that runs COMMIT or ROLLBACK
 ))
 
 
@@ -40,8 +42,11 @@ def concurrently_in_transaction(stmt: Statement, ctx: Context) -> Iterator[Hit]:
             return
     if not ctx.in_transaction:
         return
-    what = refused_in_transaction(stmt, ctx.target_postgres)
+    what = refused_in_transaction(stmt, ctx.target_postgres) or _procedure_ending_transaction(stmt, ctx)
     if what is None:
+        return
+    if stmt.kind in ("DoStmt", "CallStmt"):
+        yield _transaction_ended_inside(stmt, ctx, what)
         return
     why = ("inside the explicit BEGIN … COMMIT block" if ctx.transaction.explicit
            else ctx.runner_transaction_phrase())
@@ -58,6 +63,31 @@ def concurrently_in_transaction(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     fix = _move_out_of_block(stmt, ctx) if ctx.transaction.explicit and not ctx.runner_transaction else None
     yield Hit(f"{what} cannot run inside a transaction block, and this statement is {why}: PostgreSQL fails "
               f"with \"{what.split(' (')[0]} cannot run inside a transaction block\"", recipe, fix=fix)
+
+
+def _procedure_ending_transaction(stmt: Statement, ctx: Context) -> str | None:
+    """``CALL p()`` of a PL/pgSQL procedure the run created whose body runs COMMIT or ROLLBACK."""
+    if stmt.kind != "CallStmt":
+        return None
+    for parts, routine in ctx.model.routines_called(stmt.kind, stmt.node, ctx.file):
+        if routine.kind != "procedure" or routine.language.lower() != "plpgsql":
+            continue
+        facts = analyse_body(routine.body or "")
+        if facts is not None and facts.ends_transaction:
+            return f"procedure {'.'.join(parts)}(), which runs COMMIT or ROLLBACK"
+    return None
+
+
+def _transaction_ended_inside(stmt: Statement, ctx: Context, what: str) -> Hit:
+    why = ("inside the explicit BEGIN … COMMIT block" if ctx.transaction.explicit else ctx.runner_transaction_phrase())
+    runner_help = (f"in a migration that {ctx.runner.name} runs outside a transaction ({ctx.runner.opt_out})"
+                   if ctx.runner.name in RUNNERS and ctx.runner_transaction else "outside any transaction block")
+    subject = "This DO block runs COMMIT or ROLLBACK" if stmt.kind == "DoStmt" else f"This CALL runs {what}"
+    return Hit(f"{subject}, and this statement is {why}: PostgreSQL fails with \"invalid transaction "
+               f"termination\" and nothing of the migration is applied",
+               f"Run it on its own, {runner_help}, so each COMMIT ends a transaction of its own:\n"
+               f"{one_line(stmt.text, 300)};\nOr drop the COMMIT/ROLLBACK and let the migration's transaction "
+               f"hold the work.")
 
 
 def _flyway_mixed(stmt: Statement, ctx: Context) -> Iterator[Hit]:

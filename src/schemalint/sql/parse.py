@@ -45,6 +45,7 @@ class Statement:
     lazy: bool = False  # the tree may be released and parsed again (large files)
     number: int = 0  # position among the file's statements (set by the engine)
     released: bool = False  # judged, tree dropped: later looks parse it again without keeping it
+    conditional: bool = False  # run by a PL/pgSQL branch, loop or handler: it may not run at all
 
     @property
     def text(self) -> str:

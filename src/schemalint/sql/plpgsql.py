@@ -33,6 +33,7 @@ class EmbeddedSql:
     text: str
     offset: int | None  # character offset in the file where ``text`` starts, when it could be mapped
     dynamic: bool = False  # from EXECUTE '…'
+    conditional: bool = False  # in a branch, a loop or a handler, or after a RETURN in one: it may not run
 
 
 @dataclass(slots=True)
@@ -40,6 +41,10 @@ class BodyFacts:
     loops: list[LoopFacts] = field(default_factory=list)
     statements: list[tuple[int, str]] = field(default_factory=list)  # (lineno, SQL) of every SQL statement
     dynamic: list[tuple[int, str]] = field(default_factory=list)  # (lineno, EXECUTE expression)
+    conditional: set[int] = field(default_factory=set)  # indexes into statements that may not run
+    conditional_dynamic: set[int] = field(default_factory=set)  # indexes into dynamic that may not run
+    may_have_returned: bool = False  # a RETURN in a branch was passed: what follows may not run
+    ends_transaction: int = 0  # the line of a COMMIT or ROLLBACK the body runs (0: none)
 
 
 def do_block_body(node: Node) -> tuple[str | None, str]:
@@ -82,7 +87,7 @@ def _analyse(body: str, facts: BodyFacts | None = None) -> BodyFacts | None:
         return None
     facts = facts if facts is not None else BodyFacts()
     for tree in trees:
-        _collect(tree, facts, None)
+        _collect(tree, facts, None, False)
     return facts
 
 
@@ -124,42 +129,56 @@ def _first_word(sql: str) -> str:
     return words[0].upper() if words else ""
 
 
-def _collect(node: Any, facts: BodyFacts, loop: LoopFacts | None) -> None:
+# Control flow whose statements may not run: the branches of IF and CASE, loop bodies, exception handlers.
+_BRANCHING = frozenset(("PLpgSQL_stmt_if", "PLpgSQL_stmt_case", "PLpgSQL_exception")) | LOOPS
+
+
+def _collect(node: Any, facts: BodyFacts, loop: LoopFacts | None, conditional: bool) -> None:
     if isinstance(node, list):
         for item in node:
-            _collect(item, facts, loop)
+            _collect(item, facts, loop, conditional)
         return
     if not isinstance(node, dict):
         return
     for kind, fields in node.items():
         if not isinstance(fields, dict):
-            _collect(fields, facts, loop)
+            _collect(fields, facts, loop, conditional)
             continue
         lineno = int(fields.get("lineno", 0) or 0)
         current = loop
+        maybe = conditional or facts.may_have_returned
         if kind in LOOPS:
             current = LoopFacts(lineno=lineno)
             facts.loops.append(current)
-        elif kind == "PLpgSQL_stmt_execsql":
+        if kind == "PLpgSQL_stmt_execsql":
             sql = _query(fields.get("sqlstmt"))
+            if maybe:
+                facts.conditional.add(len(facts.statements))
             facts.statements.append((lineno, sql))
             if loop is not None and _writes(sql):
                 loop.writes.append(sql)
             if loop is not None and "pg_sleep" in sql:
                 loop.sleeps = True
             continue  # these three hold expressions, never statements: nothing more to look for inside
-        elif kind == "PLpgSQL_stmt_perform":
+        if kind == "PLpgSQL_stmt_perform":
             sql = _query(fields.get("expr"))
             if loop is not None and "pg_sleep" in sql:
                 loop.sleeps = True
             continue
-        elif kind == "PLpgSQL_stmt_dynexecute":
+        if kind == "PLpgSQL_stmt_dynexecute":
+            if maybe:
+                facts.conditional_dynamic.add(len(facts.dynamic))
             facts.dynamic.append((lineno, _query(fields.get("query"))))
             continue
-        elif kind == "PLpgSQL_stmt_commit" and loop is not None:
+        if kind == "PLpgSQL_stmt_return" and conditional:
+            facts.may_have_returned = True  # the statements after the branch run only when it was not taken
+        if kind in ("PLpgSQL_stmt_commit", "PLpgSQL_stmt_rollback") and not facts.ends_transaction:
+            facts.ends_transaction = max(lineno, 1)
+        if kind == "PLpgSQL_stmt_commit" and loop is not None:
             loop.commits = True
+        inner = conditional or kind in _BRANCHING
         for value in fields.values():
-            _collect(value, facts, current)
+            _collect(value, facts, current, inner)
         if current is not loop and current is not None and loop is not None:
             loop.writes.extend(current.writes)
             loop.sleeps |= current.sleeps
@@ -216,18 +235,18 @@ def embedded_sql(body: str, facts: BodyFacts, body_offset: int | None) -> Iterat
     """SQL statements a PL/pgSQL body runs (constant EXECUTE strings included), located in the file, one
     at a time (a long body's statements are never all held at once)."""
     starts = _line_starts(body)
-    for lineno, sql in facts.statements:
+    for index, (lineno, sql) in enumerate(facts.statements):
         local = _locate(body, sql, lineno, starts)
         offset = body_offset + local if body_offset is not None and local is not None else None
-        yield EmbeddedSql(sql, offset)
-    for lineno, expr in facts.dynamic:
+        yield EmbeddedSql(sql, offset, conditional=index in facts.conditional)
+    for index, (lineno, expr) in enumerate(facts.dynamic):
         text = _constant_string(expr)
         if text is not None:
             quoted = expr.strip()
             local = _locate(body, quoted, lineno, starts)
             verbatim = "''" not in quoted[1:-1]  # a doubled quote: the SQL is not the file's text at that offset
             offset = body_offset + local + 1 if body_offset is not None and local is not None and verbatim else None
-            yield EmbeddedSql(text, offset, dynamic=True)
+            yield EmbeddedSql(text, offset, dynamic=True, conditional=index in facts.conditional_dynamic)
 
 
 def opaque_sql(facts: BodyFacts) -> list[tuple[int, str]]:

@@ -3,8 +3,9 @@ one. The one list, used by SL104, the runners' transaction model and ``verify``.
 
 from __future__ import annotations
 
-from schemalint.sql.nodes import option_enabled, unwrap
+from schemalint.sql.nodes import Node, option_enabled, unwrap
 from schemalint.sql.parse import Statement
+from schemalint.sql.plpgsql import analyse_body, do_block_body
 
 
 def refused_in_transaction(stmt: Statement, postgres_version: int) -> str | None:
@@ -23,6 +24,8 @@ def refused_in_transaction(stmt: Statement, postgres_version: int) -> str | None
             return f"REINDEX {target}"
     if kind == "VacuumStmt" and node.get("is_vacuumcmd"):
         return "VACUUM"
+    if kind == "DoStmt" and do_block_ends_transaction(node):
+        return "a DO block that runs COMMIT or ROLLBACK"
     simple = _SIMPLE.get(kind)
     if simple is not None:
         return simple
@@ -34,6 +37,16 @@ def refused_in_transaction(stmt: Statement, postgres_version: int) -> str | None
             if cmd.get("subtype") == "AT_DetachPartition" and unwrap(cmd.get("def"))[1].get("concurrent"):
                 return "ALTER TABLE … DETACH PARTITION … CONCURRENTLY"
     return None
+
+
+def do_block_ends_transaction(node: Node) -> bool:
+    """A PL/pgSQL DO block whose body runs COMMIT or ROLLBACK: PostgreSQL allows that only when the block is not
+    inside a transaction block ("invalid transaction termination" otherwise, PG11+)."""
+    body, language = do_block_body(node)
+    if body is None or language.lower() != "plpgsql":
+        return False
+    facts = analyse_body(body)
+    return facts is not None and facts.ends_transaction > 0
 
 
 _SIMPLE = {
