@@ -92,3 +92,46 @@ def test_partition_of_and_alter_domain_lock_and_scan_as_check_says(tmp_path: Pat
     # the domain: SHARE on the table using it, and a scan of it
     assert ("SL106", 3) in mine and ("SL503", 3) in seen and ("SL504", 3) in seen
     assert any("SHARE on public.scores" in m for m in messages(payload, "SL503"))
+
+
+NAMES_SQL = """
+CREATE TABLE organization_subscription_entitlements (
+    organization_id int PRIMARY KEY, external_reference_code text, x int CHECK (x > 0), y int, CHECK (x < y),
+    UNIQUE (organization_id, external_reference_code));
+CREATE TABLE aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa (
+    customer_email text UNIQUE, id serial,
+    ref int REFERENCES organization_subscription_entitlements (organization_id));
+CREATE TABLE "überlange_tabellenbezeichnung_für_kundenverträge_mit_ä" (
+    "vertragsnummer_für_größere_kunden" int UNIQUE, "straße" text);
+CREATE INDEX ON organization_subscription_entitlements (lower(external_reference_code), y);
+CREATE INDEX ON "überlange_tabellenbezeichnung_für_kundenverträge_mit_ä" ("straße", (length("straße")));
+"""
+
+
+def test_names_postgresql_gives_unnamed_objects(pg_server: Any) -> None:
+    """The model's names for unnamed constraints, indexes and sequences (long and multibyte ones included) are
+    the server's."""
+    import psycopg
+
+    from schemalint.engine import Engine, prepare
+    from schemalint.run import enabled_codes
+    from schemalint.sources.files import SourceFile
+    from tests.conftest import make_settings
+
+    settings = make_settings()
+    engine = Engine(settings, enabled_codes(settings))
+    engine.run([prepare(SourceFile("names.sql", None, data=NAMES_SQL.encode()))])
+    mine = {c.name for t in engine.model.tables.values() for c in t.constraints.values()}
+    mine |= {name[1] for name in engine.model.indexes} | {name[1] for name in engine.model.sequences}
+    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS names_check CASCADE; CREATE SCHEMA names_check")
+        conn.execute("SET search_path = names_check")
+        conn.execute(NAMES_SQL)
+        theirs = {row[0] for row in conn.execute(
+            "SELECT conname FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
+            "WHERE n.nspname = 'names_check' UNION "
+            "SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'names_check' AND relkind IN ('i', 'S')")}
+        conn.execute("DROP SCHEMA names_check CASCADE")
+    # the server lists each constraint and its index (same name) once: the sets compare directly
+    assert theirs == mine, (sorted(theirs - mine), sorted(mine - theirs))

@@ -421,7 +421,9 @@ def _create_index(model: SchemaModel, node: Node, file: str, tx: int) -> None:
         _, elem = unwrap(param)
         columns.append(elem.get("name"))
     if not idxname:
-        idxname = pg_names.index_name(table, columns)
+        named = [c if c is not None else pg_names.expression_name(unwrap(p)[1].get("expr"))
+                 for c, p in zip(columns, node.get("indexParams") or (), strict=False)]
+        idxname = pg_names.index_name(table, named)
     name = (table[0], idxname)
     if name in model.indexes and node.get("if_not_exists"):
         return
