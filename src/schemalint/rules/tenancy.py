@@ -258,7 +258,18 @@ def security_definer_without_search_path(stmt: Statement, ctx: Context) -> Itera
         parts = strings((node.get("func") or {}).get("objname"))
         known = ctx.model.function(parts)
         if known is None:
-            return  # its definition is not in the history: whether it pins search_path is not known
+            # its definition is not in the history: whether it pins search_path is not known, and for a security
+            # rule unknown counts as unsafe
+            definer, has_path = _definer_and_path(node.get("actions"), False, False)
+            if definer and not has_path:
+                name = ".".join(parts)
+                yield Hit(
+                    f"ALTER … SECURITY DEFINER makes {name} run with its owner's privileges, and no migration of "
+                    f"this run shows it pinning search_path: unless it does, a caller can create a same-named "
+                    f"function or table in a schema it controls and run it as the owner",
+                    "Pin the search path in the same statement (harmless if the routine already does):\n"
+                    "… SECURITY DEFINER SET search_path = pg_catalog, public …")
+            return
         definer, has_path = _definer_and_path(node.get("actions"), known.security_definer,
                                               "search_path" in known.config)
         if not definer or has_path or known.security_definer:
