@@ -42,6 +42,7 @@ from schemalint.sql.scan import one_line
 from schemalint.sql.sections import Sections, find_sections
 from schemalint.sql.suppress import Suppressions, find_suppressions
 from schemalint.sql.text import SourceText
+from schemalint.sql.versions import newer_grammar
 
 
 class Cancelled(BaseException):
@@ -249,6 +250,19 @@ class Engine:
             span = text.span(problem.offset, problem.offset + 1)
             raw.append((self._finding("SL001", file, span, f"in the rollback section: {problem.message}",
                                       "Fix the rollback SQL so it can be run when needed."), None))
+        target = self.settings.target_postgres
+        for stmt in prepared.parsed.statements if template is None else ():
+            newer = newer_grammar(stmt, target)
+            if not newer:
+                continue  # one finding per statement: the first feature is located, every one is named
+            at = stmt.offset_of(newer[0].location) if newer[0].location is not None else stmt.start
+            needs = "; ".join(f"{n.feature} needs PostgreSQL {n.version}" for n in newer)
+            newest = max(n.version for n in newer)
+            raw.append((self._finding(
+                "SL001", file, text.span(at, at + 1),
+                f"{needs}: on PostgreSQL {target} (target-postgres) this statement is a syntax error",
+                f"Write it the way PostgreSQL {target} accepts, or raise target-postgres if every server that runs "
+                f"these migrations is PostgreSQL {newest} or newer."), None))
         for start, end, message in suppressions.problems:
             raw.append((self._finding("SL003", file, text.span(start, end), message,
                                       "Use `-- schemalint: ignore CODE` with codes from `schemalint rules`."), None))

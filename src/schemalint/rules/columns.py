@@ -112,26 +112,12 @@ def stored_generated_column(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         generated = col.constraint("CONSTR_GENERATED")
         if generated is None:
             continue
-        kind = generated.get("generated_kind", "s")
-        if kind == "v" and ctx.target_postgres >= 18:
-            continue  # PG18+: VIRTUAL generated columns are computed on read, no rewrite
+        if generated.get("generated_kind", "s") == "v":
+            continue  # VIRTUAL: computed on read, no rewrite (PG18+); before 18 a syntax error, which is SL001's
         column = quote_ident(col.name)
         ctype = type_sql(col, stmt)
         start = ctx.statement.offset_of(generated.get("location"))
         expression = parenthesized_after(stmt.source.text, start, stmt.end) or "<expression>"
-        if kind == "v":
-            # Before PG18 a generated column must be STORED: GENERATED … VIRTUAL (or without STORED) is a
-            # syntax error there, so nothing is rewritten — the migration fails.
-            yield Hit(
-                f"ADD COLUMN {name}.{column} is a VIRTUAL generated column (GENERATED ALWAYS AS (…) without STORED), "
-                f"which PostgreSQL 18 introduced: on target-postgres {ctx.target_postgres} this statement fails with "
-                f"a syntax error",
-                f"Set target-postgres = 18 if the migrations run on PostgreSQL 18, or add a plain nullable column "
-                f"and backfill it in batches (STORED would rewrite {name} under ACCESS EXCLUSIVE):\n"
-                f"ALTER TABLE {name} ADD COLUMN {column} {ctype};",
-                ctx.statement.offset_of(col.location), subject=f"{name}.{column}",
-            )
-            continue
         virtual = (f"\nOn PostgreSQL 18+ a VIRTUAL generated column is computed on read and adds no rewrite:\n"
                    f"ALTER TABLE {name} ADD COLUMN {column} {ctype} GENERATED ALWAYS AS ({expression}) VIRTUAL;")
         yield Hit(
