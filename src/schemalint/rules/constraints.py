@@ -207,16 +207,25 @@ def validate_in_same_transaction(stmt: Statement, ctx: Context) -> Iterator[Hit]
         con = known.constraints.get(cname) if known else None
         same_tx = con is not None and con.created_tx == ctx.transaction.serial and con.created_file == ctx.file
         if same_tx:
-            lock = "SHARE ROW EXCLUSIVE" if con is not None and con.kind == "FOREIGN" else "ACCESS EXCLUSIVE"
-            reason = f"it was added NOT VALID earlier in this same transaction, whose {lock} lock on {name} is still held"
+            assert con is not None
+            # ADD FOREIGN KEY takes SHARE ROW EXCLUSIVE (writes wait, reads go on), other constraints ACCESS
+            # EXCLUSIVE (PG15 docs, ALTER TABLE); a stronger lock this transaction took on the table still counts
+            foreign = con.kind == "FOREIGN" and table not in ctx.transaction.exclusive_locks
+            lock = "SHARE ROW EXCLUSIVE" if foreign else "ACCESS EXCLUSIVE"
+            held_on = name if not foreign or con.ref_table is None or con.ref_table == table else \
+                f"{name} and {ctx.name(con.ref_table)}"
+            reason = f"it was added NOT VALID earlier in this same transaction, whose {lock} lock on {held_on} is " \
+                f"still held"
+            waits = "every write waits for the whole scan (reads go on)" if foreign else \
+                "every read and write waits for the whole scan"
         elif ctx.transaction.exclusive_locks:
             held = ", ".join(ctx.name(t) for t in ctx.transaction.exclusive_locks)
             reason = f"this transaction already holds an ACCESS EXCLUSIVE lock on {held}"
+            waits = f"every read and write of {held} waits for the whole scan"
         else:
             continue
         yield Hit(
-            f"VALIDATE CONSTRAINT {quote_ident(cname)} scans {name}, and {reason}: every read and write waits "
-            f"for the whole scan, which defeats NOT VALID",
+            f"VALIDATE CONSTRAINT {quote_ident(cname)} scans {name}, and {reason}: {waits}, which defeats NOT VALID",
             f"Commit first, then validate in its own transaction:\nCOMMIT;\n"
             f"ALTER TABLE {name} VALIDATE CONSTRAINT {quote_ident(cname)};",
         )
