@@ -124,7 +124,9 @@ def defined_identifiers(kind: str, node: Node) -> Iterator[tuple[str, str, int |
         names = strings(node.get("funcname"))
         yield ("procedure" if node.get("is_procedure") else "function"), names[-1] if names else "", None
     elif kind == "RenameStmt":
-        yield "new name", node.get("newname", ""), None
+        renamed = {"OBJECT_COLUMN": "column", "OBJECT_TABCONSTRAINT": "constraint", "OBJECT_INDEX": "index",
+                   "OBJECT_VIEW": "view", "OBJECT_SEQUENCE": "sequence", "OBJECT_SCHEMA": "schema"}
+        yield renamed.get(str(node.get("renameType")), "table"), node.get("newname", ""), None
     elif kind == "CreateSeqStmt":
         rel = node.get("sequence") or {}
         yield "sequence", rel.get("relname", ""), rel.get("location")
