@@ -11,7 +11,7 @@ from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
 from schemalint.sql.names import QName, qualify, quote_ident, strings
 from schemalint.sql.nodes import Node, unwrap
-from schemalint.sql.objects import data_writes, dropped_names
+from schemalint.sql.objects import data_writes, dropped_names, select_into
 from schemalint.sql.parse import Statement
 
 
@@ -98,6 +98,12 @@ def rename_table(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     for later in ctx.later_statements():
         if later.kind == "ViewStmt" and ctx.rv(later.node.get("view")) == table:
             return  # the guide's Pattern 3: a view keeps the old name working
+    if any(_takes_the_name(later, table, ctx) for later in ctx.rest_of_transaction()):
+        return  # a table swap: in the same transaction another table takes the old name, which never disappears
+    new_name = (table[0], str(node.get("newname", "")))
+    if any(_vacates(earlier, new_name, ctx) for earlier in ctx.statements[: ctx.index]):
+        return  # the second half of a swap: the table moves into a name this file freed (the first half, out of a
+        # transaction, is the one reported)
     name = ctx.name(table)
     new = quote_ident(str(node.get("newname", "")))
     new_q = f"{quote_ident(table[0])}.{new}" if table[0] != ctx.settings.default_schema else new
@@ -108,6 +114,24 @@ def rename_table(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         f"ALTER TABLE {name} RENAME TO {new};\n"
         f"CREATE VIEW {name} AS SELECT * FROM {new_q};  -- simple views are updatable",
     )
+
+
+def _takes_the_name(later: Statement, table: QName, ctx: Context) -> bool:
+    """Does ``later`` create a table named ``table``, or rename another table to it?"""
+    if later.kind == "CreateStmt":
+        return ctx.rv(later.node.get("relation")) == table
+    as_table = later.node if later.kind == "CreateTableAsStmt" else select_into(later.kind, later.node)
+    if as_table is not None and later.kind in ("CreateTableAsStmt", "SelectStmt"):
+        return ctx.rv((as_table.get("into") or {}).get("rel")) == table
+    if later.kind == "RenameStmt" and later.node.get("renameType") == "OBJECT_TABLE":
+        return (ctx.rv(later.node.get("relation"))[0], str(later.node.get("newname", ""))) == table
+    return False
+
+
+def _vacates(earlier: Statement, name: QName, ctx: Context) -> bool:
+    """Does ``earlier`` rename table ``name`` away (the first half of a swap)?"""
+    return (earlier.kind == "RenameStmt" and earlier.node.get("renameType") == "OBJECT_TABLE"
+            and ctx.rv(earlier.node.get("relation")) == name)
 
 
 # Changes PostgreSQL makes without a rewrite and that widen what the column accepts.
@@ -340,6 +364,9 @@ def rename_object(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         )
         return
     rtype = str(node.get("renameType", ""))
+    if rtype == "OBJECT_TABCONSTRAINT":
+        yield from _renamed_constraint(node, ctx)
+        return
     kind = _RENAMED_OBJECTS.get(rtype)
     if kind is None:
         return
@@ -354,6 +381,28 @@ def rename_object(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         f"functions, other migrations' assumptions) fails the moment this commits",
         f"Create the new {label} beside the old one (or keep a compatibility alias such as a view or a wrapper "
         f"function named {old}), move the callers, and drop the old name in a later release.",
+    )
+
+
+def _renamed_constraint(node: Node, ctx: Context) -> Iterator[Hit]:
+    """ALTER TABLE … RENAME CONSTRAINT of a constraint that existed before this file (renaming an index is not
+    flagged: nothing in an application names one)."""
+    table = ctx.rv(node.get("relation"))
+    if ctx.is_new(table):
+        return
+    old = str(node.get("subname", ""))
+    known = ctx.model.table(table)
+    con = known.constraints.get(old) if known is not None else None
+    if con is not None and con.created_file == ctx.file:
+        return
+    name, new = ctx.name(table), quote_ident(str(node.get("newname", "")))
+    yield Hit(
+        f"Renaming constraint {quote_ident(old)} of {name} to {new}: the running application's INSERT … ON CONFLICT "
+        f"ON CONSTRAINT {quote_ident(old)} (and code that matches constraint names in errors) fails the moment this "
+        f"commits",
+        "Move the application to ON CONFLICT (columns…) or to the new name first and deploy, then rename; or keep "
+        "the old name.",
+        subject=f"{name}.{quote_ident(old)}",
     )
 
 
