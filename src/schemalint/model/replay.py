@@ -18,7 +18,14 @@ from schemalint.model.objects import (
     UserType,
 )
 from schemalint.model.schema import SchemaModel
-from schemalint.model.types import ColumnType, collation_name, column_type, type_text
+from schemalint.model.types import (
+    ColumnType,
+    collation_name,
+    column_type,
+    dropped_arguments,
+    routine_arguments,
+    type_text,
+)
 from schemalint.sql.names import QName, qualify, strings
 from schemalint.sql.nodes import Node, const_value, unwrap, walk
 from schemalint.sql.objects import (
@@ -374,6 +381,15 @@ def _rename(model: SchemaModel, node: Node, file: str, tx: int) -> None:
 def _drop(model: SchemaModel, node: Node, file: str, tx: int) -> None:
     rtype = node.get("removeType", "")
     schema = model.default_schema
+    if rtype in ("OBJECT_FUNCTION", "OBJECT_PROCEDURE", "OBJECT_ROUTINE", "OBJECT_AGGREGATE"):
+        for obj in node.get("objects") or ():
+            kind, fields = unwrap(obj)
+            if kind != "ObjectWithArgs":
+                continue
+            name = qualify(strings(fields.get("objname")), schema)
+            args = dropped_arguments(fields)
+            for key in [k for k in model.routine_files if k[0] == name and (args is None or k[1] == args)]:
+                del model.routine_files[key]
     if rtype in ("OBJECT_FUNCTION", "OBJECT_PROCEDURE", "OBJECT_ROUTINE", "OBJECT_TYPE", "OBJECT_DOMAIN",
                  "OBJECT_SEQUENCE"):
         _drop_objects(model, node)
@@ -405,8 +421,8 @@ def _drop_relation(model: SchemaModel, name: QName) -> None:
 def _drop_objects(model: SchemaModel, node: Node) -> None:
     """DROP FUNCTION / PROCEDURE / TYPE / DOMAIN / SEQUENCE."""
     for kind, name in dropped_objects(node, model.default_schema):
-        if kind == "function":
-            model.functions.pop(name, None)
+        if kind == "function" and not any(k[0] == name for k in model.routine_files):
+            model.functions.pop(name, None)  # no overload of that name is left
         elif kind == "type":
             model.types.pop(name, None)
         elif kind == "sequence":
@@ -448,12 +464,29 @@ def _create_function(model: SchemaModel, node: Node, file: str, tx: int) -> None
             items = strings(unwrap(arg)[1].get("items"))
             body = items[0] if items else None
     kind = "procedure" if node.get("is_procedure") else "function"
-    args = tuple(type_text(unwrap(p)[1].get("argType")) for p in node.get("parameters") or ()
-                 if unwrap(p)[1].get("mode") not in ("FUNC_PARAM_OUT", "FUNC_PARAM_TABLE"))
+    args = routine_arguments(node.get("parameters"))
     function = Function(name, volatility, language, body, file, None, kind, args)
     _routine_options(function, node.get("options"))
     model.functions[name] = function
     model.function_files.add(file)
+    if node.get("replace"):
+        model.routine_files.setdefault((name, args), file)  # replacing an existing routine does not make it new
+    else:
+        model.routine_files[(name, args)] = file
+
+
+def _define(model: SchemaModel, node: Node, file: str, tx: int) -> None:
+    """CREATE AGGREGATE: a routine too (its identity is its name and argument types)."""
+    if node.get("kind") != "OBJECT_AGGREGATE":
+        return
+    name = qualify(strings(node.get("defnames")), model.default_schema)
+    listed = node.get("args") or []
+    params = unwrap(listed[0])[1].get("items") if listed and unwrap(listed[0])[0] == "List" else []
+    args = routine_arguments(params)
+    if node.get("replace"):
+        model.routine_files.setdefault((name, args), file)
+    else:
+        model.routine_files[(name, args)] = file
 
 
 def _alter_function(model: SchemaModel, node: Node, file: str, tx: int) -> None:
@@ -584,6 +617,7 @@ _REPLAY: dict[str, Callable[[SchemaModel, Node, str, int], None]] = {
     "DropStmt": _drop,
     "IndexStmt": _create_index,
     "CreateFunctionStmt": _create_function,
+    "DefineStmt": _define,
     "AlterFunctionStmt": _alter_function,
     "CreateEnumStmt": _create_enum,
     "CreateDomainStmt": _create_domain,

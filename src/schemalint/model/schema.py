@@ -30,6 +30,8 @@ class SchemaModel:
     long_names: dict[str, tuple[str, str]] = field(default_factory=dict)  # truncated → (full name, file)
     function_files: set[str] = field(default_factory=set)  # files that created a routine
     dropped_tables: set[QName] = field(default_factory=set)  # dropped by the run and not created again
+    # routines by name and argument types (f(integer) and f(bigint) are two objects) → the file that made them
+    routine_files: dict[tuple[QName, tuple[str, ...]], str] = field(default_factory=dict)
 
     def rv(self, node: Any) -> QName:
         return range_var(node, self.default_schema)
@@ -40,6 +42,13 @@ class SchemaModel:
     # --- tables and columns ----------------------------------------------------------------
     def table(self, name: QName) -> Table | None:
         return self.tables.get(name)
+
+    def routine_created_in(self, name: QName, args: tuple[str, ...] | None) -> str | None:
+        """The file that created the routine with these argument types (None: any of that name); None if the
+        run did not create it."""
+        if args is not None:
+            return self.routine_files.get((name, args))
+        return next((f for (n, _), f in self.routine_files.items() if n == name), None)
 
     def known_dropped(self, name: QName) -> bool:
         """The run dropped this table (or view) and nothing created it again: it does not exist."""

@@ -91,3 +91,21 @@ def collation_name(clause: dict[str, Any] | None) -> str | None:
         parts = parts[1:]
     name = ".".join(parts)
     return None if name in ("", "default") else name
+
+
+def routine_arguments(parameters: Any) -> tuple[str, ...]:
+    """A routine's identity argument types from its FunctionParameter list (OUT and TABLE columns are not part of
+    it), as :func:`type_text` spells them: ``f(a int, OUT b text)`` → ``("integer",)``."""
+    out = []
+    for item in parameters or ():
+        param = item.get("FunctionParameter", item) if isinstance(item, dict) else {}
+        if param.get("mode") not in ("FUNC_PARAM_OUT", "FUNC_PARAM_TABLE"):
+            out.append(type_text(param.get("argType")))
+    return tuple(out)
+
+
+def dropped_arguments(object_with_args: dict[str, Any]) -> tuple[str, ...] | None:
+    """The argument types a ``DROP FUNCTION f(…)`` names; None for ``DROP FUNCTION f`` (any one of that name)."""
+    if object_with_args.get("args_unspecified"):
+        return None
+    return tuple(type_text(t) for t in object_with_args.get("objargs") or ())

@@ -8,9 +8,11 @@ from collections.abc import Iterator
 from schemalint.context import Context
 from schemalint.findings import Hit, Severity, listing
 from schemalint.model import dependents
+from schemalint.model.types import dropped_arguments, routine_arguments
 from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
-from schemalint.sql.names import QName, quote_ident, range_var
+from schemalint.sql.names import QName, qualify, quote_ident, range_var, strings
+from schemalint.sql.nodes import unwrap
 from schemalint.sql.objects import created_name, dropped_names, moved_object_kind, moved_object_name
 from schemalint.sql.parse import Statement
 
@@ -20,6 +22,7 @@ _DROPPED = {  # removeType → (label, the statements that create one again)
     "OBJECT_FUNCTION": ("function", ("CreateFunctionStmt",)),
     "OBJECT_PROCEDURE": ("procedure", ("CreateFunctionStmt",)),
     "OBJECT_ROUTINE": ("routine", ("CreateFunctionStmt",)),
+    "OBJECT_AGGREGATE": ("aggregate", ("DefineStmt",)),
     "OBJECT_TYPE": ("type", ("CreateEnumStmt", "CompositeTypeStmt", "CreateRangeStmt", "CreateDomainStmt")),
     "OBJECT_DOMAIN": ("domain", ("CreateDomainStmt", "CreateEnumStmt", "CompositeTypeStmt", "CreateRangeStmt")),
     "OBJECT_SEQUENCE": ("sequence", ("CreateSeqStmt",)),
@@ -63,18 +66,26 @@ def _recreated(ctx: Context, name: QName, creators: tuple[str, ...]) -> bool:
 
 
 @rule("SL209", "drop-object", Severity.ERROR,
-      "DROP VIEW / MATERIALIZED VIEW / FUNCTION / PROCEDURE / TYPE / DOMAIN / SEQUENCE of an existing object, "
+      "DROP VIEW / MATERIALIZED VIEW / FUNCTION / PROCEDURE / ROUTINE / AGGREGATE / TYPE / DOMAIN / SEQUENCE of an "
+      "existing object, "
       "unless the same transaction re-creates it.", kinds=["DropStmt"])
 def drop_object(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     rtype = str(stmt.node.get("removeType", ""))
     if rtype not in _DROPPED:
         return
     label, creators = _DROPPED[rtype]
-    gone = [n for n in dropped_names(stmt.node, ctx.settings.default_schema)
-            if not created_in_this_file(ctx, rtype, n) and not _recreated(ctx, n, creators)]
+    if rtype in _ROUTINES:
+        routines = [r for r in _dropped_routines(stmt, ctx)
+                    if ctx.model.routine_created_in(*r) != ctx.file and not _routine_recreated(ctx, *r)]
+        gone = [name for name, _ in routines]
+        names = ", ".join(ctx.name(name) + (f"({', '.join(args)})" if args is not None else "")
+                          for name, args in routines)
+    else:
+        gone = [n for n in dropped_names(stmt.node, ctx.settings.default_schema)
+                if not created_in_this_file(ctx, rtype, n) and not _recreated(ctx, n, creators)]
+        names = ", ".join(ctx.name(n) for n in gone)
     if not gone:
         return
-    names = ", ".join(ctx.name(n) for n in gone)
     plural = label + ("s" if len(gone) > 1 else "")
     if rtype in ("OBJECT_VIEW", "OBJECT_FUNCTION", "OBJECT_PROCEDURE"):
         replace = {"OBJECT_VIEW": "CREATE OR REPLACE VIEW (same columns, new ones added at the end)",
@@ -94,6 +105,40 @@ def drop_object(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         how + "To retire it, stop using it in the application and deploy first, then drop it in a later migration "
         "(mark the reviewed drop with `-- schemalint: ignore drop-object`).",
     )
+
+
+_ROUTINES = ("OBJECT_FUNCTION", "OBJECT_PROCEDURE", "OBJECT_ROUTINE", "OBJECT_AGGREGATE")
+
+
+def _dropped_routines(stmt: Statement, ctx: Context) -> list[tuple[QName, tuple[str, ...] | None]]:
+    """(name, argument types) of each routine a DROP FUNCTION/PROCEDURE/ROUTINE/AGGREGATE names; the types are
+    None for ``DROP FUNCTION f`` (whichever one f is)."""
+    out: list[tuple[QName, tuple[str, ...] | None]] = []
+    for obj in stmt.node.get("objects") or ():
+        kind, fields = unwrap(obj)
+        if kind == "ObjectWithArgs":
+            out.append((qualify(strings(fields.get("objname")), ctx.settings.default_schema),
+                        dropped_arguments(fields)))
+    return out
+
+
+def _routine_recreated(ctx: Context, name: QName, args: tuple[str, ...] | None) -> bool:
+    """The same transaction creates the routine again: the same name and argument types (dropping f(integer)
+    while creating f(bigint) still breaks every caller of f(integer))."""
+    for later in ctx.rest_of_transaction():
+        if later.kind == "CreateFunctionStmt":
+            made = (qualify(strings(later.node.get("funcname")), ctx.settings.default_schema),
+                    routine_arguments(later.node.get("parameters")))
+        elif later.kind == "DefineStmt" and later.node.get("kind") == "OBJECT_AGGREGATE":
+            listed = later.node.get("args") or []
+            params = unwrap(listed[0])[1].get("items") if listed and unwrap(listed[0])[0] == "List" else []
+            made = (qualify(strings(later.node.get("defnames")), ctx.settings.default_schema),
+                    routine_arguments(params))
+        else:
+            continue
+        if made[0] == name and (args is None or made[1] == args):
+            return True
+    return False
 
 
 def _cascade_dependents(ctx: Context, stmt: Statement) -> list[tuple[str, list[str]]]:
