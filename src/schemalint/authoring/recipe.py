@@ -283,6 +283,23 @@ class RecipeEngine:
         recipe.rollback.append(Step(f"DROP TABLE IF EXISTS {t};"))
         return recipe
 
+    def partitioned_index(self, parent_sql: str, index: str, unique: bool, body: str,
+                          partitions: list[tuple[str, str]]) -> list[Step]:
+        """An index on a partitioned table without blocking writes (PostgreSQL rejects CONCURRENTLY there): an
+        index on the parent alone (invalid until complete), one built concurrently on each partition, each
+        attached; the parent's index becomes valid with the last attach (checked on PostgreSQL 15).
+        ``partitions``: (partition SQL name, its index's name); ``body``: what follows the table in the user's
+        statement (``(col) WHERE …``)."""
+        create = f"CREATE {'UNIQUE ' if unique else ''}INDEX"
+        steps = [Step(f"{create} {quote_ident(index)} ON ONLY {parent_sql} {body};",
+                      "builds nothing: the parent's index stays invalid until every partition's is attached")]
+        for partition, partition_index in partitions:
+            steps.append(Step(f"{create} CONCURRENTLY {quote_ident(partition_index)} ON {partition} {body};",
+                              "SHARE UPDATE EXCLUSIVE: reads and writes go on", outside_transaction=True))
+        for _, partition_index in partitions:
+            steps.append(Step(f"ALTER INDEX {quote_ident(index)} ATTACH PARTITION {quote_ident(partition_index)};"))
+        return steps
+
     # --- helpers --------------------------------------------------------------------------------
     def not_valid(self, table_sql: str, constraint_sql: str, name: str) -> list[Step]:
         return [Step(f"ALTER TABLE {table_sql} ADD {constraint_sql} NOT VALID;",

@@ -10,12 +10,22 @@ from schemalint.model import pg_names
 from schemalint.model.objects import (
     Column,
     Constraint,
-    Function,
     Index,
     Policy,
     Sequence,
     Table,
-    UserType,
+)
+from schemalint.model.replay_objects import (
+    _alter_enum,
+    _alter_function,
+    _alter_sequence,
+    _create_composite_type,
+    _create_domain,
+    _create_enum,
+    _create_function,
+    _create_range_type,
+    _create_sequence,
+    _define,
 )
 from schemalint.model.schema import SchemaModel
 from schemalint.model.types import (
@@ -23,11 +33,9 @@ from schemalint.model.types import (
     collation_name,
     column_type,
     dropped_arguments,
-    routine_arguments,
-    type_text,
 )
 from schemalint.sql.names import QName, qualify, strings
-from schemalint.sql.nodes import Node, const_value, unwrap, walk
+from schemalint.sql.nodes import Node, unwrap, walk
 from schemalint.sql.objects import (
     created_object,
     dropped_names,
@@ -447,110 +455,6 @@ def _create_index(model: SchemaModel, node: Node, file: str, tx: int) -> None:
                                partial=node.get("whereClause") is not None)
 
 
-def _create_function(model: SchemaModel, node: Node, file: str, tx: int) -> None:
-    name = qualify(strings(node.get("funcname")), model.default_schema)
-    volatility = "volatile"
-    language = "sql"
-    body: str | None = None
-    for opt in node.get("options") or ():
-        _, de = unwrap(opt)
-        defname = de.get("defname")
-        arg = de.get("arg")
-        if defname == "volatility":
-            volatility = unwrap(arg)[1].get("sval", "volatile")
-        elif defname == "language":
-            language = unwrap(arg)[1].get("sval", "sql")
-        elif defname == "as":
-            items = strings(unwrap(arg)[1].get("items"))
-            body = items[0] if items else None
-    kind = "procedure" if node.get("is_procedure") else "function"
-    args = routine_arguments(node.get("parameters"))
-    function = Function(name, volatility, language, body, file, None, kind, args)
-    _routine_options(function, node.get("options"))
-    model.functions[name] = function
-    model.function_files.add(file)
-    if node.get("replace"):
-        model.routine_files.setdefault((name, args), file)  # replacing an existing routine does not make it new
-    else:
-        model.routine_files[(name, args)] = file
-
-
-def _define(model: SchemaModel, node: Node, file: str, tx: int) -> None:
-    """CREATE AGGREGATE: a routine too (its identity is its name and argument types)."""
-    if node.get("kind") != "OBJECT_AGGREGATE":
-        return
-    name = qualify(strings(node.get("defnames")), model.default_schema)
-    listed = node.get("args") or []
-    params = unwrap(listed[0])[1].get("items") if listed and unwrap(listed[0])[0] == "List" else []
-    args = routine_arguments(params)
-    if node.get("replace"):
-        model.routine_files.setdefault((name, args), file)
-    else:
-        model.routine_files[(name, args)] = file
-
-
-def _alter_function(model: SchemaModel, node: Node, file: str, tx: int) -> None:
-    function = model.functions.get(qualify(strings((node.get("func") or {}).get("objname")), model.default_schema))
-    if function is not None:
-        _routine_options(function, node.get("actions"))
-
-
-def _create_enum(model: SchemaModel, node: Node, file: str, tx: int) -> None:
-    name = qualify(strings(node.get("typeName")), model.default_schema)
-    model.types[name] = UserType(name, "enum", file, strings(node.get("vals")))
-
-
-def _create_domain(model: SchemaModel, node: Node, file: str, tx: int) -> None:
-    name = qualify(strings(node.get("domainname")), model.default_schema)
-    model.types[name] = UserType(name, "domain", file, base=type_text(node.get("typeName")))
-
-
-def _create_composite_type(model: SchemaModel, node: Node, file: str, tx: int) -> None:
-    name = model.rv(node.get("typevar"))
-    model.types[name] = UserType(name, "composite", file)
-
-
-def _create_range_type(model: SchemaModel, node: Node, file: str, tx: int) -> None:
-    name = qualify(strings(node.get("typeName")), model.default_schema)
-    model.types[name] = UserType(name, "range", file)
-
-
-def _alter_enum(model: SchemaModel, node: Node, file: str, tx: int) -> None:
-    name = qualify(strings(node.get("typeName")), model.default_schema)
-    enum = model.types.setdefault(name, UserType(name, "enum", ""))
-    new, old = str(node.get("newVal", "")), node.get("oldVal")
-    if old is not None:
-        enum.labels = [new if label == old else label for label in enum.labels]
-    elif new not in enum.labels:
-        enum.labels.append(new)
-        model.enum_labels_added.setdefault((file, tx), []).append((name, new))
-
-
-def _create_sequence(model: SchemaModel, node: Node, file: str, tx: int) -> None:
-    name = model.rv(node.get("sequence"))
-    if name in model.sequences and node.get("if_not_exists"):
-        return
-    model.sequences[name] = Sequence(name, file, _owner_option(model, node.get("options")))
-
-
-def _alter_sequence(model: SchemaModel, node: Node, file: str, tx: int) -> None:
-    name = model.rv(node.get("sequence"))
-    sequence = model.sequences.setdefault(name, Sequence(name, ""))
-    for opt in node.get("options") or ():
-        if unwrap(opt)[1].get("defname") == "owned_by":
-            sequence.owned_by = _owner_option(model, node.get("options"))
-
-
-def _owner_option(model: SchemaModel, options: Any) -> tuple[QName, str] | None:
-    for opt in options or ():
-        _, de = unwrap(opt)
-        if de.get("defname") == "owned_by":
-            parts = strings(unwrap(de.get("arg"))[1].get("items"))
-            if len(parts) >= 2:  # OWNED BY NONE is one part
-                return model.qualify(parts[:-1]), parts[-1]
-    return None
-
-
 def _set_schema(model: SchemaModel, node: Node, file: str, tx: int) -> None:
     """ALTER … SET SCHEMA: the object keeps everything but its qualified name."""
     kind = moved_object_kind(node)
@@ -583,28 +487,11 @@ def _create_policy(model: SchemaModel, node: Node, file: str, tx: int) -> None:
     table.policies[name] = Policy(name, node.get("cmd_name", "all"), node.get("qual"), node.get("with_check"))
 
 
-def _routine_options(function: Function, options: Any) -> None:
-    """SECURITY DEFINER/INVOKER and SET/RESET clauses of CREATE or ALTER FUNCTION."""
-    for opt in options or ():
-        _, de = unwrap(opt)
-        defname = de.get("defname")
-        if defname == "security":
-            function.security_definer = bool(unwrap(de.get("arg"))[1].get("boolval", False))
-        elif defname == "set":
-            _, setting = unwrap(de.get("arg"))
-            name = str(setting.get("name", ""))
-            if setting.get("kind") in ("VAR_RESET", "VAR_SET_DEFAULT"):
-                function.config.pop(name, None)
-            elif setting.get("kind") == "VAR_RESET_ALL":
-                function.config.clear()
-            else:
-                function.config[name] = ", ".join(str(const_value(a)) for a in setting.get("args") or ())
-
-
 def _select_into(model: SchemaModel, node: Node, file: str, tx: int) -> None:
     as_table = select_into("SelectStmt", node)
     if as_table is not None:
         _create_table_as(model, as_table, file, tx)
+
 
 
 _REPLAY: dict[str, Callable[[SchemaModel, Node, str, int], None]] = {
