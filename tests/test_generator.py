@@ -95,8 +95,10 @@ def test_the_guides_api_writes_the_guides_file(tmp_path: Path) -> None:
     for line in ("-- MIGRATION: Add Customer Health Score to Accounts", f"-- Version: v{migration.version}",
                  "-- Author: Your Name", "-- Risk Assessment: medium", "-- UP MIGRATION",
                  "-- DOWN MIGRATION (ROLLBACK)", "SET lock_timeout = '5s';",
-                 "ALTER TABLE accounts ADD CONSTRAINT chk_accounts_customer_health_score CHECK "
+                 "ALTER TABLE accounts ADD COLUMN customer_health_score numeric(3, 2) DEFAULT 0.75,",
+                 "    ADD CONSTRAINT chk_accounts_customer_health_score CHECK "
                  "(customer_health_score BETWEEN 0 AND 1) NOT VALID;",
+                 "ALTER TABLE accounts VALIDATE CONSTRAINT chk_accounts_customer_health_score;",
                  "ALTER TABLE accounts DROP COLUMN IF EXISTS customer_health_score;"):
         assert line in text, line
     with pytest.raises(GeneratorError, match="already exists"):

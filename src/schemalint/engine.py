@@ -16,7 +16,7 @@ from typing import Any
 
 from schemalint.config import Settings
 from schemalint.context import Context
-from schemalint.findings import Edit, Finding, Hit, Severity, Span, merge_hits
+from schemalint.findings import Edit, Finding, Hit, Severity, Span, merge_findings, merge_hits
 from schemalint.model import replay
 from schemalint.model.schema import SchemaModel
 from schemalint.rules import all_rules, family_of, resolve
@@ -228,7 +228,7 @@ class Engine:
                 for at, hits in by_statement.items():
                     merged = hits[0] if len(hits) == 1 else merge_hits(hits, prepared.text.text)
                     raw.append((self._from_hit(rule, source.display, prepared.text, None, merged), at))
-        findings = [f for f, number in raw if self._keep(f, number, suppressions)]
+        findings = [f for f, number in _one_per_statement(raw, prepared.text.text) if self._keep(f, number, suppressions)]
         return findings, errors
 
     def _file_problems(self, prepared: PreparedFile, suppressions: Suppressions) -> list[tuple[Finding, int | None]]:
@@ -425,6 +425,30 @@ def _parse_at(snippet: str, offset: int | None, enclosing: Statement, source: So
         inner.start, inner.end, inner.source = enclosing.start, enclosing.end, source
         inner.byte_base = -(10**12)  # node locations then fall outside the statement: the engine uses its start
     return moved
+
+
+def _one_per_statement(raw: list[tuple[Finding, int | None]], text: str) -> list[tuple[Finding, int | None]]:
+    """A rule that spoke twice about one statement (the statement, and a statement its DO block runs) says it
+    once: the catalogue's one finding per statement and rule."""
+    groups: dict[tuple[str, int], list[Finding]] = {}
+    for finding, number in raw:
+        if number is not None:
+            groups.setdefault((finding.code, number), []).append(finding)
+    if all(len(group) == 1 for group in groups.values()):
+        return raw
+    out: list[tuple[Finding, int | None]] = []
+    done: set[tuple[str, int]] = set()
+    for finding, number in raw:
+        if number is None:
+            out.append((finding, number))
+            continue
+        key = (finding.code, number)
+        if key in done:
+            continue
+        done.add(key)
+        group = groups[key]
+        out.append((group[0] if len(group) == 1 else merge_findings(group, text), number))
+    return out
 
 
 def _with_note(finding: Finding, opaque: list[tuple[int, str]]) -> Finding:

@@ -98,6 +98,20 @@ def merge_hits(hits: list[Hit], text: str) -> Hit:
                first.subject)
 
 
+def merge_findings(findings: list[Finding], text: str) -> Finding:
+    """One finding per statement and rule, when a rule spoke more than once about one statement from different
+    places (a DO block, and a statement the block runs): the first, with what the others add."""
+    ordered = sorted(findings, key=Finding.sort_key)
+    first = ordered[0]
+    extra = [f.message for f in ordered[1:] if f.message != first.message]
+    message = first.message + "".join(f"; also: {m}" for m in dict.fromkeys(extra))
+    lines: list[str] = []
+    for finding in ordered:
+        lines.extend(line for line in finding.help.splitlines() if not line.strip() or line not in lines)
+    fix = _merged_edit([f.fix for f in ordered], text)
+    return Finding(first.code, first.name, first.severity, first.file, first.span, message, "\n".join(lines), fix)
+
+
 def _merged_edit(edits: list[Edit | None], text: str) -> Edit | None:
     """Several edits of one statement as one (they must not overlap): the text between the first and the last
     with each applied."""

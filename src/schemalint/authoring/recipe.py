@@ -142,10 +142,18 @@ class RecipeEngine:
             columns += f" DEFAULT {default_sql}"  # PG11+: a non-volatile default is a metadata-only change
         if not_null:
             columns += " NOT NULL"
-        recipe.steps.append(Step(f"ALTER TABLE {t} ADD COLUMN {columns};", "brief ACCESS EXCLUSIVE lock, no rewrite"))
+        # what takes ACCESS EXCLUSIVE anyway goes into the one ALTER TABLE, so the table is locked once (SL126):
+        # the volatile default (new rows only) and each CHECK … NOT VALID; their VALIDATE stays a later step
+        subcommands = [f"ADD COLUMN {columns}"]
+        notes = ["brief ACCESS EXCLUSIVE lock, no rewrite"]
         if volatile:
-            recipe.steps.append(Step(f"ALTER TABLE {t} ALTER COLUMN {col} SET DEFAULT {default_sql};",
-                                     "new rows only; backfill existing rows in batches outside the migration"))
+            subcommands.append(f"ALTER COLUMN {col} SET DEFAULT {default_sql}")
+            notes.append("the default for new rows only; backfill existing rows in batches outside the migration")
+        while later and later[0].sql.startswith(f"ALTER TABLE {t} ADD CONSTRAINT ") and " CHECK (" in later[0].sql:
+            step = later.pop(0)
+            subcommands.append(step.sql.removeprefix(f"ALTER TABLE {t} ").removesuffix(";"))
+            notes.append(step.note.removeprefix("brief lock; "))
+        recipe.steps.append(Step(f"ALTER TABLE {t} " + ",\n    ".join(subcommands) + ";", "; ".join(notes)))
         recipe.steps.extend(later)
         recipe.rollback.append(Step(f"ALTER TABLE {t} DROP COLUMN IF EXISTS {col};",
                                     "drops its constraints and indexes with it"))

@@ -21,6 +21,7 @@ RULE_MODULES = (
     "objects",
     "keys",
     "partitions",
+    "combining",
     "enums",
     "tenancy",
     "conventions",

@@ -395,6 +395,12 @@ def _renamed_constraint(node: Node, ctx: Context) -> Iterator[Hit]:
     con = known.constraints.get(old) if known is not None else None
     if con is not None and con.created_file == ctx.file:
         return
+    # only a primary key, unique or exclusion constraint can be named by ON CONFLICT ON CONSTRAINT; one the
+    # history does not show is judged by the suffix PostgreSQL gives foreign keys and checks
+    if con is not None and con.kind not in ("PRIMARY", "UNIQUE", "EXCLUSION"):
+        return
+    if con is None and old.endswith(("_fkey", "_check")):
+        return
     name, new = ctx.name(table), quote_ident(str(node.get("newname", "")))
     yield Hit(
         f"Renaming constraint {quote_ident(old)} of {name} to {new}: the running application's INSERT … ON CONFLICT "

@@ -10,6 +10,7 @@ from schemalint.context import Context
 from schemalint.findings import Edit
 from schemalint.sql.nodes import Node, unwrap
 from schemalint.sql.parse import Statement
+from schemalint.sql.scan import squeeze
 
 
 def insert_after_keyword(stmt: Statement, pattern: str, keyword: str) -> Edit | None:
@@ -42,3 +43,14 @@ def single_command(stmt: Statement) -> Node | None:
     """The one subcommand of an ALTER TABLE that has exactly one (a fix rewrites the whole statement)."""
     cmds = stmt.node.get("cmds") or []
     return unwrap(cmds[0])[1] if stmt.kind == "AlterTableStmt" and len(cmds) == 1 else None
+
+
+_QUALIFIED_NAME = re.compile(r'(?:"(?:[^"]|"")*"|[^\s."(]+)(?:\s*\.\s*(?:"(?:[^"]|"")*"|[^\s."(]+))*')
+
+
+def text_after_relation(stmt: Statement) -> str:
+    """The user's text after the statement's table name (its ``relation``), squeezed to one line: the
+    subcommands of an ALTER TABLE, ``USING gin (tags) WHERE …`` of a CREATE INDEX."""
+    at = stmt.offset_of((stmt.node.get("relation") or {}).get("location")) - stmt.start
+    match = _QUALIFIED_NAME.match(stmt.text, max(at, 0))
+    return squeeze(stmt.text[match.end() if match else at:]).strip()

@@ -3,7 +3,6 @@ concurrent-index-on-partitioned-table."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from schemalint.context import Context
@@ -11,13 +10,18 @@ from schemalint.findings import Edit, Hit, Severity
 from schemalint.model.locks import LockMode
 from schemalint.model.pg_names import expression_name, index_name, make_object_name
 from schemalint.rules.base import rule
-from schemalint.rules.edits import insert_after_keyword, recipes, replace_statement
+from schemalint.rules.edits import (
+    insert_after_keyword,
+    recipes,
+    replace_statement,
+    text_after_relation,
+)
 from schemalint.rules.wording import lock_phrase
 from schemalint.sql.names import quote_ident
 from schemalint.sql.nodes import unwrap
 from schemalint.sql.objects import dropped_names
 from schemalint.sql.parse import Statement
-from schemalint.sql.scan import add_keyword_after, squeeze
+from schemalint.sql.scan import add_keyword_after
 
 
 @rule("SL102", "create-index-non-concurrently", Severity.ERROR,
@@ -55,14 +59,8 @@ def create_index_non_concurrently(stmt: Statement, ctx: Context) -> Iterator[Hit
     )
 
 
-_QUALIFIED_NAME = re.compile(r'(?:"(?:[^"]|"")*"|[^\s."(]+)(?:\s*\.\s*(?:"(?:[^"]|"")*"|[^\s."(]+))*')
 
 
-def _after_table(stmt: Statement) -> str:
-    """The user's text after the table name of a CREATE INDEX: ``USING gin (tags) WHERE …``."""
-    at = stmt.offset_of((stmt.node.get("relation") or {}).get("location")) - stmt.start
-    match = _QUALIFIED_NAME.match(stmt.text, max(at, 0))
-    return squeeze(stmt.text[match.end() if match else at:]).strip()
 
 
 def _partitioned_recipe(stmt: Statement, ctx: Context) -> tuple[str, Edit | None]:
@@ -74,7 +72,7 @@ def _partitioned_recipe(stmt: Statement, ctx: Context) -> tuple[str, Edit | None
     index = str(node.get("idxname") or index_name(table, columns))
     partitions = [(ctx.name(t.name), make_object_name(index, t.name[1], None)) for t in ctx.model.partitions_of(table)]
     shown = partitions or [("<each partition>", f"{index}_<partition>")]
-    steps = recipes(ctx).partitioned_index(ctx.name(table), index, bool(node.get("unique")), _after_table(stmt), shown)
+    steps = recipes(ctx).partitioned_index(ctx.name(table), index, bool(node.get("unique")), text_after_relation(stmt), shown)
     text = "\n".join(step.sql for step in steps)
     if not partitions:
         text += "\n(The partitions are not known from the history: one CREATE INDEX CONCURRENTLY and one ATTACH each.)"
