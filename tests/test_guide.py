@@ -39,9 +39,9 @@ EXPECTED = {
     "-- =====================================================": {("SL106", 18)},  # migration structure
     "-- Test query performance with new index": set(),
     "-- ✅ GOOD: Selective index with WHERE clause": {("SL102", 7)},
-    "-- ✅ GOOD: Simple range check": {("SL106", 3), ("SL106", 8), ("SL119", 8)},
+    "-- ✅ GOOD: Simple range check": {("SL106", 3), ("SL106", 8), ("SL119", 8), ("SL126", 2)},
     "-- Strategy 1: Add column with default, then update in batches": {("SL116", 5)},
-    "-- ❌ DON'T: Drop columns (breaks existing queries)": {("SL201", 2), ("SL202", 5), ("SL204", 8), ("SL101", 11)},
+    "-- ❌ DON'T: Drop columns (breaks existing queries)": {("SL201", 2), ("SL202", 5), ("SL204", 8), ("SL101", 11), ("SL126", 8)},
     "-- ❌ DON'T: Create indexes without CONCURRENTLY (locks table)": {("SL102", 2), ("SL105", 5)},
     "-- ❌ DON'T: Forget tenant isolation on new tables": set(),
 }
