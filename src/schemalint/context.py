@@ -235,9 +235,21 @@ class Context:
         else:
             self.transaction = self.transaction.following()  # autocommit: every statement is its own transaction
 
+    def _printed_atomic_block(self, stmt: Statement) -> bool:
+        """Django's ``sqlmigrate`` prints the BEGIN/COMMIT of the atomic block Django itself opens: with runner
+        django a BEGIN that opens the file and a COMMIT that closes it are the runner's, not the file's."""
+        if self.runner.name != "django" or not self.statements:
+            return False
+        first, last = self.statements[0], self.statements[-1]
+        opens = first.kind == "TransactionStmt" and first.node.get("kind") in ("TRANS_STMT_BEGIN", "TRANS_STMT_START")
+        closes = last.kind == "TransactionStmt" and last.node.get("kind") == "TRANS_STMT_COMMIT"
+        return opens and closes and (stmt is first or stmt is last)
+
     def _transaction(self, stmt: Statement) -> None:
         kind = stmt.node.get("kind", "")
         tx = self.transaction
+        if self._printed_atomic_block(stmt):
+            return  # the runner's own transaction, already in force for the whole file
         if kind in ("TRANS_STMT_BEGIN", "TRANS_STMT_START"):
             if tx.explicit:
                 self.transaction_problems.append(TransactionProblem(
