@@ -8,7 +8,7 @@ from typing import Any
 
 from schemalint.model.objects import Function, Sequence, UserType
 from schemalint.model.schema import SchemaModel
-from schemalint.model.types import routine_arguments, type_text
+from schemalint.model.types import routine_arguments, routine_identity, type_text
 from schemalint.sql.names import QName, qualify, strings
 from schemalint.sql.nodes import Node, const_value, unwrap
 
@@ -35,24 +35,21 @@ def _create_function(model: SchemaModel, node: Node, file: str, tx: int) -> None
     _routine_options(function, node.get("options"))
     model.functions[name] = function
     model.function_files.add(file)
-    if node.get("replace"):
-        model.routine_files.setdefault((name, args), file)  # replacing an existing routine does not make it new
-    else:
-        model.routine_files[(name, args)] = file
+    _record_routine(model, (name, args), bool(node.get("replace")), file)
 
 
 def _define(model: SchemaModel, node: Node, file: str, tx: int) -> None:
     """CREATE AGGREGATE: a routine too (its identity is its name and argument types)."""
-    if node.get("kind") != "OBJECT_AGGREGATE":
-        return
-    name = qualify(strings(node.get("defnames")), model.default_schema)
-    listed = node.get("args") or []
-    params = unwrap(listed[0])[1].get("items") if listed and unwrap(listed[0])[0] == "List" else []
-    args = routine_arguments(params)
-    if node.get("replace"):
-        model.routine_files.setdefault((name, args), file)
+    identity = routine_identity("DefineStmt", node, model.default_schema)
+    if identity is not None:
+        _record_routine(model, identity, bool(node.get("replace")), file)
+
+
+def _record_routine(model: SchemaModel, identity: tuple[QName, tuple[str, ...]], replace: bool, file: str) -> None:
+    if replace:
+        model.routine_files.setdefault(identity, file)  # replacing an existing routine does not make it new
     else:
-        model.routine_files[(name, args)] = file
+        model.routine_files[identity] = file
 
 
 def _alter_function(model: SchemaModel, node: Node, file: str, tx: int) -> None:

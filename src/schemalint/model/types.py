@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from schemalint.sql.names import strings
+from schemalint.sql.names import qualify, strings
 from schemalint.sql.nodes import const_value
 
 _ALIASES = {
@@ -109,3 +109,16 @@ def dropped_arguments(object_with_args: dict[str, Any]) -> tuple[str, ...] | Non
     if object_with_args.get("args_unspecified"):
         return None
     return tuple(type_text(t) for t in object_with_args.get("objargs") or ())
+
+
+def routine_identity(kind: str, node: dict[str, Any], default_schema: str) -> tuple[tuple[str, str], tuple[str, ...]] | None:
+    """(qualified name, argument types) of the routine a CREATE FUNCTION/PROCEDURE or CREATE AGGREGATE makes;
+    None for any other statement."""
+    if kind == "CreateFunctionStmt":
+        return qualify(strings(node.get("funcname")), default_schema), routine_arguments(node.get("parameters"))
+    if kind == "DefineStmt" and node.get("kind") == "OBJECT_AGGREGATE":
+        listed = node.get("args") or []
+        first = listed[0] if listed and isinstance(listed[0], dict) else {}
+        params = first.get("List", {}).get("items") if "List" in first else []
+        return qualify(strings(node.get("defnames")), default_schema), routine_arguments(params)
+    return None

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from schemalint.context import Context
 from schemalint.findings import Hit, Severity, listing
 from schemalint.model import dependents
-from schemalint.model.types import dropped_arguments, routine_arguments
+from schemalint.model.types import dropped_arguments, routine_identity
 from schemalint.rules.alter import alter_commands
 from schemalint.rules.base import rule
 from schemalint.sql.names import QName, qualify, quote_ident, range_var, strings
@@ -126,17 +126,8 @@ def _routine_recreated(ctx: Context, name: QName, args: tuple[str, ...] | None) 
     """The same transaction creates the routine again: the same name and argument types (dropping f(integer)
     while creating f(bigint) still breaks every caller of f(integer))."""
     for later in ctx.rest_of_transaction():
-        if later.kind == "CreateFunctionStmt":
-            made = (qualify(strings(later.node.get("funcname")), ctx.settings.default_schema),
-                    routine_arguments(later.node.get("parameters")))
-        elif later.kind == "DefineStmt" and later.node.get("kind") == "OBJECT_AGGREGATE":
-            listed = later.node.get("args") or []
-            params = unwrap(listed[0])[1].get("items") if listed and unwrap(listed[0])[0] == "List" else []
-            made = (qualify(strings(later.node.get("defnames")), ctx.settings.default_schema),
-                    routine_arguments(params))
-        else:
-            continue
-        if made[0] == name and (args is None or made[1] == args):
+        made = routine_identity(later.kind, later.node, ctx.settings.default_schema)
+        if made is not None and made[0] == name and (args is None or made[1] == args):
             return True
     return False
 
