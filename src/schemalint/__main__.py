@@ -1,3 +1,3 @@
-from schemalint.cli import main
+from schemalint.entry import main
 
 main()

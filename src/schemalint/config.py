@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from schemalint import memo
 from schemalint.findings import Severity
 from schemalint.sources.files import MAX_FILE_SIZE
 
@@ -136,6 +137,8 @@ def find_config(start: Path) -> Path | None:
         directory = directory.parent
     for candidate_dir in (directory, *directory.parents):
         own = candidate_dir / "schemalint.toml"
+        memo.note_file(own)  # a config created here, or changed, changes the run
+        memo.note_file(candidate_dir / "pyproject.toml")
         if own.is_file():
             return own
         pyproject = candidate_dir / "pyproject.toml"
@@ -148,6 +151,7 @@ def find_config(start: Path) -> Path | None:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    memo.note_file(path)
     try:
         # utf-8-sig: a config saved with a byte-order mark (Windows editors) is read, not rejected
         return tomllib.loads(path.read_text(encoding="utf-8-sig"))

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from schemalint import memo
+
 _DIGITS = re.compile(r"(\d+)")
 # Folders never searched when walking a directory (hidden ones are skipped too); naming one explicitly still works.
 SKIPPED_DIRS = frozenset(("node_modules", "venv", "site-packages", "__pycache__", "__pypackages__"))
@@ -110,6 +112,7 @@ def project_root(first: Path, config: Path | None) -> Path:
         return config.parent.absolute()
     start = (first if first.is_dir() else first.parent).absolute()
     for folder in [start, *start.parents]:
+        memo.note_exists(folder / ".git")
         if (folder / ".git").exists():
             return folder
     here = Path.cwd().absolute()
@@ -283,6 +286,7 @@ def collect(paths: list[str], include: list[str], exclude: list[str], walk: Walk
     def walk_folder(base: str, shown: str, folder: str, rel_folder: str) -> None:
         try:
             here = os.stat(folder)
+            memo.note_dir(folder, here)
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as error:
             display = printable_path(shown if not rel_folder else f"{shown.rstrip('/')}/{rel_folder}".lstrip("/"))
@@ -370,6 +374,7 @@ def order(files: list[SourceFile]) -> list[SourceFile]:
     for f in files:
         if f.path is None:
             continue
+        memo.note_dir(f.path.parent)  # a rollback sibling created beside it changes the pairing
         partner = rollback_partner(f.path)
         if partner is not None:
             f.role = "down"
@@ -423,7 +428,9 @@ def read_bytes(path: Path, limit: int = MAX_FILE_SIZE) -> tuple[bytes | None, st
     try:
         info = os.stat(path)
     except OSError as exc:
+        memo.note_file(path)
         return None, f"cannot read file: {exc.strerror or exc}"
+    memo.note_file(path, info)
     if not stat.S_ISREG(info.st_mode):
         kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a file")
         return None, f"not a regular file: {kind}"

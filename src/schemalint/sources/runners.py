@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from schemalint import memo
 from schemalint.sources.files import SourceFile
 from schemalint.sql.parse import Statement
 from schemalint.sql.transactions import flyway_runs_outside_transaction
@@ -178,8 +179,15 @@ def _evidence_files(folders: Iterable[Path], root: Path | None) -> Iterator[Path
             yield folder
 
 
+def _is_file(path: Path) -> bool:
+    """A file looked for as evidence (noted for the whole-run memo, present or not)."""
+    memo.note_file(path)
+    return path.is_file()
+
+
 def _read_small(path: Path, limit: int = 1_000_000) -> str | None:
     """A manifest's text (regular files only, and not huge ones)."""
+    memo.note_file(path)
     try:
         if path.is_symlink() or not path.is_file() or path.stat().st_size > limit:
             return None
@@ -194,9 +202,9 @@ def _from_repository(paths: list[Path], root: Path | None) -> tuple[str, str] | 
     folders = sorted({p.parent for p in paths})
     for folder in _evidence_files(folders, root):
         for name, runner in _TOOL_FILES:
-            if (folder / name).is_file():
+            if _is_file(folder / name):
                 return runner, str(_shown(folder / name, root))
-        if (folder / "prisma" / "schema.prisma").is_file() and (folder / "prisma" / "migrations").is_dir():
+        if _is_file(folder / "prisma" / "schema.prisma") and (folder / "prisma" / "migrations").is_dir():
             return "prisma", str(_shown(folder / "prisma" / "schema.prisma", root))
         named: dict[str, tuple[str, Path]] = {}
         for manifest, needle, runner in _MANIFESTS:
@@ -219,7 +227,7 @@ def _shown(path: Path, root: Path | None) -> Path:
 def _ancestor_has(start: Path, name: str, root: Path | None, containing: str | None = None) -> bool:
     for folder in _folders_up(start, root):
         candidate = folder / name
-        if candidate.is_file() and (containing is None or containing in (_read_small(candidate) or "")):
+        if _is_file(candidate) and (containing is None or containing in (_read_small(candidate) or "")):
             return True
     return False
 
@@ -243,14 +251,14 @@ def detect(files: list[SourceFile], root: Path | None = None) -> RunnerChoice | 
     # layouts only one runner writes
     for path in paths:
         if (path.name == "migration.sql" and _PRISMA_FOLDER.match(path.parent.name)
-                and (path.parent.parent / "migration_lock.toml").is_file()):
+                and _is_file(path.parent.parent / "migration_lock.toml")):
             return RunnerChoice(RUNNERS["prisma"], "detected from migration_lock.toml beside timestamped "
                                                    "migration.sql folders")
-        if path.suffix == ".sql" and (path.parent / "meta" / "_journal.json").is_file():
+        if path.suffix == ".sql" and _is_file(path.parent / "meta" / "_journal.json"):
             return RunnerChoice(RUNNERS["drizzle"], "detected from meta/_journal.json beside the migrations")
     for path in paths:
         if path.name in ("up.sql", "down.sql") and _VERSIONED_FOLDER.match(path.parent.name) and (
-                (path.parent / "metadata.toml").is_file() or _ancestor_has(path.parent.parent, "diesel.toml", root)):
+                _is_file(path.parent / "metadata.toml") or _ancestor_has(path.parent.parent, "diesel.toml", root)):
             return RunnerChoice(RUNNERS["diesel"], "detected from <version>_name/up.sql folders with diesel.toml "
                                                    "or metadata.toml")
         if path.parent.name == "00000000000000_diesel_initial_setup":  # what `diesel setup` writes first
@@ -367,6 +375,7 @@ def _flyway_config_mixed(root: Path) -> bool:
 
 
 def _file_says(path: Path, pattern: re.Pattern[str]) -> bool:
+    memo.note_file(path)
     try:
         return bool(pattern.search(path.read_text(encoding="utf-8", errors="replace")))
     except OSError:
