@@ -163,6 +163,17 @@ def main() -> None:
         single = median_of(runs, [*schemalint, "check", "--format", "json", "--no-cache", "--no-history",
                                   str(single_path)])
 
+        # the same three cases through the warm daemon (schemalint daemon start; fork after import)
+        subprocess.run([*schemalint, "daemon", "start"], check=True, stdout=subprocess.DEVNULL)
+        try:
+            daemon_single = median_of(runs, [*schemalint, "check", "--daemon", "--format", "json", "--no-cache",
+                                             "--no-history", str(single_path)])
+            daemon_precommit = median_of(runs, [*schemalint, "check", "--daemon", "--format", "json", "--cache-dir",
+                                                str(cache), str(new_file)], before=new_migration)
+            daemon_changed = median_of(runs, [*check, "--daemon", str(copy)], before=touch)
+        finally:
+            subprocess.run([*schemalint, "daemon", "stop"], check=False, stdout=subprocess.DEVNULL)
+
         floor_parse = parse_floor(files, runs)
         startup = median_of(runs, [sys.executable, "-c", "pass"])
 
@@ -190,7 +201,11 @@ def main() -> None:
     print(row("warm, one file changed (a comment)", *one_changed, pc))
     print(row("warm, one file changed (its SQL)", *one_sql_changed, pc))
     print(row("pre-commit: one new file, lemmy's 684 as history (warm)", *precommit, pc))
-    print(row(f"single file ({single_path.stat().st_size} B)", *single, peer_single[0] if peer_single else None))
+    ps = peer_single[0] if peer_single else None
+    print(row(f"single file ({single_path.stat().st_size} B)", *single, ps))
+    print(row("daemon: warm, one file changed (a comment)", *daemon_changed, pc))
+    print(row("daemon: pre-commit, one new file with history", *daemon_precommit, pc))
+    print(row("daemon: single file", *daemon_single, ps))
     if peer_corpus and peer_single:
         print(row("squawk, whole corpus", *peer_corpus))
         print(row("squawk, single file", *peer_single))
@@ -210,7 +225,8 @@ def main() -> None:
     print(f"schemalint overhead above parse floor + start-up (cold): {overhead * 1000:.0f} ms "
           f"(floor + start-up: {(floor_parse + startup[0]) * 1000:.0f} ms)")
     summary = {"cold": cold, "warm": warm, "warm_cache": warm_cache, "one_changed": one_changed,
-               "one_sql_changed": one_sql_changed, "precommit": precommit, "single": single,
+               "one_sql_changed": one_sql_changed, "precommit": precommit, "daemon_single": daemon_single,
+               "daemon_precommit": daemon_precommit, "daemon_changed": daemon_changed, "single": single,
                "squawk_corpus": peer_corpus, "squawk_single": peer_single}
     (HERE / "last-run.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
 

@@ -86,6 +86,7 @@ _TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
     "no-transaction-markers": list,
     "docs-url": str,
     "max-history-files": int,
+    "daemon": bool,
 }
 
 
@@ -403,6 +404,8 @@ fail-on = "error"
 
 # History for single named files stops after this many files (a note says so when it does).
 # max-history-files = 20000
+# Run checks in the warm daemon (`schemalint daemon start`) when it answers; else in-process.
+# daemon = false
 
 # Where your team publishes the rule pages (SARIF helpUri); default: the pages installed with schemalint.
 # docs-url = "https://docs.example.com/schemalint/{code}.html"

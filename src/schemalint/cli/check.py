@@ -58,6 +58,7 @@ def check(
     diff: Annotated[bool, typer.Option("--diff", help="Print the unified diff of what --fix would change, write nothing (exit 1 if there is something to fix).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print the findings only: no summary, runner or notes.")] = False,
     watch: Annotated[bool, typer.Option("--watch", "-w", help="Check again whenever a checked file changes (Ctrl-C stops).")] = False,
+    daemon: Annotated[bool | None, typer.Option("--daemon/--no-daemon", help="Run the check in the warm daemon (schemalint daemon start), falling back to this process when none answers; default: the config's daemon key.")] = None,
 ) -> None:
     """Check migration files and report unsafe changes."""
     from schemalint.report import FORMATS
