@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
 import struct
 import sys
@@ -81,12 +80,12 @@ def _toml(path: str) -> dict[str, Any]:
         return {}  # the full CLI reports a config it cannot read
 
 
-def send(sock: socket.socket, header: dict[str, Any], body: bytes = b"") -> None:
+def send(sock: Any, header: dict[str, Any], body: bytes = b"") -> None:
     data = json.dumps(header, separators=(",", ":")).encode()
     sock.sendall(_HEADER.pack(len(data)) + data + body)
 
 
-def receive(sock: socket.socket) -> tuple[dict[str, Any], bytes]:
+def receive(sock: Any) -> tuple[dict[str, Any], bytes]:
     """(header, body) of one message; the header says how many body bytes follow (``body``)."""
     length = _HEADER.unpack(_exactly(sock, _HEADER.size))[0]
     if length > MAX_MESSAGE:
@@ -100,7 +99,7 @@ def receive(sock: socket.socket) -> tuple[dict[str, Any], bytes]:
     return header, _exactly(sock, size)
 
 
-def _exactly(sock: socket.socket, size: int) -> bytes:
+def _exactly(sock: Any, size: int) -> bytes:
     chunks, got = [], 0
     while got < size:
         chunk = sock.recv(min(size - got, 1 << 20))
@@ -111,7 +110,10 @@ def _exactly(sock: socket.socket, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def connect(timeout: float = 2.0) -> socket.socket | None:
+def connect(timeout: float = 2.0) -> Any:
+    """A connection to this user's daemon, or None (imported here: most runs never ask for one)."""
+    import socket
+
     folder = socket_folder()
     if not trusted_folder(folder):
         return None
