@@ -76,7 +76,7 @@ def _toml(path: str) -> dict[str, Any]:
     try:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}  # the full CLI reports a config it cannot read
 
 

@@ -11,15 +11,9 @@ def main() -> None:
     from schemalint import memo
 
     argv = sys.argv[1:]
-    code = memo.replay(argv)
+    code = _fast_path(argv)
     if code is not None:
         sys.exit(code)
-    from schemalint import daemon_client
-
-    if daemon_client.wants_daemon(argv):
-        code = daemon_client.run(argv, memo._code_fingerprint())
-        if code is not None:
-            sys.exit(code)
     from schemalint.cli.app import main as run
 
     if not memo.memoisable(argv):
@@ -27,3 +21,21 @@ def main() -> None:
         return
     with memo.recording(argv):
         run()
+
+
+def _fast_path(argv: list[str]) -> int | None:
+    """The memo's or the daemon's answer; None (run here) when neither has one. Whatever goes wrong on this path
+    — a memo or config this code cannot read — the full CLI runs and says what it has to say."""
+    from schemalint import memo
+
+    try:
+        code = memo.replay(argv)
+        if code is not None:
+            return code
+        from schemalint import daemon_client
+
+        if daemon_client.wants_daemon(argv):
+            return daemon_client.run(argv, memo._code_fingerprint())
+    except Exception:  # never a traceback from an optimisation: the normal run follows
+        return None
+    return None
