@@ -87,6 +87,8 @@ _TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
     "docs-url": str,
     "max-history-files": int,
     "daemon": bool,
+    "source": str,
+    "django-settings": str,
 }
 
 
@@ -112,6 +114,8 @@ class Settings:
     tenancy: bool | None = None  # the tenancy rules: forced on or off; None: on when the history is multi-tenant
     no_transaction_markers: list[str] = field(default_factory=list)  # the team's own "no transaction" comments
     max_history_files: int = 20_000  # history read for single named files stops after this many (a note says so)
+    source_framework: str | None = None  # "sql", "django": what the migrations are; None: detected
+    django_settings: str | None = None  # Django's settings module (else manage.py's, or the environment's)
     docs_url: str | None = None  # where rule pages are published: "https://…/{code}.html" ({code}, {name}, {page})
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: Path | None = None  # the file these settings came from
@@ -263,6 +267,12 @@ def settings_from_table(table: dict[str, Any], path: Path | str, prefix: str = "
             if not all(marker.strip().startswith("--") for marker in value):
                 raise fail(key, "each marker is a SQL comment line, e.g. \"-- postgres-migrations disable-transaction\"")
             settings.no_transaction_markers = [marker.strip() for marker in value]
+        elif key == "source":
+            if value not in ("sql", "django"):
+                raise fail(key, 'expected "sql" or "django"')
+            settings.source_framework = value
+        elif key == "django-settings":
+            settings.django_settings = value
         elif key == "max-history-files":
             if not 0 < value <= 10_000_000:
                 raise fail(key, "expected a number of files from 1 to 10,000,000")
@@ -406,6 +416,10 @@ fail-on = "error"
 # max-history-files = 20000
 # Run checks in the warm daemon (`schemalint daemon start`) when it answers; else in-process.
 # daemon = false
+# What the migrations are: "sql" files, or "django" (Python migrations, rendered without a database).
+# Default: Django when a folder named holds manage.py and apps' migrations.
+# source = "django"
+# django-settings = "mysite.settings"
 
 # Where your team publishes the rule pages (SARIF helpUri); default: the pages installed with schemalint.
 # docs-url = "https://docs.example.com/schemalint/{code}.html"

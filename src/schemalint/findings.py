@@ -56,6 +56,8 @@ class Finding:
     message: str
     help: str = ""
     fix: Edit | None = None
+    origin: str | None = None  # a framework source: the operation that emitted the statement ("Add field …")
+    sql: str | None = None  # … and the SQL it rendered
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.file, self.span.line, self.span.column, self.code)

@@ -38,6 +38,7 @@ class Inputs:
         self.files: dict[str, list[int] | None] = {}
         self.dirs: dict[str, int | None] = {}
         self.present: dict[str, bool] = {}  # paths whose existence alone matters (a repository's .git)
+        self.unmemoisable = False  # it depends on more than files it can name (a framework's Python code)
 
 
 _tracking: Inputs | None = None
@@ -59,6 +60,13 @@ def note_dir(path: str | os.PathLike[str], info: os.stat_result | None = None) -
     full = os.path.abspath(path)
     if full not in _tracking.dirs:
         _tracking.dirs[full] = _dir_state(full, info)
+
+
+def depends_on_code() -> None:
+    """The run depends on code it cannot list (a project's Python, imported by a framework's extractor): it is
+    never replayed."""
+    if _tracking is not None:
+        _tracking.unmemoisable = True
 
 
 def note_exists(path: str | os.PathLike[str]) -> None:
@@ -243,7 +251,7 @@ def recording(argv: list[str]) -> Iterator[None]:
     finally:
         sys.stdout, sys.stderr = saved
         _tracking = None
-        if code in (0, 1):
+        if code in (0, 1) and not inputs.unmemoisable:
             _store(key, code, out, err, inputs)
 
 

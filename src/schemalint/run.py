@@ -6,9 +6,10 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from schemalint import memo
 from schemalint.cache import (
     ChainKey,
     ResultCache,
@@ -22,7 +23,7 @@ from schemalint.findings import Finding
 from schemalint.model.schema import SchemaModel
 from schemalint.rules import FAMILIES, Selection, all_rules, resolve, select_rules
 from schemalint.snapshots import Snapshots, checkpoint
-from schemalint.sources import runners
+from schemalint.sources import frameworks, runners
 from schemalint.sources.files import (
     SourceError,
     SourceFile,
@@ -37,6 +38,7 @@ from schemalint.sources.files import (
     project_root,
     read_bytes,
 )
+from schemalint.sources.frameworks import Origin
 from schemalint.sources.runners import RunnerChoice
 
 
@@ -52,6 +54,10 @@ class RunRequest:
     stdin_data: bytes | None = None  # what '-' reads, when already read (check --fix -)
     history_folders: list[str] | None = None  # where the history is when history-paths is not configured
     stop: threading.Event | None = None  # set it to stop the run (raises engine.Cancelled): a stale editor lint
+    framework: str | None = None  # "django": the migrations are Python, rendered to SQL (sources/frameworks.py)
+    framework_settings: str | None = None  # Django's settings module
+    framework_database: str = "default"  # Django's database alias
+    python: str | None = None  # the project's interpreter, for the extractor
 
 
 def rule_selection(settings: Settings) -> Selection:
@@ -97,12 +103,16 @@ class Gathered:
     files: list[SourceFile]  # in migration order, read, history marked
     runner: RunnerChoice
     notes: list[str]  # for the summary: what was found but not checked
+    origins: dict[str, Origin] = field(default_factory=dict)  # framework sources: display → the .py file
 
 
 def gather(request: RunRequest) -> Gathered:
     """The files of the run, the runner that applies them, and what was left out and why."""
     files: list[SourceFile] = []
     settings = request.settings
+    framework = _framework(request)
+    if framework is not None:
+        return _framework_sources(request, framework)
     first = Path(next((p for p in request.paths if p != "-"), request.stdin_filename or "."))
     root = project_root(first, settings.source)
     walk = Walk(confine=os.path.realpath(root))
@@ -137,6 +147,33 @@ def gather(request: RunRequest) -> Gathered:
     choice = runners.assign(settings.runner, settings.assume_in_transaction, files, root,
                             settings.no_transaction_markers, settings.option("flyway", "mixed"))
     return Gathered(files, choice, notes)
+
+
+def _framework(request: RunRequest) -> str | None:
+    """The framework whose Python migrations this run renders: asked for, configured, or detected (a folder with
+    manage.py and apps' migrations); None for SQL files."""
+    chosen = request.framework or request.settings.source_framework
+    if chosen == "sql":
+        return None
+    if chosen is not None:
+        return chosen
+    if "-" in request.paths:
+        return None
+    return frameworks.detect(request.paths)
+
+
+def _framework_sources(request: RunRequest, framework: str) -> Gathered:
+    settings = request.settings
+    memo.depends_on_code()
+    root = Path(next((p for p in request.paths if p != "-"), "."))
+    if not root.is_dir():
+        raise SourceError(f"{root}: {framework} needs the project's folder (the one with manage.py)")
+    how = "configured" if (request.framework or settings.source_framework) else "detected from manage.py"
+    rendered = frameworks.django_sources(
+        root, request.framework_settings or settings.django_settings, request.framework_database,
+        request.python, settings.target_postgres, settings.default_schema)
+    choice = runners.RunnerChoice(runners.RUNNERS["django"], f"source: {rendered.detail}, {how}")
+    return Gathered(rendered.files, choice, rendered.notes, rendered.origins)
 
 
 def _with_history(files: list[SourceFile], request: RunRequest, root: Path, notes: list[str]) -> list[SourceFile]:
@@ -256,6 +293,7 @@ def execute(request: RunRequest) -> tuple[RunResult, dict[str, str]]:
         result.runner = runner.summary
         result.notes = gathered.notes
         _decide_tenancy(result, selection, tenancy_evidence(engine.model, request.settings))
+        _framework_findings(result, sources, gathered, request.settings)
         return result, sources
 
     fingerprint = settings_fingerprint(request.settings, set(selection.enabled))
@@ -309,7 +347,20 @@ def execute(request: RunRequest) -> tuple[RunResult, dict[str, str]]:
     result.findings.sort(key=Finding.sort_key)
     cache.save()
     sources = _texts(files, {f.file for f in result.findings}, texts)
+    _framework_findings(result, sources, gathered, request.settings)
     return result, sources
+
+
+def _framework_findings(result: RunResult, sources: dict[str, str], gathered: Gathered, settings: Settings) -> None:
+    """Findings on SQL a framework rendered, moved to the .py migrations (and their code frames to the Python)."""
+    if not gathered.origins:
+        return
+    rendered = {f.display: (f.data or b"").decode("utf-8", "replace") for f in gathered.files}
+    selected = {code.upper() for code in [*(settings.select or []), *settings.extend_select]}
+    result.findings = frameworks.to_python(result.findings, gathered.origins, selected, rendered)
+    result.findings.sort(key=Finding.sort_key)
+    for display, origin in gathered.origins.items():
+        sources[display] = origin.python_text
 
 
 def _not_fixable(files: list[SourceFile]) -> dict[str, str]:

@@ -58,6 +58,10 @@ def check(
     diff: Annotated[bool, typer.Option("--diff", help="Print the unified diff of what --fix would change, write nothing (exit 1 if there is something to fix).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print the findings only: no summary, runner or notes.")] = False,
     watch: Annotated[bool, typer.Option("--watch", "-w", help="Check again whenever a checked file changes (Ctrl-C stops).")] = False,
+    django: Annotated[bool, typer.Option("--django", help="The migrations are Django's: render each one's SQL with the project's own backend, without a database, and report at the .py operation (detected from manage.py when a folder is named).")] = False,
+    django_settings: Annotated[str | None, typer.Option("--settings", help="Django's settings module (default: the one manage.py names).")] = None,
+    database: Annotated[str, typer.Option("--database", help="Django's database alias whose backend renders the SQL.")] = "default",
+    python: Annotated[str | None, typer.Option("--python", help="The project's interpreter, which renders the migrations (default: the one running schemalint).")] = None,
     daemon: Annotated[bool | None, typer.Option("--daemon/--no-daemon", help="Run the check in the warm daemon (schemalint daemon start), falling back to this process when none answers; default: the config's daemon key.")] = None,
 ) -> None:
     """Check migration files and report unsafe changes."""
@@ -72,7 +76,8 @@ def check(
         assume_in_transaction=assume_in_transaction, fail_on=fail_on, exit_zero=exit_zero, statistics=statistics,
         output_file=output_file, stdin_filename=stdin_filename, since=since, no_cache=no_cache, cache_dir=cache_dir,
         color=color, no_help=no_help, jobs=jobs, no_history=no_history, fix=fix, quiet=quiet,
-        unsafe_fixes=unsafe_fixes, diff=diff)
+        unsafe_fixes=unsafe_fixes, diff=diff, framework="django" if django else None,
+        framework_settings=django_settings, framework_database=database, python=python)
     if watch:
         if paths == ["-"]:
             fail("--watch needs files or folders, not standard input")
@@ -99,6 +104,10 @@ class CheckOptions:
     fail_on: str | None = None
     exit_zero: bool = False
     statistics: bool = False
+    framework: str | None = None
+    framework_settings: str | None = None
+    framework_database: str = "default"
+    python: str | None = None
     output_file: Path | None = None
     stdin_filename: str | None = None
     since: str | None = None
@@ -157,7 +166,9 @@ def run_check(o: CheckOptions) -> None:
             settings.cache_dir = str(o.cache_dir)
         stdin_data = sys.stdin.buffer.read() if paths and "-" in paths else None
         request = RunRequest(paths or ["."], settings, o.stdin_filename, o.since, use_cache=not o.no_cache and not o.fix,
-                             jobs=o.jobs, history=not o.no_history, stdin_data=stdin_data)
+                             jobs=o.jobs, history=not o.no_history, stdin_data=stdin_data, framework=o.framework,
+                             framework_settings=o.framework_settings, framework_database=o.framework_database,
+                             python=o.python)
         result, sources = run_deep(lambda: execute(request))
         fixed_stdin: str | None = None
         if o.diff:

@@ -32,6 +32,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
             "applicability": "safe" if f.fix.safe else "unsafe",
             "edits": [{"start": f.fix.start, "end": f.fix.end, "content": f.fix.replacement}],  # character offsets
         },
+        **({"origin": f.origin, "sql": f.sql} if f.sql is not None else {}),  # framework sources
     }
 
 

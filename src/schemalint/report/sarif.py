@@ -82,7 +82,7 @@ def _result(f: Finding, rule_index: int, seen: Counter[str]) -> dict[str, Any]:
     base = f"{f.code}\0{f.file}\0{f.message}"
     seen[base] += 1
     fingerprint = hashlib.sha256(f"{base}\0{seen[base]}".encode()).hexdigest()[:32]
-    return {
+    result = {
         "ruleId": f.code,
         "ruleIndex": rule_index,
         "level": _level(f.severity.label),
@@ -100,3 +100,6 @@ def _result(f: Finding, rule_index: int, seen: Counter[str]) -> dict[str, Any]:
         }],
         "partialFingerprints": {"schemalintFinding/v1": fingerprint},
     }
+    if f.sql is not None:  # a framework source: the operation and the SQL it rendered
+        result["properties"] = {"origin": f.origin, "sql": f.sql}
+    return result

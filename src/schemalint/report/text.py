@@ -109,6 +109,10 @@ def _finding(out: list[str], paint: _Styler, f: Finding, lines: list[str], optio
                 out.append(paint(f"  {'':>{width}} │ ", "blue") + paint(marks, style))
         if f.span.end_line > last:
             out.append(paint(f"  {'':>{width}} ┆ … ({f.span.end_line - last} more lines)", "blue"))
+    if f.sql:  # a framework source: the operation and the SQL it rendered
+        sql_lines = visible_lines(f.sql)
+        out.append(paint("  sql: ", "bold blue") + (f"({visible(f.origin)}) " if f.origin else "") + sql_lines[0])
+        out.extend("       " + extra for extra in sql_lines[1:MAX_FRAME_LINES])
     if options.show_help and f.help:
         help_lines = visible_lines(f.help)
         out.append(paint("  help: ", "bold cyan") + help_lines[0])

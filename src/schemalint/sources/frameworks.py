@@ -1,0 +1,265 @@
+"""Framework sources: the SQL that Django renders from Python migrations, judged like ``.sql`` files in the order
+the framework applies them, with each finding moved back to the ``.py`` file and the line of the operation that
+emitted the statement.
+
+The SQL is rendered by an extractor that runs in the project's own interpreter (``--python``, default the one
+running schemalint) as a separate process: the user's project is never imported into schemalint's process. It
+never connects to a database; when Django would ask the database's catalogue for a constraint's name, this
+module answers from a schema model fed with the SQL rendered so far."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from schemalint.findings import Finding, Span
+from schemalint.model import replay
+from schemalint.model.schema import SchemaModel
+from schemalint.sources.files import SourceError, SourceFile
+from schemalint.sources.runners import AUTOCOMMIT, WRAPPED
+from schemalint.sql.parse import parse
+from schemalint.sql.text import SourceText
+
+EXTRACT_TIMEOUT = 600  # seconds for the whole extraction
+# The house guide's conventions for .sql files (name, header, rollback section, audit columns, naming): the
+# frameworks have their own, so these apply to framework sources only when selected by code.
+HOUSE_CONVENTIONS = frozenset(("SL010", "SL011", "SL012", "SL402", "SL405"))
+# The framework's own safe form, added to the help of what it would otherwise say in plain SQL.
+DJANGO_HELP = {
+    "SL102": "In Django: AddIndexConcurrently (django.contrib.postgres.operations) in a migration with "
+             "atomic = False.",
+    "SL103": "In Django: RemoveIndexConcurrently (django.contrib.postgres.operations) in a migration with "
+             "atomic = False.",
+    "SL104": "In Django: put it in a migration of its own with atomic = False.",
+    "SL105": "In Django: AddConstraintNotValid, then ValidateConstraint in a later migration "
+             "(django.contrib.postgres.operations).",
+    "SL106": "In Django: AddConstraintNotValid, then ValidateConstraint in a later migration "
+             "(django.contrib.postgres.operations).",
+    "SL211": "In Django: keep a database default with db_default= (Django 5.0+), so inserts from code that does not "
+             "know the column still work.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    first_line: int  # the rendered SQL's lines this operation emitted (1-based, inclusive)
+    last_line: int
+    line: int  # the operation's line in the .py file
+    description: str
+
+
+@dataclass(slots=True)
+class Origin:
+    """Where a rendered file came from: the migration's .py file and its operations."""
+
+    framework: str
+    python_text: str
+    operations: list[Operation] = field(default_factory=list)
+
+    def operation_at(self, sql_line: int) -> Operation | None:
+        return next((op for op in self.operations if op.first_line <= sql_line <= op.last_line), None)
+
+
+@dataclass(slots=True)
+class Rendered:
+    files: list[SourceFile]
+    origins: dict[str, Origin]  # display path → origin
+    notes: list[str]
+    detail: str  # for the summary: "django 5.2.19 (settings shop_project.settings)"
+
+
+def detect(paths: list[str]) -> str | None:
+    """``django`` when a named folder holds manage.py and apps with ``migrations/0001_*.py``."""
+    for given in paths or ["."]:
+        folder = Path(given)
+        if folder.is_dir() and (folder / "manage.py").is_file() and any(folder.glob("*/migrations/0001_*.py")):
+            return "django"
+    return None
+
+
+def django_sources(root: Path, settings_module: str | None, database: str, python: str | None,
+                   target_postgres: int, default_schema: str) -> Rendered:
+    script = Path(__file__).resolve().parent.parent / "frameworks" / "django_extract.py"
+    command = [python or sys.executable, str(script), "--database", database, "--target", str(target_postgres),
+               "--root", str(root)]
+    if settings_module:
+        command += ["--settings", settings_module]
+    elif not os.environ.get("DJANGO_SETTINGS_MODULE"):
+        settings_module = _settings_from_manage(root)
+        if settings_module:
+            command += ["--settings", settings_module]
+    result = _converse(command, root, default_schema)
+    if result.get("type") == "error":
+        raise SourceError(f"django: cannot render the migrations: {result.get('message')}")
+    rendered = Rendered([], {}, [], f"django {result.get('django')} (settings {settings_module or 'from the environment'})")
+    for migration in result.get("migrations") or []:
+        _add_migration(rendered, migration, root)
+    return rendered
+
+
+def _settings_from_manage(root: Path) -> str | None:
+    """The settings module manage.py names in ``os.environ.setdefault("DJANGO_SETTINGS_MODULE", "…")``."""
+    import ast
+
+    try:
+        tree = ast.parse((root / "manage.py").read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and len(node.args) == 2 and all(isinstance(a, ast.Constant) for a in node.args):
+            key, value = (a.value for a in node.args)  # type: ignore[attr-defined]
+            if key == "DJANGO_SETTINGS_MODULE" and isinstance(value, str):
+                return value
+    return None
+
+
+def _converse(command: list[str], root: Path, default_schema: str) -> dict[str, Any]:
+    """Run the extractor, answering its catalogue questions, until it sends its result."""
+    model = SchemaModel(default_schema=default_schema)
+    try:
+        process = subprocess.Popen(command, cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, encoding="utf-8")
+    except OSError as exc:
+        raise SourceError(f"{command[0]}: cannot run the project's Python: {exc.strerror or exc}") from None
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        for line in process.stdout:
+            message = json.loads(line)
+            if message.get("type") == "ask":
+                _take_in(model, message.get("sql") or [])
+                table = model.rv({"relname": str(message.get("table", ""))})
+                process.stdin.write(json.dumps({"constraints": catalogue(model, table)}) + "\n")
+                process.stdin.flush()
+                continue
+            return dict(message)
+    except (ValueError, OSError) as exc:
+        raise SourceError(f"django: the extractor's answer cannot be read: {exc}") from None
+    finally:
+        _finish(process)
+    stderr = process.stderr.read() if process.stderr else ""
+    raise SourceError(f"django: the extractor stopped without a result: {' '.join(stderr.split())[-300:]}")
+
+
+def _finish(process: subprocess.Popen[str]) -> None:
+    for stream in (process.stdin, process.stdout):
+        if stream is not None:
+            stream.close()
+    try:
+        process.wait(timeout=EXTRACT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()  # our own child
+        process.wait()
+
+
+def _take_in(model: SchemaModel, statements: list[str]) -> None:
+    text = "\n".join(statements)
+    for stmt in parse(text, SourceText(text)).statements:
+        try:
+            replay.apply(model, stmt, "<rendered>", 0)
+        except Exception:  # the model never stops the extraction: an unreadable statement is just not recorded
+            continue
+
+
+def catalogue(model: SchemaModel, table: tuple[str, str]) -> dict[str, dict[str, Any]]:
+    """A table's constraints and indexes as Django's PostgreSQL introspection describes them
+    (``get_constraints``), from the schema model."""
+    out: dict[str, dict[str, Any]] = {}
+    known = model.tables.get(table)
+    if known is not None:
+        for con in known.constraints.values():
+            ref = None
+            if con.kind == "FOREIGN" and con.ref_table is not None:
+                ref = [con.ref_table[1], con.ref_columns[0] if con.ref_columns else "id"]
+            out[con.name] = {"columns": list(con.columns), "primary_key": con.kind == "PRIMARY",
+                             "unique": con.kind in ("PRIMARY", "UNIQUE"), "foreign_key": ref,
+                             "check": con.kind == "CHECK", "index": False, "definition": None, "options": None}
+    for name, index in model.indexes.items():
+        if index.table == table and name[1] not in out:
+            out[name[1]] = {"columns": [c for c in index.columns if c], "orders": [], "primary_key": False,
+                            "unique": index.unique, "foreign_key": None, "check": False, "index": True,
+                            "type": "idx", "definition": None, "options": None}
+    return out
+
+
+def _add_migration(rendered: Rendered, migration: dict[str, Any], root: Path) -> None:
+    path = Path(str(migration.get("file", "")))
+    try:
+        python_text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        python_text = ""
+    try:
+        display = os.path.relpath(path)
+    except ValueError:
+        display = str(path)
+    origin = Origin("django", python_text)
+    lines: list[str] = []
+    for op in migration.get("operations") or []:
+        line = int(op.get("line") or 1)
+        if op.get("python"):
+            rendered.notes.append(f"{display}:{line}: {op.get('describe')} (RunPython) is Python code: not checked")
+            continue
+        first = len(lines) + 1
+        for comment in op.get("comments") or []:
+            lines.append(f"-- {comment}")  # a suppression written in Python, above the operation's SQL
+        for statement in op.get("sql") or []:
+            lines.extend(str(statement).splitlines() or [""])
+        if len(lines) >= first:
+            origin.operations.append(Operation(first, len(lines), line, str(op.get("describe", ""))))
+    text = "\n".join(lines) + "\n"
+    source = SourceFile(display, None, data=text.encode("utf-8"))
+    source.transaction = WRAPPED if migration.get("atomic", True) else AUTOCOMMIT
+    rendered.files.append(source)
+    rendered.origins[display] = origin
+
+
+_LINE_CITED = re.compile(r"\b(at|from|since) line (\d+)\b|\(lines? ((?:\d+, )*\d+)\)")
+
+
+def _cite(text: str, origin: Origin) -> str:
+    """A message's "at line N" of the rendered SQL, as the operation in the .py file that emitted line N."""
+    def operation(sql_line: int) -> str:
+        op = origin.operation_at(sql_line)
+        return f"line {op.line} ({op.description})" if op is not None else f"line {sql_line} of the rendered SQL"
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(2) is not None:
+            return f"{match.group(1)} {operation(int(match.group(2)))}"
+        cited = [operation(int(n)) for n in match.group(3).split(", ")]
+        return "(" + ", ".join(dict.fromkeys(cited)) + ")"
+
+    return _LINE_CITED.sub(replace, text)
+
+
+def to_python(findings: list[Finding], origins: dict[str, Origin], explicitly_selected: set[str],
+              sql_texts: dict[str, str]) -> list[Finding]:
+    """Each finding on rendered SQL moved to its migration's .py file, at the line of the operation that emitted
+    the statement, naming the operation and quoting the SQL; no fix (the file to change is Python). The house
+    conventions for .sql files are dropped unless selected by code."""
+    out: list[Finding] = []
+    for finding in findings:
+        origin = origins.get(finding.file)
+        if origin is None:
+            out.append(finding)
+            continue
+        if finding.code in HOUSE_CONVENTIONS and finding.code not in explicitly_selected:
+            continue
+        op = origin.operation_at(finding.span.line)
+        line = op.line if op is not None else 1
+        python_lines = origin.python_text.splitlines()
+        text_line = python_lines[line - 1] if 0 < line <= len(python_lines) else ""
+        column = len(text_line) - len(text_line.lstrip()) + 1
+        sql_lines = sql_texts.get(finding.file, "").splitlines()
+        sql = "\n".join(sql_lines[op.first_line - 1:op.last_line]) if op is not None else ""
+        hint = DJANGO_HELP.get(finding.code) if origin.framework == "django" else None
+        out.append(Finding(
+            finding.code, finding.name, finding.severity, finding.file,
+            Span(line, column, line, max(column, len(text_line))), _cite(finding.message, origin),
+            _cite(finding.help, origin) + (f"\n{hint}" if hint else ""), None,
+            origin=op.description if op is not None else None, sql=sql or None))
+    return out

@@ -1,0 +1,148 @@
+"""Django migrations as a source (sources/frameworks.py, frameworks/django_extract.py), on the fixture project
+fixtures/frameworks/django_shop: rendered with the project's own backend and no database, judged like SQL files in
+Django's order, reported at the .py file and the operation's line."""
+
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO
+
+pytest.importorskip("django")
+
+SHOP = REPO / "fixtures" / "frameworks" / "django_shop"
+HOUSE = {"SL010", "SL011", "SL012", "SL402", "SL405"}
+
+
+def check(folder: Path, *args: str) -> tuple[int, dict[str, Any], str]:
+    proc = subprocess.run([sys.executable, "-m", "schemalint", "check", "--no-cache", "--format", "json", ".", *args],
+                          cwd=folder, capture_output=True, text=True, check=False, timeout=300)
+    payload = json.loads(proc.stdout) if proc.stdout.startswith("{") else {}
+    return proc.returncode, payload, proc.stderr
+
+
+def operation_lines(path: Path) -> list[int]:
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "operations" for t in node.targets):
+            assert isinstance(node.value, ast.List)
+            return [element.lineno for element in node.value.elts]
+    return []
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Path:
+    target = tmp_path / "django_shop"
+    shutil.copytree(SHOP, target)
+    return target
+
+
+def found(payload: dict[str, Any]) -> list[tuple[str, int, str]]:
+    return [(f["file"].rsplit("/", 1)[-1], f["line"], f["code"]) for f in payload["findings"]]
+
+
+def test_every_finding_is_at_the_operation_that_emitted_it(shop: Path) -> None:
+    code, payload, stderr = check(shop)
+    assert code == 1, stderr
+    assert payload["summary"]["runner"].startswith("django (source: django ")
+    assert "detected from manage.py" in payload["summary"]["runner"]
+    for finding in payload["findings"]:
+        path = shop / finding["file"]
+        assert path.suffix == ".py" and path.is_file(), finding["file"]
+        assert finding["line"] in operation_lines(path), finding
+        assert finding["origin"] and finding["sql"] and finding["fix"] is None
+    got = {(file, code) for file, _line, code in found(payload)}
+    # AddIndex: a plain build; unique=True then removed: the constraint's name came from schemalint's model;
+    # RemoveField of a foreign key; RunSQL judged as SQL
+    assert {("0003_account_name_idx.py", "SL102"), ("0005_account_email_unique.py", "SL109"),
+            ("0006_account_email_not_unique.py", "SL213"), ("0007_remove_order_account.py", "SL201"),
+            ("0008_backfill.py", "SL116")} <= got
+    # the varchar widening is known from the history: no SL204; AddIndexConcurrently with atomic = False is clean
+    assert not [g for g in got if g[1] == "SL204"]
+    assert not [g for g in got if g[0] == "0009_order_placed_at.py" and g[1] in ("SL102", "SL104")]
+    drop = next(f for f in payload["findings"] if f["code"] == "SL213")
+    assert '"shop_account_email_648c3f12_uniq"' in drop["sql"]
+    # RunPython: said once, with its line
+    assert any("0008_backfill.py:14" in note and "not checked" in note for note in payload["summary"]["notes"])
+
+
+def test_findings_match_the_same_sql_as_files(shop: Path, tmp_path: Path) -> None:
+    """The rendered SQL written as .sql files (atomic migrations in BEGIN … COMMIT, psql applying them) gets the
+    same findings, file by file."""
+    from schemalint.sources.frameworks import django_sources
+
+    rendered = django_sources(shop, None, "default", None, 15, "public")
+    sql_folder = tmp_path / "as_sql"
+    sql_folder.mkdir()
+    names = {}
+    for number, source in enumerate(rendered.files):
+        text = (source.data or b"").decode()
+        if source.transaction == "wrapped":
+            text = f"BEGIN;\n{text}COMMIT;\n"
+        name = f"{number:04d}_{Path(source.display).stem}.sql"
+        (sql_folder / name).write_text(text)
+        names[name] = Path(source.display).name
+    (sql_folder / "schemalint.toml").write_text('runner = "psql"\n')
+    _, as_sql, _ = check(sql_folder)
+    _, as_django, _ = check(shop)
+    from_sql = {(names[f["file"].rsplit("/", 1)[-1]], f["code"]) for f in as_sql["findings"] if f["code"] not in HOUSE}
+    from_django = {(f["file"].rsplit("/", 1)[-1], f["code"]) for f in as_django["findings"]}
+    assert from_sql == from_django
+
+
+def test_no_database_connection_is_ever_made(shop: Path) -> None:
+    # the settings point at a host that does not exist, and the extractor makes every connect raise: rendering
+    # succeeds only if nothing connects
+    code, _payload, stderr = check(shop)
+    assert code == 1 and "no connection is made" not in stderr
+    assert "db.invalid" in (shop / "shop_project" / "settings.py").read_text()
+
+
+def test_a_zero_downtime_backend_is_judged_as_it_renders(shop: Path) -> None:
+    _code, payload, _ = check(shop, "--settings", "shop_project.settings_zdt")
+    got = {(file, code) for file, _line, code in found(payload)}
+    # its AddIndex renders CONCURRENTLY, inside an atomic migration: that fails
+    assert ("0003_account_name_idx.py", "SL104") in got and ("0003_account_name_idx.py", "SL102") not in got
+
+
+def test_suppressions_are_written_in_python(shop: Path) -> None:
+    path = shop / "shop" / "migrations" / "0008_backfill.py"
+    path.write_text(path.read_text().replace(
+        "        migrations.RunSQL(", "        # schemalint: ignore SL116 -- a ten-row table\n        migrations.RunSQL("))
+    _, payload, _ = check(shop)
+    assert ("0008_backfill.py", "SL116") not in {(f, c) for f, _l, c in found(payload)}
+
+
+def test_fix_never_touches_python_migrations(shop: Path) -> None:
+    before = {p: p.read_bytes() for p in (shop / "shop" / "migrations").glob("*.py")}
+    subprocess.run([sys.executable, "-m", "schemalint", "check", "--fix", "--unsafe-fixes", "."], cwd=shop,
+                   capture_output=True, check=False, timeout=300)
+    assert {p: p.read_bytes() for p in before} == before
+
+
+@pytest.mark.slow
+def test_two_hundred_migrations_in_under_five_seconds(shop: Path) -> None:
+    migrations = shop / "shop" / "migrations"
+    previous = "0009_order_placed_at"
+    for number in range(10, 210):
+        name = f"{number:04d}_field_{number}"
+        (migrations / f"{name}.py").write_text(
+            "from django.db import migrations, models\n\n\nclass Migration(migrations.Migration):\n"
+            f"    dependencies = [(\"shop\", \"{previous}\")]\n\n    operations = [\n"
+            f"        migrations.AddField(model_name=\"order\", name=\"f{number}\", field=models.IntegerField(null=True)),\n"
+            "    ]\n")
+        previous = name
+    started = time.perf_counter()
+    _code, payload, stderr = check(shop)
+    elapsed = time.perf_counter() - started
+    assert payload["summary"]["files"] == 209, stderr
+    assert elapsed < 5.0, elapsed
