@@ -268,8 +268,8 @@ def settings_from_table(table: dict[str, Any], path: Path | str, prefix: str = "
                 raise fail(key, "each marker is a SQL comment line, e.g. \"-- postgres-migrations disable-transaction\"")
             settings.no_transaction_markers = [marker.strip() for marker in value]
         elif key == "source":
-            if value not in ("sql", "django"):
-                raise fail(key, 'expected "sql" or "django"')
+            if value not in ("sql", "django", "alembic"):
+                raise fail(key, 'expected "sql", "django" or "alembic"')
             settings.source_framework = value
         elif key == "django-settings":
             settings.django_settings = value

@@ -159,7 +159,8 @@ def _framework(request: RunRequest) -> str | None:
         return chosen
     if "-" in request.paths:
         return None
-    return frameworks.detect(request.paths)
+    detected = frameworks.detect(request.paths)
+    return detected[0] if detected is not None else None
 
 
 def _framework_sources(request: RunRequest, framework: str) -> Gathered:
@@ -167,12 +168,18 @@ def _framework_sources(request: RunRequest, framework: str) -> Gathered:
     memo.depends_on_code()
     root = Path(next((p for p in request.paths if p != "-"), "."))
     if not root.is_dir():
-        raise SourceError(f"{root}: {framework} needs the project's folder (the one with manage.py)")
-    how = "configured" if (request.framework or settings.source_framework) else "detected from manage.py"
-    rendered = frameworks.django_sources(
-        root, request.framework_settings or settings.django_settings, request.framework_database,
-        request.python, settings.target_postgres, settings.default_schema)
-    choice = runners.RunnerChoice(runners.RUNNERS["django"], f"source: {rendered.detail}, {how}")
+        raise SourceError(f"{root}: {framework} needs the project's folder (the one with "
+                          f"{'manage.py' if framework == 'django' else 'alembic.ini'})")
+    detected = frameworks.detect([str(root)])
+    how = "configured" if (request.framework or settings.source_framework) or detected is None \
+        else f"detected from {detected[1]}"
+    if framework == "alembic":
+        rendered = frameworks.alembic_sources(root, request.framework_settings, request.python)
+    else:
+        rendered = frameworks.django_sources(
+            root, request.framework_settings or settings.django_settings, request.framework_database,
+            request.python, settings.target_postgres, settings.default_schema)
+    choice = runners.RunnerChoice(runners.RUNNERS[framework], f"source: {rendered.detail}, {how}")
     return Gathered(rendered.files, choice, rendered.notes, rendered.origins)
 
 

@@ -59,7 +59,8 @@ def check(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print the findings only: no summary, runner or notes.")] = False,
     watch: Annotated[bool, typer.Option("--watch", "-w", help="Check again whenever a checked file changes (Ctrl-C stops).")] = False,
     django: Annotated[bool, typer.Option("--django", help="The migrations are Django's: render each one's SQL with the project's own backend, without a database, and report at the .py operation (detected from manage.py when a folder is named).")] = False,
-    django_settings: Annotated[str | None, typer.Option("--settings", help="Django's settings module (default: the one manage.py names).")] = None,
+    alembic: Annotated[bool, typer.Option("--alembic", help="The migrations are Alembic revisions: render each one offline and report at the op. call (detected from alembic.ini when a folder is named).")] = False,
+    django_settings: Annotated[str | None, typer.Option("--settings", "--alembic-config", help="Django's settings module (default: the one manage.py names), or Alembic's config file (default alembic.ini).")] = None,
     database: Annotated[str, typer.Option("--database", help="Django's database alias whose backend renders the SQL.")] = "default",
     python: Annotated[str | None, typer.Option("--python", help="The project's interpreter, which renders the migrations (default: the one running schemalint).")] = None,
     daemon: Annotated[bool | None, typer.Option("--daemon/--no-daemon", help="Run the check in the warm daemon (schemalint daemon start), falling back to this process when none answers; default: the config's daemon key.")] = None,
@@ -76,7 +77,7 @@ def check(
         assume_in_transaction=assume_in_transaction, fail_on=fail_on, exit_zero=exit_zero, statistics=statistics,
         output_file=output_file, stdin_filename=stdin_filename, since=since, no_cache=no_cache, cache_dir=cache_dir,
         color=color, no_help=no_help, jobs=jobs, no_history=no_history, fix=fix, quiet=quiet,
-        unsafe_fixes=unsafe_fixes, diff=diff, framework="django" if django else None,
+        unsafe_fixes=unsafe_fixes, diff=diff, framework="django" if django else ("alembic" if alembic else None),
         framework_settings=django_settings, framework_database=database, python=python)
     if watch:
         if paths == ["-"]:

@@ -1,6 +1,6 @@
-"""Framework sources: the SQL that Django renders from Python migrations, judged like ``.sql`` files in the order
-the framework applies them, with each finding moved back to the ``.py`` file and the line of the operation that
-emitted the statement.
+"""Framework sources: the SQL that Django and Alembic render from Python migrations, judged like ``.sql`` files in
+the order the framework applies them, with each finding moved back to the ``.py`` file and the line of the
+operation that emitted the statement.
 
 The SQL is rendered by an extractor that runs in the project's own interpreter (``--python``, default the one
 running schemalint) as a separate process: the user's project is never imported into schemalint's process. It
@@ -46,6 +46,19 @@ DJANGO_HELP = {
 }
 
 
+ALEMBIC_HELP = {
+    "SL102": "In Alembic: op.create_index(..., postgresql_concurrently=True) inside "
+             "`with op.get_context().autocommit_block():`.",
+    "SL103": "In Alembic: op.drop_index(..., postgresql_concurrently=True) inside "
+             "`with op.get_context().autocommit_block():`.",
+    "SL104": "In Alembic: run it inside `with op.get_context().autocommit_block():`.",
+    "SL105": "In Alembic: op.create_foreign_key(..., postgresql_not_valid=True), then "
+             "op.execute('ALTER TABLE … VALIDATE CONSTRAINT …') in a later revision.",
+    "SL106": "In Alembic: op.create_check_constraint(..., postgresql_not_valid=True), then VALIDATE in a later "
+             "revision.",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Operation:
     first_line: int  # the rendered SQL's lines this operation emitted (1-based, inclusive)
@@ -74,12 +87,17 @@ class Rendered:
     detail: str  # for the summary: "django 5.2.19 (settings shop_project.settings)"
 
 
-def detect(paths: list[str]) -> str | None:
-    """``django`` when a named folder holds manage.py and apps with ``migrations/0001_*.py``."""
+def detect(paths: list[str]) -> tuple[str, str] | None:
+    """(framework, evidence): ``django`` when a named folder holds manage.py and apps with
+    ``migrations/0001_*.py``, ``alembic`` when it holds alembic.ini."""
     for given in paths or ["."]:
         folder = Path(given)
-        if folder.is_dir() and (folder / "manage.py").is_file() and any(folder.glob("*/migrations/0001_*.py")):
-            return "django"
+        if not folder.is_dir():
+            continue
+        if (folder / "manage.py").is_file() and any(folder.glob("*/migrations/0001_*.py")):
+            return "django", "manage.py"
+        if (folder / "alembic.ini").is_file():
+            return "alembic", "alembic.ini"
     return None
 
 
@@ -94,12 +112,25 @@ def django_sources(root: Path, settings_module: str | None, database: str, pytho
         settings_module = _settings_from_manage(root)
         if settings_module:
             command += ["--settings", settings_module]
-    result = _converse(command, root, default_schema)
-    if result.get("type") == "error":
-        raise SourceError(f"django: cannot render the migrations: {result.get('message')}")
+    result = _converse(command, root, default_schema, "django")
     rendered = Rendered([], {}, [], f"django {result.get('django')} (settings {settings_module or 'from the environment'})")
     for migration in result.get("migrations") or []:
-        _add_migration(rendered, migration, root)
+        _add_migration(rendered, migration, "django")
+    return rendered
+
+
+def alembic_sources(root: Path, config: str | None, python: str | None) -> Rendered:
+    """An Alembic project's revisions rendered offline (``upgrade --sql``'s way), one file per revision."""
+    script = Path(__file__).resolve().parent.parent / "frameworks" / "alembic_extract.py"
+    command = [python or sys.executable, str(script), "--config", config or "alembic.ini", "--root", str(root)]
+    result = _converse(command, root, "public", "alembic")
+    rendered = Rendered([], {}, list(result.get("notes") or []), f"alembic {result.get('alembic')}")
+    for migration in result.get("migrations") or []:
+        _add_migration(rendered, migration, "alembic")
+    if not result.get("per_migration") and len(rendered.files) > 1:
+        rendered.notes.append("alembic runs every pending revision in one transaction (env.py does not set "
+                              "transaction_per_migration=True): a lock a revision takes is held until the last one "
+                              "ends; each revision is judged as its own transaction")
     return rendered
 
 
@@ -119,7 +150,7 @@ def _settings_from_manage(root: Path) -> str | None:
     return None
 
 
-def _converse(command: list[str], root: Path, default_schema: str) -> dict[str, Any]:
+def _converse(command: list[str], root: Path, default_schema: str, framework: str) -> dict[str, Any]:
     """Run the extractor, answering its catalogue questions, until it sends its result."""
     model = SchemaModel(default_schema=default_schema)
     try:
@@ -137,13 +168,15 @@ def _converse(command: list[str], root: Path, default_schema: str) -> dict[str, 
                 process.stdin.write(json.dumps({"constraints": catalogue(model, table)}) + "\n")
                 process.stdin.flush()
                 continue
+            if message.get("type") == "error":
+                raise SourceError(f"{framework}: cannot render the migrations: {message.get('message')}")
             return dict(message)
     except (ValueError, OSError) as exc:
-        raise SourceError(f"django: the extractor's answer cannot be read: {exc}") from None
+        raise SourceError(f"{framework}: the extractor's answer cannot be read: {exc}") from None
     finally:
         _finish(process)
     stderr = process.stderr.read() if process.stderr else ""
-    raise SourceError(f"django: the extractor stopped without a result: {' '.join(stderr.split())[-300:]}")
+    raise SourceError(f"{framework}: the extractor stopped without a result: {' '.join(stderr.split())[-300:]}")
 
 
 def _finish(process: subprocess.Popen[str]) -> None:
@@ -187,7 +220,7 @@ def catalogue(model: SchemaModel, table: tuple[str, str]) -> dict[str, dict[str,
     return out
 
 
-def _add_migration(rendered: Rendered, migration: dict[str, Any], root: Path) -> None:
+def _add_migration(rendered: Rendered, migration: dict[str, Any], framework: str) -> None:
     path = Path(str(migration.get("file", "")))
     try:
         python_text = path.read_text(encoding="utf-8")
@@ -197,13 +230,24 @@ def _add_migration(rendered: Rendered, migration: dict[str, Any], root: Path) ->
         display = os.path.relpath(path)
     except ValueError:
         display = str(path)
-    origin = Origin("django", python_text)
+    origin = Origin(framework, python_text)
     lines: list[str] = []
-    for op in migration.get("operations") or []:
+    operations = migration.get("operations") or []
+    # statements an Alembic autocommit_block() runs on their own; the rest of the revision is one transaction,
+    # written as BEGIN … COMMIT around each stretch of them
+    split = any(op.get("autocommit") for op in operations)
+    in_block = False
+    for op in operations:
         line = int(op.get("line") or 1)
         if op.get("python"):
             rendered.notes.append(f"{display}:{line}: {op.get('describe')} (RunPython) is Python code: not checked")
             continue
+        if split and not op.get("autocommit") and not in_block:
+            lines.append("BEGIN;")
+            in_block = True
+        elif split and op.get("autocommit") and in_block:
+            lines.append("COMMIT;")
+            in_block = False
         first = len(lines) + 1
         for comment in op.get("comments") or []:
             lines.append(f"-- {comment}")  # a suppression written in Python, above the operation's SQL
@@ -211,9 +255,11 @@ def _add_migration(rendered: Rendered, migration: dict[str, Any], root: Path) ->
             lines.extend(str(statement).splitlines() or [""])
         if len(lines) >= first:
             origin.operations.append(Operation(first, len(lines), line, str(op.get("describe", ""))))
+    if in_block:
+        lines.append("COMMIT;")
     text = "\n".join(lines) + "\n"
     source = SourceFile(display, None, data=text.encode("utf-8"))
-    source.transaction = WRAPPED if migration.get("atomic", True) else AUTOCOMMIT
+    source.transaction = WRAPPED if migration.get("atomic", True) and not split else AUTOCOMMIT
     rendered.files.append(source)
     rendered.origins[display] = origin
 
@@ -256,7 +302,7 @@ def to_python(findings: list[Finding], origins: dict[str, Origin], explicitly_se
         column = len(text_line) - len(text_line.lstrip()) + 1
         sql_lines = sql_texts.get(finding.file, "").splitlines()
         sql = "\n".join(sql_lines[op.first_line - 1:op.last_line]) if op is not None else ""
-        hint = DJANGO_HELP.get(finding.code) if origin.framework == "django" else None
+        hint = (DJANGO_HELP if origin.framework == "django" else ALEMBIC_HELP).get(finding.code)
         out.append(Finding(
             finding.code, finding.name, finding.severity, finding.file,
             Span(line, column, line, max(column, len(text_line))), _cite(finding.message, origin),
