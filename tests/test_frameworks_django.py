@@ -146,3 +146,41 @@ def test_two_hundred_migrations_in_under_five_seconds(shop: Path) -> None:
     elapsed = time.perf_counter() - started
     assert payload["summary"]["files"] == 209, stderr
     assert elapsed < 5.0, elapsed
+
+
+def test_the_manage_py_command(shop: Path) -> None:
+    settings = shop / "shop_project" / "settings.py"
+    settings.write_text(settings.read_text().replace('INSTALLED_APPS = ["shop"]',
+                                                     'INSTALLED_APPS = ["shop", "schemalint.django"]'))
+    proc = subprocess.run([sys.executable, "manage.py", "schemalint", "--", "--format", "concise", "--no-cache"],
+                          cwd=shop, capture_output=True, text=True, check=False, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert "shop/migrations/0003_account_name_idx.py:8:9: SL102" in proc.stdout
+
+
+def test_since_judges_only_the_changed_migrations(shop: Path) -> None:
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=shop, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("-c", "user.email=t@t", "-c", "user.name=t", "add", ".")
+    git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "base")
+    path = shop / "shop" / "migrations" / "0008_backfill.py"
+    path.write_text(path.read_text().replace("SET total = 0", "SET total = 1"))
+    _, payload, stderr = check(shop, "--since", "HEAD")
+    assert {f["file"].rsplit("/", 1)[-1] for f in payload["findings"]} == {"0008_backfill.py"}, stderr
+    assert not [f for f in payload["findings"] if f["code"] == "SL014"]  # .py text is not SQL to compare
+
+
+@pytest.mark.slow
+def test_django_4_2_lts_renders_the_same(shop: Path, tmp_path: Path) -> None:
+    venv = tmp_path / "django42"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    install = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "django>=4.2,<4.3", "psycopg[binary]"],
+                             capture_output=True, text=True, check=False, timeout=600)
+    if install.returncode != 0:
+        pytest.skip(f"Django 4.2 could not be installed here: {install.stderr.strip()[-200:]}")
+    _, with_42, _ = check(shop, "--python", str(venv / "bin" / "python"))
+    _, with_current, _ = check(shop)
+    assert "django 4.2." in with_42["summary"]["runner"]
+    assert found(with_42) == found(with_current)

@@ -180,6 +180,12 @@ def _framework_sources(request: RunRequest, framework: str) -> Gathered:
             root, request.framework_settings or settings.django_settings, request.framework_database,
             request.python, settings.target_postgres, settings.default_schema)
     choice = runners.RunnerChoice(runners.RUNNERS[framework], f"source: {rendered.detail}, {how}")
+    if request.since:  # only the migrations whose .py file changed are judged; the rest is history
+        from schemalint.sources.gitref import Repository
+
+        changed = Repository(request.since, Path.cwd()).changed()
+        for source in rendered.files:
+            source.judged = source.path is not None and source.path.resolve() in changed
     return Gathered(rendered.files, choice, rendered.notes, rendered.origins)
 
 
@@ -362,9 +368,8 @@ def _framework_findings(result: RunResult, sources: dict[str, str], gathered: Ga
     """Findings on SQL a framework rendered, moved to the .py migrations (and their code frames to the Python)."""
     if not gathered.origins:
         return
-    rendered = {f.display: (f.data or b"").decode("utf-8", "replace") for f in gathered.files}
     selected = {code.upper() for code in [*(settings.select or []), *settings.extend_select]}
-    result.findings = frameworks.to_python(result.findings, gathered.origins, selected, rendered)
+    result.findings = frameworks.to_python(result.findings, gathered.origins, selected)
     result.findings.sort(key=Finding.sort_key)
     for display, origin in gathered.origins.items():
         sources[display] = origin.python_text

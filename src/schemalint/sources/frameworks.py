@@ -74,6 +74,7 @@ class Origin:
     framework: str
     python_text: str
     operations: list[Operation] = field(default_factory=list)
+    sql_text: str = ""  # what was rendered (the source file's data is dropped once it is parsed)
 
     def operation_at(self, sql_line: int) -> Operation | None:
         return next((op for op in self.operations if op.first_line <= sql_line <= op.last_line), None)
@@ -258,7 +259,8 @@ def _add_migration(rendered: Rendered, migration: dict[str, Any], framework: str
     if in_block:
         lines.append("COMMIT;")
     text = "\n".join(lines) + "\n"
-    source = SourceFile(display, None, data=text.encode("utf-8"))
+    origin.sql_text = text
+    source = SourceFile(display, path, data=text.encode("utf-8"))  # the .py file: --since compares it
     source.transaction = WRAPPED if migration.get("atomic", True) and not split else AUTOCOMMIT
     rendered.files.append(source)
     rendered.origins[display] = origin
@@ -282,8 +284,7 @@ def _cite(text: str, origin: Origin) -> str:
     return _LINE_CITED.sub(replace, text)
 
 
-def to_python(findings: list[Finding], origins: dict[str, Origin], explicitly_selected: set[str],
-              sql_texts: dict[str, str]) -> list[Finding]:
+def to_python(findings: list[Finding], origins: dict[str, Origin], explicitly_selected: set[str]) -> list[Finding]:
     """Each finding on rendered SQL moved to its migration's .py file, at the line of the operation that emitted
     the statement, naming the operation and quoting the SQL; no fix (the file to change is Python). The house
     conventions for .sql files are dropped unless selected by code."""
@@ -300,7 +301,7 @@ def to_python(findings: list[Finding], origins: dict[str, Origin], explicitly_se
         python_lines = origin.python_text.splitlines()
         text_line = python_lines[line - 1] if 0 < line <= len(python_lines) else ""
         column = len(text_line) - len(text_line.lstrip()) + 1
-        sql_lines = sql_texts.get(finding.file, "").splitlines()
+        sql_lines = origin.sql_text.splitlines()
         sql = "\n".join(sql_lines[op.first_line - 1:op.last_line]) if op is not None else ""
         hint = (DJANGO_HELP if origin.framework == "django" else ALEMBIC_HELP).get(finding.code)
         out.append(Finding(
