@@ -16,7 +16,8 @@ from schemalint.rules import all_rules
 from tests.conftest import REPO, lint_files
 
 PAGES = REPO / "rules"
-_FENCE = re.compile(r"^```sql[ \t]+(?P<kind>bad|good|history)(?P<opts>[^\n]*)\n(?P<body>.*?)^```", re.M | re.S)
+_FENCE = re.compile(r"^```sql[ \t]+(?P<kind>bad|good|history|queries)(?P<opts>[^\n]*)\n(?P<body>.*?)^```",
+                    re.M | re.S)
 
 
 def examples(page: Path) -> list[tuple[str, str, str, str]]:
@@ -27,6 +28,8 @@ def examples(page: Path) -> list[tuple[str, str, str, str]]:
         kind, opts, body = match.group("kind"), match.group("opts").strip(), match.group("body")
         if kind == "history":
             history += body
+        elif kind == "queries":
+            continue  # the application's statements of a verify --queries page (tests/test_verify_pages.py)
         else:
             out.append((kind, opts, body, history))
     return out

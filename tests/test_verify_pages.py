@@ -10,7 +10,7 @@ import pytest
 from schemalint.config import settings_from_table
 from schemalint.run import RunRequest
 from schemalint.verify.command import VerifyOptions, verify
-from tests.test_rule_pages import PAGES, _settings, examples
+from tests.test_rule_pages import _FENCE, PAGES, _settings, examples
 
 SERVER_CASES = [
     pytest.param(page, i, kind, opts, sql, history, id=f"{page.stem[:5]}-{i}-{kind}")
@@ -29,7 +29,11 @@ def test_server_page_example(pg_server: Any, tmp_path: Path, page: Path, number:
     dsn = pg_server.dsn
     table = _settings(opts)  # rows=N and probe=true are verify's options, the rest config
     rows, probe = table.pop("rows", None), bool(table.pop("probe", False))
-    options = VerifyOptions(dsn=dsn, rows=int(rows) if rows is not None else None, probe=probe)
+    queries = [match.group("body") for match in _FENCE.finditer(page.read_text()) if match.group("kind") == "queries"]
+    if queries:  # a ```sql queries block: the application's statements, for verify --queries
+        (tmp_path.parent / f"{tmp_path.name}-queries.sql").write_text("".join(queries))
+    options = VerifyOptions(dsn=dsn, rows=int(rows) if rows is not None else None, probe=probe,
+                            queries=[str(tmp_path.parent / f"{tmp_path.name}-queries.sql")] if queries else None)
     settings = settings_from_table(table, "<page>")
     result, _, _ = verify(RunRequest([str(tmp_path)], settings, use_cache=False), options)
     raised = [f for f in result.findings if f.code == code and f.file.endswith("example.sql")]

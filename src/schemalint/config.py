@@ -24,7 +24,7 @@ MAX_FILE_SIZE_LIMIT = 1024**4  # bytes: the largest max-file-size accepted
 PRESETS = ("default", "guide")  # 10 is accepted for its pre-PG11 rewrite behaviour
 
 # Per-rule option tables: table → key → (type, default)
-OPTION_TABLES: dict[str, dict[str, tuple[type, Any]]] = {
+OPTION_TABLES: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
     "locks": {
         "runner-sets-lock-timeout": (bool, False),
         "max-lock-timeout": (str, "10s"),
@@ -37,6 +37,9 @@ OPTION_TABLES: dict[str, dict[str, tuple[type, Any]]] = {
         "blocked-threshold": (str, "1s"),  # SL507: writes waiting longer than this
         "blocked-threshold-reads": (str, "200ms"),  # SL507: reads waiting longer than this
         "max-cluster-size": (str, "2GB"),  # the throwaway cluster's disk, at most (a runaway insert stops there)
+        "queries": (list, []),  # verify --queries: files of the application's statements (globs)
+        "slower-threshold": ((int, float), 2.0),  # SL509: a query this many times slower (and ≥ 5 ms, beyond the noise)
+        "write-threshold": ((int, float), 1.5),  # SL510: inserts into a changed table this many times slower
     },
     "flyway": {
         "mixed": (bool, None),  # Flyway's mixed setting; unset: read from flyway.conf / flyway.toml / Spring config
@@ -311,7 +314,8 @@ def _is(value: object, expected: type | tuple[type, ...]) -> bool:
 
 
 def _type_name(expected: type | tuple[type, ...]) -> str:
-    names = {list: "a list", dict: "a table", int: "an integer", bool: "true or false", str: "a string"}
+    names = {list: "a list", dict: "a table", int: "an integer", bool: "true or false", str: "a string",
+             float: "a number"}
     if isinstance(expected, tuple):
         return " or ".join(names.get(t, t.__name__) for t in expected)
     return names.get(expected, expected.__name__)
@@ -454,6 +458,10 @@ runner-sets-lock-timeout = false
 # blocked-threshold-reads = "200ms"
 # The throwaway cluster's folder may grow to this size; a statement that passes it is stopped (SL501).
 # max-cluster-size = "2GB"
+# verify --queries: files of the application's typical statements (globs), timed before and after (SL509, SL511).
+# queries = ["db/queries/*.sql"]
+# slower-threshold = 2.0   # SL509: this many times slower (and at least 5 ms, beyond the noise)
+# write-threshold = 1.5    # SL510: inserts into a changed table this many times slower
 
 [tenancy]
 # Force the tenancy rules on (true) or off (false) instead of detecting a multi-tenant schema

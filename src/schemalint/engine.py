@@ -72,6 +72,7 @@ class RunResult:
     trace: list[dict[str, Any]] | None = None  # verify: what each statement did on the server
     verified: bool = False  # from `verify`: the findings are what the server showed, not the static rules
     not_fixable: dict[str, str] = field(default_factory=dict)  # file → why --fix must never write it
+    impact: dict[str, list[dict[str, Any]]] | None = None  # verify --queries/--rows: queries and writes before/after
 
 
 @dataclass(slots=True)

@@ -37,6 +37,7 @@ def verify(
     rows: Annotated[int | None, typer.Option("--rows", min=0, help="Fill every pre-existing table a migration touches with N synthetic rows first.")] = None,
     rows_from: Annotated[str | None, typer.Option("--rows-from", help="Take the row count per table from this (staging) database, read-only.")] = None,
     max_rows: Annotated[int | None, typer.Option("--max-rows", min=0, help="At most this many rows per table (default 5,000,000).")] = None,
+    queries: Annotated[list[str] | None, typer.Option("--queries", help="A .sql file (or glob) of the application's typical statements: timed with EXPLAIN ANALYZE before and after each migration (SL509, SL511).")] = None,
     probe: Annotated[bool, typer.Option("--probe", help="Measure how long concurrent reads and writes are blocked while each statement runs (SL507).")] = False,
     max_cluster_size: Annotated[str | None, typer.Option("--max-cluster-size", help="Stop when the throwaway cluster's folder passes this size, e.g. 2GB (default: [verify] max-cluster-size, else 2GB).")] = None,
 ) -> None:
@@ -46,7 +47,7 @@ def verify(
     from schemalint.run import RunRequest
     from schemalint.sources.files import SourceError
     from schemalint.verify import progress
-    from schemalint.verify.command import VerifyOptions, render_tables
+    from schemalint.verify.command import VerifyOptions, render_impact, render_tables
     from schemalint.verify.command import verify as run_verify
     from schemalint.verify.server import ServerError
     from schemalint.verify.signals import Interrupted, stop_cleanly_on_signals
@@ -82,7 +83,8 @@ def verify(
             request = RunRequest(paths or ["."], settings, None, since, use_cache=False)
             options = VerifyOptions(dsn, pg_bin, pg_user, statement_limit, run_limit, allow_superuser,
                                     progress.for_stderr(), notice, rows=rows, rows_from=rows_from,
-                                    max_rows=max_rows, probe=probe, max_cluster_bytes=size_limit)
+                                    max_rows=max_rows, probe=probe, max_cluster_bytes=size_limit,
+                                    queries=queries)
             result, reports, sources = run_verify(request, options)
     except Interrupted as stop:
         sys.stderr.write(f"schemalint: verify stopped by {stop}; what it had started was stopped and removed\n")
@@ -94,11 +96,12 @@ def verify(
     report = render(output_format, result, ReportOptions(
         color=use_color(color, output_file), sources=sources))
     if output_format == "text":
-        report = render_tables(reports) + report
+        report = render_tables(reports) + render_impact(result.impact) + report
     elif output_format == "markdown":
+        from schemalint.report.markdown import render_impact as markdown_impact
         from schemalint.report.markdown import render_trace
 
-        report = render_trace(result.trace or []) + report
+        report = render_trace(result.trace or []) + markdown_impact(result.impact) + report
     emit([report], output_file)
     if exit_zero:
         raise typer.Exit(EXIT_OK)

@@ -62,6 +62,8 @@ def chunks(result: RunResult) -> Iterator[str]:
     if internal:
         text += ',\n  "internal_errors": [\n' + ",\n".join("    " + json.dumps(e, ensure_ascii=False) for e in internal)
         text += "\n  ]"
+    if result.impact is not None:  # verify --queries/--rows: the application's queries and writes, before/after
+        text += ',\n  "impact": ' + json.dumps(result.impact, ensure_ascii=False)
     if result.trace is not None:  # verify: what each statement did (schema: verify/trace.schema.json)
         text += ',\n  "trace": [' + ",".join("\n    " + json.dumps(t, ensure_ascii=False) for t in result.trace)
         text += "\n  ]" if result.trace else "]"

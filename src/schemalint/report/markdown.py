@@ -163,3 +163,23 @@ def render_trace(trace: list[dict[str, Any]], limit: int = GITHUB_COMMENT_LIMIT 
         out.append(f"… trace truncated: {len(trace) - shown} more statements not shown (the comment limit).")
         out.append("")
     return "\n".join(out) + "\n"
+
+
+def render_impact(impact: dict[str, list[dict[str, Any]]] | None) -> str:
+    """verify --queries/--rows for a pull request: a before/after table, plans in <details>."""
+    if not impact or not (impact.get("queries") or impact.get("writes")):
+        return ""
+    out = ["#### Queries and writes, before → after (medians, on the synthetic rows)", "",
+           "| what | before | after | plan after |", "|---|---|---|---|"]
+    for q in impact.get("queries") or []:
+        before = "fails" if q["error_before"] else f"{q['before_ms']:.1f} ms"
+        after = "fails" if q["error_after"] else f"{q['after_ms']:.1f} ms"
+        plan = markdown(q["error_after"] or f"{q['plan_after']} {', '.join(q['index_after'])}".strip())
+        out.append(f"| query `{markdown(q['name'])}` | {before} | {after} | {plan} |")
+    for w in impact.get("writes") or []:
+        out.append(f"| INSERT {w['rows']:,} rows into `{markdown(w['table'])}` | {w['before_ms']:.0f} ms | "
+                   f"{w['after_ms']:.0f} ms | {markdown(', '.join(w['because']))} |")
+    details = [f"<details><summary>{markdown(q['name'])}</summary>\n\n```sql\n{q['sql']}\n```\n\nplan before: "
+               f"{markdown(q['plan_before'] or '-')}, after: {markdown(q['plan_after'] or '-')}\n</details>"
+               for q in impact.get("queries") or []]
+    return "\n".join([*out, "", *details]) + "\n\n"

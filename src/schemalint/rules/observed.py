@@ -21,3 +21,11 @@ meta_rule("SL507", "observed-blocked-queries", Severity.ERROR,
           "(verify --probe) Concurrent reads or writes on a pre-existing table waited longer than blocked-threshold.")
 meta_rule("SL508", "duration-underestimated", Severity.WARNING,
           "(verify --rows) The file's measured time, scaled to production rows, exceeds its Estimated Duration.")
+meta_rule("SL509", "query-slower", Severity.WARNING,
+          "(verify --queries) A listed statement is slower after the migration beyond the threshold and the noise, "
+          "or now fails.")
+meta_rule("SL510", "write-overhead", Severity.WARNING,
+          "(verify --rows) Inserting 1,000 rows into a table the migration gave a new index, constraint, trigger or "
+          "foreign key is slower beyond write-threshold.")
+meta_rule("SL511", "unused-new-index", Severity.WARNING,
+          "(verify --queries) An index the migration creates that no listed statement's plan uses afterwards.")

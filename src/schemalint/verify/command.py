@@ -6,12 +6,14 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from schemalint.config import Settings
 from schemalint.engine import RunResult, prepare
 from schemalint.run import RunRequest, enabled_codes, gather
 from schemalint.verify import observe
 from schemalint.verify.fill import Filler
+from schemalint.verify.impact import Impact, load_queries
 from schemalint.verify.probe import Probe
 from schemalint.verify.progress import Progress, Silent
 from schemalint.verify.runner import FileReport, Verifier
@@ -43,6 +45,7 @@ class VerifyOptions:
     max_rows: int | None = None
     probe: bool = False  # --probe: measure how long concurrent reads and writes are blocked
     max_cluster_bytes: int | None = 2 * 1024**3  # --max-cluster-size: the throwaway cluster's disk, at most
+    queries: list[str] | None = None  # --queries: files of the application's statements, timed before and after
 
 
 @contextlib.contextmanager
@@ -94,7 +97,10 @@ def verify(request: RunRequest, options: VerifyOptions) -> tuple[RunResult, list
                                 privileged=options.allow_superuser, filler=filler, probe=probe, policy=policy)
             if probe is not None and filler is not None:
                 probe.insert_sql = filler.insert_probe_sql
+            verifier.impact = _impact(options, settings, conn, verifier, filler)
             result = verifier.run(prepared, rollback_files)
+            if verifier.impact is not None:
+                result.impact = verifier.impact.records
             result.runner = runner.summary
             version = conn.info.server_version
             server = f"server: PostgreSQL {version // 10000}.{version % 100} — {box.description}"
@@ -103,6 +109,23 @@ def verify(request: RunRequest, options: VerifyOptions) -> tuple[RunResult, list
             result.trace = verifier.trace
     sources = {p.source.display: p.text.text for p in prepared if p.text is not None}
     return result, verifier.reports, sources
+
+
+def _impact(options: VerifyOptions, settings: Settings, conn: Any, verifier: Verifier,
+            filler: Filler | None) -> Impact | None:
+    """--queries and --rows: the application's queries and writes, before and after each migration."""
+    paths = options.queries if options.queries is not None else list(settings.option("verify", "queries"))
+    try:
+        queries = load_queries(paths)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"--queries: cannot read {getattr(exc, 'filename', '') or paths}: "
+                         f"{getattr(exc, 'strerror', None) or exc}") from None
+    if not queries and filler is None:
+        return None
+    return Impact(conn, queries, filler.insert_rows_sql if filler is not None else None, verifier._finding,
+                  float(settings.option("verify", "slower-threshold")), float(settings.option("verify", "write-threshold")),
+                  rows=lambda table: filler.done.rows.get(table, 0) if filler is not None else 0,
+                  default_schema=settings.default_schema)
 
 
 @contextlib.contextmanager
@@ -196,3 +219,19 @@ def render_tables(reports: list[FileReport]) -> str:
                        f"{seen.milliseconds:>7.1f}{blocked}")
         out.append("")
     return "\n".join(out) + ("\n" if out else "")
+
+
+def render_impact(impact: dict[str, list[dict[str, Any]]] | None) -> str:
+    """verify --queries/--rows: each listed query and each changed table's inserts, before and after."""
+    if not impact or not (impact.get("queries") or impact.get("writes")):
+        return ""
+    out = ["Queries and writes, before → after the migration (medians, on the synthetic rows)"]
+    for q in impact.get("queries") or []:
+        before = "fails" if q["error_before"] else f"{q['before_ms']:.1f} ms {q['plan_before']}"
+        after = f"fails: {q['error_after']}" if q["error_after"] else f"{q['after_ms']:.1f} ms {q['plan_after']}"
+        using = f" using {', '.join(q['index_after'])}" if q["index_after"] and not q["error_after"] else ""
+        out.append(f"  query {q['name']}: {before} → {after}{using}")
+    for w in impact.get("writes") or []:
+        out.append(f"  INSERT {w['rows']:,} rows into {w['table']}: {w['before_ms']:.0f} ms → {w['after_ms']:.0f} ms "
+                   f"({', '.join(w['because'])})")
+    return "\n".join(out) + "\n\n"

@@ -155,6 +155,14 @@ class Filler:
         columns, body = select
         return f"INSERT INTO {table} ({columns}) {body}" if columns else f"INSERT INTO {table} DEFAULT VALUES"
 
+    def insert_rows_sql(self, table: str, count: int) -> str | None:
+        """``count`` synthetic rows past the filled ones (verify's write measurement), or None."""
+        select = self._select(table, "1", str(count), beyond=True)
+        if select is None:
+            return None
+        columns, body = select
+        return f"INSERT INTO {table} ({columns}) {body}" if columns else None
+
     def _fill(self, table: str, registry: bool = False) -> list[str]:
         import psycopg
 

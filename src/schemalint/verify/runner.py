@@ -19,6 +19,7 @@ from schemalint.sql.text import SourceText
 from schemalint.sql.transactions import refused_in_transaction
 from schemalint.verify import catalog, observe
 from schemalint.verify.fill import Filler
+from schemalint.verify.impact import Impact
 from schemalint.verify.probe import Probe, tables_named
 from schemalint.verify.progress import Progress, Silent
 from schemalint.verify.scale import RowsPolicy, parse_estimate
@@ -85,6 +86,7 @@ class Verifier:
         self.out_of_time = False
         self.timed_out = False  # the last failure was a cancel by a time limit, not PostgreSQL's refusal
         self._progress_file = ""
+        self.impact: Impact | None = None  # --queries / --rows: what the migration does to queries and writes
         self.server_version = int(conn.info.server_version) // 10000
         self.pid = int(conn.info.backend_pid)
         self._configure()
@@ -215,8 +217,13 @@ class Verifier:
                     self.incomplete.append(f"{file} (history): {error}")
                 continue
             self._fill_for(file, forward)
+            relations = {rel.name for rel in observe.relations(self.monitor).values()} if self.impact else set()
+            before = self.impact.before(forward, relations, self.settings.default_schema) if self.impact else None
             result.findings.extend(self.verify_file(prepared, forward, rollback_files, syntax,
                                                     complete=syntax_line is None))
+            if self.impact is not None and before is not None:
+                now = {rel.name for rel in observe.relations(self.monitor).values() if rel.is_index}
+                result.findings.extend(self.impact.after(file, forward, before, sorted(now - relations)))
         result.incomplete.extend(self.incomplete)
         result.findings.sort(key=Finding.sort_key)
         return result
