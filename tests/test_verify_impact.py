@@ -81,3 +81,38 @@ def test_nothing_measured_without_queries_or_rows(project: Path, pg_server: Any)
     result = run(project, pg_server)
     assert result.impact is None
     assert not [f for f in result.findings if f.code in ("SL509", "SL510", "SL511")]
+
+
+def test_claims_are_set_beside_what_the_server_showed(project: Path, pg_server: Any,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    result = run(project, pg_server)
+    index = next(c for c in result.claims if c["file"].endswith("002_indexes.sql") and c["line"] == 2)
+    assert index["claimed"]["locks"] == {"public.accounts": "SHARE"} and index["status"] == "confirmed"
+    check = next(c for c in result.claims if c["line"] == 4)
+    assert check["claimed"]["scan"] and check["observed"]["scan"] and check["status"] == "confirmed"
+    assert any(n.startswith("claims: ") and "0 mismatches" in n for n in result.notes)
+    assert not result.internal_errors
+    # a lock table that says the wrong thing is caught by the server, as a schemalint bug
+    from schemalint.model import locks
+
+    monkeypatch.setitem(locks._LOCKS, "IndexStmt", lambda node, r: [
+        locks.LockTaken(r.rv(node.get("relation")), locks.LockMode.ROW_EXCLUSIVE, "CREATE INDEX")])
+    wrong = run(project, pg_server)
+    assert any(c["status"] == "mismatch" and c["line"] == 2 for c in wrong.claims)
+    assert any("the lock table says ROW EXCLUSIVE on public.accounts; PostgreSQL took SHARE" in e.message
+               for e in wrong.internal_errors)
+
+
+def test_risk_per_file_beside_the_header(tmp_path: Path, pg_server: Any) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "001_accounts.sql").write_text("CREATE TABLE accounts (account_id bigint PRIMARY KEY, score int);\n")
+    (folder / "002_check.sql").write_text(
+        "-- MIGRATION: score check\n-- Risk Assessment: Low\n\nSET lock_timeout = '2s';\n"
+        "ALTER TABLE accounts ADD CONSTRAINT chk_accounts_score CHECK (score >= 0);\n")
+    (folder / "003_index.sql").write_text("CREATE INDEX CONCURRENTLY idx_accounts_score ON accounts (score);\n")
+    result = run(tmp_path, pg_server, rows=1000)
+    by_file = {r["file"].rsplit("/", 1)[-1]: r for r in result.risk}
+    assert by_file["002_check.sql"]["risk"] == "high" and by_file["002_check.sql"]["declared"] == "Low"
+    assert by_file["001_accounts.sql"]["risk"] == "none"
+    assert any("002_check.sql: its Risk Assessment says 'Low'; verify measured high" in n for n in result.notes)

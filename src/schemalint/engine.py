@@ -18,11 +18,13 @@ from schemalint.config import Settings
 from schemalint.context import Context
 from schemalint.findings import Edit, Finding, Hit, Severity, Span, merge_findings, merge_hits
 from schemalint.model import replay
+from schemalint.model.locks import LockMode
 from schemalint.model.schema import SchemaModel
 from schemalint.rules import all_rules, family_of, resolve
 from schemalint.rules.base import Rule
 from schemalint.sources.files import SourceFile, read
 from schemalint.sources.runners import RUNNERS, Runner, transaction_of
+from schemalint.sql.names import quote_ident
 from schemalint.sql.parse import (
     ParsedSql,
     ParseError,
@@ -73,6 +75,8 @@ class RunResult:
     verified: bool = False  # from `verify`: the findings are what the server showed, not the static rules
     not_fixable: dict[str, str] = field(default_factory=dict)  # file → why --fix must never write it
     impact: dict[str, list[dict[str, Any]]] | None = None  # verify --queries/--rows: queries and writes before/after
+    claims: list[dict[str, Any]] | None = None  # verify: check's lock/rewrite/scan claims against the server's
+    risk: list[dict[str, Any]] | None = None  # verify: the risk level measured per file, and what its header said
 
 
 @dataclass(slots=True)
@@ -138,6 +142,8 @@ class Engine:
         self.rules = all_rules()
         self.model = SchemaModel(default_schema=settings.default_schema)
         self.runner: Runner = RUNNERS["psql"]  # set by the run once the runner is chosen (runners.py)
+        # verify: (file, line) → the lock the lock table says each statement takes per existing table (None: off)
+        self.locks_claimed: dict[tuple[str, int], dict[str, LockMode]] | None = None
         self.stop: threading.Event | None = None  # set by whoever no longer wants this run (an editor's stale lint)
         self.by_kind: dict[str, list[Rule]] = {}
         self.any_kind: list[Rule] = []
@@ -216,6 +222,8 @@ class Engine:
                 ctx.index = index
                 if judge and parsed.template is None:  # a template's statements are only taken into the model
                     raw.extend(self._judge(stmt, stmt, ctx, errors, reported_once))
+                    if self.locks_claimed is not None:
+                        self._claim_locks(stmt, ctx)
                 raw.extend(self._run_embedded(stmt, ctx, errors, judge and parsed.template is None, raw, reported_once))
                 ctx.advance(stmt)
                 self._apply(stmt, ctx)
@@ -231,6 +239,19 @@ class Engine:
                     raw.append((self._from_hit(rule, source.display, prepared.text, None, merged), at))
         findings = [f for f, number in _one_per_statement(raw, prepared.text.text) if self._keep(f, number, suppressions)]
         return findings, errors
+
+    def _claim_locks(self, stmt: Statement, ctx: Context) -> None:
+        """For verify: the lock this statement takes on each existing table, from the one lock table every rule's
+        message uses (``model/locks.py``), keyed by (file, line) and spelled as the catalogue spells names."""
+        held: dict[str, LockMode] = {}
+        for lock in ctx.locks(stmt):
+            if lock.index_of_unknown_table or ctx.is_new(lock.table):
+                continue
+            name = f"{quote_ident(lock.table[0])}.{quote_ident(lock.table[1])}"
+            held[name] = max(held.get(name, lock.mode), lock.mode)
+        if held:
+            assert self.locks_claimed is not None
+            self.locks_claimed[(ctx.file, stmt.span.line)] = held
 
     def _file_problems(self, prepared: PreparedFile, suppressions: Suppressions) -> list[tuple[Finding, int | None]]:
         """SL001 (forward and rollback SQL) and SL003 (suppression comments) of a file."""

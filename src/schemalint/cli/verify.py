@@ -99,9 +99,9 @@ def verify(
         report = render_tables(reports) + render_impact(result.impact) + report
     elif output_format == "markdown":
         from schemalint.report.markdown import render_impact as markdown_impact
-        from schemalint.report.markdown import render_trace
+        from schemalint.report.markdown import render_risk, render_trace
 
-        report = render_trace(result.trace or []) + markdown_impact(result.impact) + report
+        report = render_trace(result.trace or []) + render_risk(result.risk) + markdown_impact(result.impact) + report
     emit([report], output_file)
     if exit_zero:
         raise typer.Exit(EXIT_OK)

@@ -62,6 +62,12 @@ def chunks(result: RunResult) -> Iterator[str]:
     if internal:
         text += ',\n  "internal_errors": [\n' + ",\n".join("    " + json.dumps(e, ensure_ascii=False) for e in internal)
         text += "\n  ]"
+    if result.claims is not None:  # verify: check's claims against what the server showed, per statement
+        text += ',\n  "claims": [' + ",".join("\n    " + json.dumps(c, ensure_ascii=False) for c in result.claims)
+        text += "\n  ]" if result.claims else "]"
+    if result.risk is not None:  # verify: the risk level measured per file and statement, and the header's
+        text += ',\n  "risk": [' + ",".join("\n    " + json.dumps(r, ensure_ascii=False) for r in result.risk)
+        text += "\n  ]" if result.risk else "]"
     if result.impact is not None:  # verify --queries/--rows: the application's queries and writes, before/after
         text += ',\n  "impact": ' + json.dumps(result.impact, ensure_ascii=False)
     if result.trace is not None:  # verify: what each statement did (schema: verify/trace.schema.json)

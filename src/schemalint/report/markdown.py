@@ -183,3 +183,12 @@ def render_impact(impact: dict[str, list[dict[str, Any]]] | None) -> str:
                f"{markdown(q['plan_before'] or '-')}, after: {markdown(q['plan_after'] or '-')}\n</details>"
                for q in impact.get("queries") or []]
     return "\n".join([*out, "", *details]) + "\n\n"
+
+
+def render_risk(risk: list[dict[str, Any]] | None) -> str:
+    """verify: the risk level measured per file, beside its header's Risk Assessment."""
+    if not risk:
+        return ""
+    out = ["| migration | risk measured | header says |", "|---|---|---|"]
+    out.extend(f"| `{markdown(r['file'])}` | {r['risk']} | {markdown(r['declared'] or '-')} |" for r in risk)
+    return "\n".join(out) + "\n\n"

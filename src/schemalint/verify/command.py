@@ -12,10 +12,12 @@ from schemalint.config import Settings
 from schemalint.engine import RunResult, prepare
 from schemalint.run import RunRequest, enabled_codes, gather
 from schemalint.verify import observe
+from schemalint.verify.claims import compare, static_claims
 from schemalint.verify.fill import Filler
 from schemalint.verify.impact import Impact, load_queries
 from schemalint.verify.probe import Probe
 from schemalint.verify.progress import Progress, Silent
+from schemalint.verify.risk import file_risk, header_note, statement_risk
 from schemalint.verify.runner import FileReport, Verifier
 from schemalint.verify.sandbox import Sandbox, sandbox
 from schemalint.verify.scale import policy_from, read_reltuples
@@ -78,6 +80,7 @@ def verify(request: RunRequest, options: VerifyOptions) -> tuple[RunResult, list
         if p.source.role == "down" and p.source.up_sibling is not None:
             up_display = _display_of(p.source.display, p.source.up_sibling)
             rollback_files[up_display] = p
+    claims = static_claims(request)  # what check says each statement does, to set beside what the server shows
     rows_from = read_reltuples(options.rows_from) if options.rows_from else None
     policy = policy_from(settings, options.rows, rows_from, options.max_rows)
     with scratch(options) as box, options.progress:
@@ -107,6 +110,8 @@ def verify(request: RunRequest, options: VerifyOptions) -> tuple[RunResult, list
             result.notes = [*gathered.notes, server, _limits_note(options, box), *_version_note(verifier, settings),
                             *_fill_note(filler)]
             result.trace = verifier.trace
+            result.claims = compare(claims, verifier.reports, result)
+            result.risk = _risk(verifier.reports, prepared, result)
     sources = {p.source.display: p.text.text for p in prepared if p.text is not None}
     return result, verifier.reports, sources
 
@@ -189,16 +194,33 @@ def _locks_cell(seen: observe.Observation, width: int) -> str:
     return ", ".join(shown)
 
 
+def _risk(reports: list[FileReport], prepared: list[Any], result: RunResult) -> list[dict[str, Any]]:
+    """The risk measured per judged file, beside its header's Risk Assessment (a lower header is said)."""
+    from schemalint.rules.migration_file import header_fields
+
+    texts = {p.source.display: p.text.text for p in prepared if p.text is not None}
+    out = []
+    for report in reports:
+        measured = file_risk(report.rows)
+        declared = header_fields(texts.get(report.file, "")).get("risk assessment")
+        out.append({"file": report.file, "risk": measured, "declared": declared,
+                    "statements": [{"line": row.line, "risk": statement_risk(row.observation)} for row in report.rows]})
+        note = header_note(report.file, declared, measured)
+        if note is not None:
+            result.notes.append(note)
+    return out
+
+
 def render_tables(reports: list[FileReport]) -> str:
     """Per judged file, one row per statement: locks (strongest first), rewrite, scan, milliseconds, and with
     --probe how long concurrent reads and writes were blocked."""
     out: list[str] = []
     for report in reports:
         probed = any(r.observation is not None and r.observation.blocked for r in report.rows)
-        out.append(f"{report.file}  (rollback: {report.rollback})")
+        out.append(f"{report.file}  (rollback: {report.rollback}; risk: {file_risk(report.rows)})")
         blocked_head = f"  {'reads blocked':>13}  {'writes blocked':>14}" if probed else ""
         out.append(f"  {'line':>5}  {'statement':<50}  {'locks on existing relations':<44}  {'rewrite':<7}  "
-                   f"{'scan':<5}  {'ms':>7}{blocked_head}")
+                   f"{'scan':<5}  {'ms':>7}  {'risk':<8}{blocked_head}")
         for row in report.rows:
             seen = row.observation
             if row.error is not None:
@@ -216,7 +238,7 @@ def render_tables(reports: list[FileReport]) -> str:
                 blocked = f"  {reads:>13}  {writes:>14}"
             out.append(f"  {row.line:>5}  {row.text[:50]:<50}  {locks:<44}  "
                        f"{'yes' if seen.rewritten else 'no':<7}  {'yes' if seen.scanned else 'no':<5}  "
-                       f"{seen.milliseconds:>7.1f}{blocked}")
+                       f"{seen.milliseconds:>7.1f}  {statement_risk(seen):<8}{blocked}")
         out.append("")
     return "\n".join(out) + ("\n" if out else "")
 
