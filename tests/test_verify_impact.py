@@ -70,7 +70,7 @@ def test_queries_and_writes_before_and_after(project: Path, pg_server: Any) -> N
     broken = [f for f in result.findings if f.code == "SL509"]
     assert {f.span.line for f in broken} == {2} and all(f.file.endswith("003_drop.sql") for f in broken)
     assert any('column "account_name" does not exist' in f.message for f in broken)
-    assert "Queries and writes, before → after" in render_impact(impact)
+    assert "Queries and writes, before → after each migration" in render_impact(impact)
     text = render("json", result, ReportOptions(color=False))
     assert '"impact": {"queries": [' in text
     markdown = render("markdown", result, ReportOptions(color=False))

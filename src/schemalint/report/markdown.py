@@ -175,9 +175,9 @@ def render_impact(impact: dict[str, list[dict[str, Any]]] | None) -> str:
         before = "fails" if q["error_before"] else f"{q['before_ms']:.1f} ms"
         after = "fails" if q["error_after"] else f"{q['after_ms']:.1f} ms"
         plan = markdown(q["error_after"] or f"{q['plan_after']} {', '.join(q['index_after'])}".strip())
-        out.append(f"| query `{markdown(q['name'])}` | {before} | {after} | {plan} |")
+        out.append(f"| `{markdown(q['file'])}`: query `{markdown(q['name'])}` | {before} | {after} | {plan} |")
     for w in impact.get("writes") or []:
-        out.append(f"| INSERT {w['rows']:,} rows into `{markdown(w['table'])}` | {w['before_ms']:.0f} ms | "
+        out.append(f"| `{markdown(w['file'])}`: INSERT {w['rows']:,} rows into `{markdown(w['table'])}` | {w['before_ms']:.0f} ms | "
                    f"{w['after_ms']:.0f} ms | {markdown(', '.join(w['because']))} |")
     details = [f"<details><summary>{markdown(q['name'])}</summary>\n\n```sql\n{q['sql']}\n```\n\nplan before: "
                f"{markdown(q['plan_before'] or '-')}, after: {markdown(q['plan_after'] or '-')}\n</details>"

@@ -247,13 +247,13 @@ def render_impact(impact: dict[str, list[dict[str, Any]]] | None) -> str:
     """verify --queries/--rows: each listed query and each changed table's inserts, before and after."""
     if not impact or not (impact.get("queries") or impact.get("writes")):
         return ""
-    out = ["Queries and writes, before → after the migration (medians, on the synthetic rows)"]
+    out = ["Queries and writes, before → after each migration (medians, on the synthetic rows)"]
     for q in impact.get("queries") or []:
-        before = "fails" if q["error_before"] else f"{q['before_ms']:.1f} ms {q['plan_before']}"
-        after = f"fails: {q['error_after']}" if q["error_after"] else f"{q['after_ms']:.1f} ms {q['plan_after']}"
+        before = "fails" if q["error_before"] else f"{q['before_ms']:.2f} ms {q['plan_before']}"
+        after = f"fails: {q['error_after']}" if q["error_after"] else f"{q['after_ms']:.2f} ms {q['plan_after']}"
         using = f" using {', '.join(q['index_after'])}" if q["index_after"] and not q["error_after"] else ""
-        out.append(f"  query {q['name']}: {before} → {after}{using}")
+        out.append(f"  {q['file']}: query {q['name']}: {before} → {after}{using}")
     for w in impact.get("writes") or []:
-        out.append(f"  INSERT {w['rows']:,} rows into {w['table']}: {w['before_ms']:.0f} ms → {w['after_ms']:.0f} ms "
-                   f"({', '.join(w['because'])})")
+        out.append(f"  {w['file']}: INSERT {w['rows']:,} rows into {w['table']}: {w['before_ms']:.1f} ms → "
+                   f"{w['after_ms']:.1f} ms ({', '.join(w['because'])})")
     return "\n".join(out) + "\n\n"

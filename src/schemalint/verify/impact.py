@@ -160,14 +160,14 @@ class Impact:
         for query, was in zip(self.queries, before["queries"], strict=True):
             now = self._explain(query)
             used.update(now.indexes)
-            self._record_query(query, was, now)
+            self._record_query(file, query, was, now)
             out.append(self._slower_query(file, forward, query, was, now))
         for table, (stmt, because) in before["changed"].items():
             inserted_before: Timing | None = before["writes"].get(table)
             inserted_after = self._insert(table)
             if inserted_before is None or inserted_after is None or inserted_before.error or inserted_after.error:
                 continue
-            self._record_write(table, inserted_before, inserted_after, because)
+            self._record_write(file, table, inserted_before, inserted_after, because)
             out.append(self._slower_write(file, table, inserted_before, inserted_after, because, stmt))
         if self.queries:
             for index in new_indexes:
@@ -218,14 +218,14 @@ class Impact:
             f"synthetic rows): it costs every write and the disk, for no query here",
             "Add the query it is for to the queries file, or do not create it.")
 
-    def _record_query(self, query: Query, was: Timing, now: Timing) -> None:
+    def _record_query(self, file: str, query: Query, was: Timing, now: Timing) -> None:
         self.records["queries"].append({
-            "name": query.name, "sql": query.sql, "before_ms": None if was.error else round(was.median_ms, 2),
+            "file": file, "name": query.name, "sql": query.sql, "before_ms": None if was.error else round(was.median_ms, 2),
             "after_ms": None if now.error else round(now.median_ms, 2), "plan_before": was.top,
             "plan_after": now.top, "index_after": now.indexes, "error_before": was.error, "error_after": now.error})
 
-    def _record_write(self, table: str, was: Timing, now: Timing, because: list[str]) -> None:
-        self.records["writes"].append({"table": table, "rows": WRITE_ROWS, "before_ms": round(was.median_ms, 2),
+    def _record_write(self, file: str, table: str, was: Timing, now: Timing, because: list[str]) -> None:
+        self.records["writes"].append({"file": file, "table": table, "rows": WRITE_ROWS, "before_ms": round(was.median_ms, 2),
                                        "after_ms": round(now.median_ms, 2), "because": because})
 
 
