@@ -140,10 +140,12 @@ class Verifier:
             self.out_of_time = True
             return (f"did not finish before the run reached its --timeout of {describe(self.limits.run_limit or 0)}: "
                     f"verify cancelled it and stopped")
-        if sqlstate == "57014" and watch.cancelled_by == "size":
+        if (sqlstate == "57014" and watch.cancelled_by == "size") or (
+                sqlstate == "53400" and "temp_file_limit" in str(exc) and self.limits.max_cluster_bytes):
+            # the folder watcher, or temp_file_limit, which verify sets to the same size: either way the cap
             self.out_of_time = True  # the cluster is full: nothing after this could be applied either
             return (f"stopped: the scratch cluster passed {describe_size(self.limits.max_cluster_bytes or 0)} "
-                    f"(max-cluster-size) while this statement ran; verify cancelled it and stopped")
+                    f"(max-cluster-size) while this statement ran; it was stopped, and so was verify")
         if sqlstate == "57014" and watch.cancelled_by == "statement":
             return (f"did not finish within {describe(self.limits.statement)} (--statement-timeout): verify "
                     f"cancelled it")
