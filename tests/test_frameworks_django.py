@@ -184,3 +184,10 @@ def test_django_4_2_lts_renders_the_same(shop: Path, tmp_path: Path) -> None:
     _, with_current, _ = check(shop)
     assert "django 4.2." in with_42["summary"]["runner"]
     assert found(with_42) == found(with_current)
+
+
+def test_a_project_that_prints_a_lot_does_not_stall_the_rendering(shop: Path) -> None:
+    settings = shop / "shop_project" / "settings.py"
+    settings.write_text(settings.read_text() + '\nimport sys\nsys.stderr.write("x" * 500_000)\nprint("y" * 300_000)\n')
+    code, payload, stderr = check(shop)
+    assert code == 1 and any(f["code"] == "SL102" for f in payload["findings"]), stderr

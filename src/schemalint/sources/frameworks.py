@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,30 +155,33 @@ def _settings_from_manage(root: Path) -> str | None:
 def _converse(command: list[str], root: Path, default_schema: str, framework: str) -> dict[str, Any]:
     """Run the extractor, answering its catalogue questions, until it sends its result."""
     model = SchemaModel(default_schema=default_schema)
-    try:
-        process = subprocess.Popen(command, cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True, encoding="utf-8")
-    except OSError as exc:
-        raise SourceError(f"{command[0]}: cannot run the project's Python: {exc.strerror or exc}") from None
-    assert process.stdin is not None and process.stdout is not None
-    try:
-        for line in process.stdout:
-            message = json.loads(line)
-            if message.get("type") == "ask":
-                _take_in(model, message.get("sql") or [])
-                table = model.rv({"relname": str(message.get("table", ""))})
-                process.stdin.write(json.dumps({"constraints": catalogue(model, table)}) + "\n")
-                process.stdin.flush()
-                continue
-            if message.get("type") == "error":
-                raise SourceError(f"{framework}: cannot render the migrations: {message.get('message')}")
-            return dict(message)
-    except (ValueError, OSError) as exc:
-        raise SourceError(f"{framework}: the extractor's answer cannot be read: {exc}") from None
-    finally:
-        _finish(process)
-    stderr = process.stderr.read() if process.stderr else ""
-    raise SourceError(f"{framework}: the extractor stopped without a result: {' '.join(stderr.split())[-300:]}")
+    # what the project prints goes to a file, never a pipe nobody reads while the messages are read (it would fill)
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as printed:
+        try:
+            process = subprocess.Popen(command, cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       stderr=printed, text=True, encoding="utf-8")
+        except OSError as exc:
+            raise SourceError(f"{command[0]}: cannot run the project's Python: {exc.strerror or exc}") from None
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            for line in process.stdout:
+                message = json.loads(line)
+                if message.get("type") == "ask":
+                    _take_in(model, message.get("sql") or [])
+                    table = model.rv({"relname": str(message.get("table", ""))})
+                    process.stdin.write(json.dumps({"constraints": catalogue(model, table)}) + "\n")
+                    process.stdin.flush()
+                    continue
+                if message.get("type") == "error":
+                    raise SourceError(f"{framework}: cannot render the migrations: {message.get('message')}")
+                return dict(message)
+        except (ValueError, OSError) as exc:
+            raise SourceError(f"{framework}: the extractor's answer cannot be read: {exc}") from None
+        finally:
+            _finish(process)
+        printed.seek(0)
+        said = " ".join(printed.read()[-100_000:].split())[-300:]
+    raise SourceError(f"{framework}: the extractor stopped without a result: {said}")
 
 
 def _finish(process: subprocess.Popen[str]) -> None:
