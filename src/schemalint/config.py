@@ -453,7 +453,7 @@ runner-sets-lock-timeout = false
 # Rows in production per table (else read with `verify --rows-from DSN`), to scale the measured duration (SL508).
 # production-rows = { accounts = 50000000 }
 # tenants = 10
-# SL507 (verify --probe): writes / reads waiting longer than this are reported.
+# SL507 (verify --probe): writes / reads waiting longer than this are reported ("0" reports any wait).
 # blocked-threshold = "1s"
 # blocked-threshold-reads = "200ms"
 # The throwaway cluster's folder may grow to this size; a statement that passes it is stopped (SL501).

@@ -57,6 +57,12 @@ class FileReport:
     rollback: str = "none"  # none, restored, differs, failed, skipped
 
 
+def _threshold(value: object, default_ms: float) -> float:
+    """A configured SL507 threshold; "0" reports any wait at all."""
+    milliseconds = guc_milliseconds(value)
+    return default_ms if milliseconds is None else milliseconds
+
+
 class Verifier:
     """Applies statements on the ``migrator`` connection (an unprivileged role unless --allow-superuser)
     and observes them over ``monitor``, a separate session the migration cannot influence. Only what is
@@ -71,8 +77,8 @@ class Verifier:
         self.probe = probe
         self.policy = policy
         self.trace: list[dict[str, Any]] = []
-        self.blocked_writes_ms = (guc_milliseconds(settings.option("verify", "blocked-threshold")) or 1000.0)
-        self.blocked_reads_ms = (guc_milliseconds(settings.option("verify", "blocked-threshold-reads")) or 200.0)
+        self.blocked_writes_ms = _threshold(settings.option("verify", "blocked-threshold"), 1000.0)
+        self.blocked_reads_ms = _threshold(settings.option("verify", "blocked-threshold-reads"), 200.0)
         self.monitor = monitor if monitor is not None else conn
         self.settings = settings
         self.enabled = enabled
