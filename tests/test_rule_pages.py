@@ -20,6 +20,11 @@ _FENCE = re.compile(r"^```sql[ \t]+(?P<kind>bad|good|history|queries)(?P<opts>[^
                     re.M | re.S)
 
 
+def refused(opts: str) -> bool:
+    """The example is one PostgreSQL refuses as written (```sql bad refused)."""
+    return "refused" in opts.split()
+
+
 def examples(page: Path) -> list[tuple[str, str, str, str]]:
     """(kind, options, sql, history-so-far)"""
     history = ""
@@ -37,10 +42,13 @@ def examples(page: Path) -> list[tuple[str, str, str, str]]:
 
 def _settings(opts: str) -> dict[str, object]:
     """``key=value`` options of an example's fence; ``table.key=value`` sets a key of an option table
-    (``locks.max-lock-timeout=2min``)."""
+    (``locks.max-lock-timeout=2min``). A bare word is a flag for the tests, not a setting (``refused``:
+    PostgreSQL refuses the example as written — that is the hazard the rule names)."""
     settings: dict[str, object] = {}
     for item in opts.split():
-        key, _, raw = item.partition("=")
+        key, equals, raw = item.partition("=")
+        if not equals:
+            continue
         value: object = int(raw) if raw.isdigit() else (raw == "true" if raw in ("true", "false") else raw)
         table, dot, option = key.partition(".")
         if dot:
