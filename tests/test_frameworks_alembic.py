@@ -75,3 +75,18 @@ def test_suppressions_are_python_comments(billing: Path) -> None:
     path.write_text(path.read_text().replace('    op.execute("DELETE', '    # schemalint: ignore SL208\n    op.execute("DELETE'))
     _, payload, _ = check(billing)
     assert not [g for g in found(payload) if g[2] == "SL208"]
+
+
+@pytest.mark.parametrize("framework", ["alembic", "django"])
+def test_an_interpreter_without_the_framework_is_one_clear_error(tmp_path: Path, framework: str) -> None:
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True, timeout=120)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "alembic.ini").write_text("[alembic]\nscript_location = migrations\n")
+    (project / "manage.py").write_text("import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'site.settings')\n")
+    code, _, stderr = check(project, f"--{framework}", "--python", str(bare / "bin" / "python"))
+    assert code == 2
+    assert stderr.strip().splitlines() == [
+        f"schemalint: error: {framework}: {bare / 'bin' / 'python'} has no {framework} installed: pass the project's "
+        f"interpreter with --python, or pip install 'schemalint[{framework}]' beside schemalint"]

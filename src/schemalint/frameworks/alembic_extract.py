@@ -126,7 +126,8 @@ def main() -> None:
         _send({"type": "result", "alembic": alembic.__version__, "migrations": migrations, "notes": notes,
                "per_migration": per_migration_transactions(env_py)})
     except Exception as exc:  # one line for schemalint to report, never a traceback on its output
-        _send({"type": "error", "message": f"{type(exc).__name__}: {exc}"})
+        missing = exc.name if isinstance(exc, ModuleNotFoundError) else None
+        _send({"type": "error", "message": f"{type(exc).__name__}: {exc}", "missing": missing == "alembic"})
 
 
 if __name__ == "__main__":

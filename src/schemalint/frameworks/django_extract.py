@@ -189,7 +189,8 @@ def main() -> None:
             migrations.append(record)
         _send({"type": "result", "django": django.get_version(), "migrations": migrations})
     except Exception as exc:  # one line for schemalint to report, never a traceback on its output
-        _send({"type": "error", "message": f"{type(exc).__name__}: {exc}"})
+        missing = exc.name if isinstance(exc, ModuleNotFoundError) else None
+        _send({"type": "error", "message": f"{type(exc).__name__}: {exc}", "missing": missing == "django"})
 
 
 if __name__ == "__main__":

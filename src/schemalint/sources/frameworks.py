@@ -172,6 +172,10 @@ def _converse(command: list[str], root: Path, default_schema: str, framework: st
                     process.stdin.write(json.dumps({"constraints": catalogue(model, table)}) + "\n")
                     process.stdin.flush()
                     continue
+                if message.get("type") == "error" and message.get("missing"):
+                    raise SourceError(f"{framework}: {command[0]} has no {framework} installed: pass the project's "
+                                      f"interpreter with --python, or pip install 'schemalint[{framework}]' "
+                                      "beside schemalint")
                 if message.get("type") == "error":
                     raise SourceError(f"{framework}: cannot render the migrations: {message.get('message')}")
                 return dict(message)
