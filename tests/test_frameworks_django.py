@@ -191,3 +191,39 @@ def test_a_project_that_prints_a_lot_does_not_stall_the_rendering(shop: Path) ->
     settings.write_text(settings.read_text() + '\nimport sys\nsys.stderr.write("x" * 500_000)\nprint("y" * 300_000)\n')
     code, payload, stderr = check(shop)
     assert code == 1 and any(f["code"] == "SL102" for f in payload["findings"]), stderr
+
+
+def _judged_files(payload: dict[str, Any]) -> set[str]:
+    return {f["file"].rsplit("/", 1)[-1] for f in payload["findings"]}
+
+
+def test_apps_migrations_and_files_named_on_the_command_line_are_judged_the_rest_is_history(shop: Path) -> None:
+    _, everything, _ = check(shop)
+    by_file = {name: [f for f in found(everything) if f[0] == name] for name in _judged_files(everything)}
+    # a migration name, a unique prefix of one, a .py file, and the app (its folder name is its label)
+    for args, expected in ((["shop.0005_account_email_unique"], {"0005_account_email_unique.py"}),
+                           (["shop.0007"], {"0007_remove_order_account.py"}),
+                           (["shop/migrations/0002_account_region.py"], {"0002_account_region.py"}),
+                           (["shop.0002", "shop.0007"], {"0002_account_region.py", "0007_remove_order_account.py"})):
+        code, payload, stderr = check(shop, "--django", *args)
+        assert code in (0, 1) and payload["summary"]["files"] == len(expected), (args, stderr)
+        assert _judged_files(payload) == expected, args
+        for name in expected:  # judged after the whole history, exactly as in the full run
+            assert [f for f in found(payload) if f[0] == name] == by_file[name]
+    code, payload, _ = check(shop, "--django", "shop")
+    assert found(payload) == found(everything)
+    # the RunPython note is about 0008: not said when only 0002 is judged
+    _, payload, _ = check(shop, "--django", "shop.0002")
+    assert not any("RunPython" in note for note in payload["summary"].get("notes", []))
+
+
+@pytest.mark.parametrize(("selector", "error"), [
+    ("shop.0099", "shop.0099: no such migration (apps: shop)"),
+    ("billing", "billing: no such migration (apps: shop)"),
+    ("shop.000", "shop.000: more than one migration starts with '000' in shop"),
+    ("no/such/file.py", "no/such/file.py: not the project's folder, a migration file or an app label"),
+])
+def test_a_selection_that_names_no_migration_is_one_clear_error(shop: Path, selector: str, error: str) -> None:
+    code, payload, stderr = check(shop, "--django", selector)
+    assert code == 2 and not payload
+    assert stderr.strip().startswith(f"schemalint: error: {error}"), stderr

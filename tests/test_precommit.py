@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,18 @@ def test_pre_commit_try_repo(tmp_path: Path) -> None:
                  "--verbose"], work, env)
     output = proc.stdout + proc.stderr
     assert "SL204" not in output, output
+    # the Python-migrations hook: the changed migration is judged after the whole project's history, rendered by
+    # the project's interpreter (named in the config: the hook's own environment has no Django)
+    project = work / "shop_site"
+    shutil.copytree(REPO / "fixtures" / "frameworks" / "django_shop", project)
+    with (project / "schemalint.toml").open("a") as config:
+        config.write(f'python = "{sys.executable}"\n')
+    _run(["git", "add", "-A"], work, env)
+    proc = _run(["pre-commit", "try-repo", str(hook_repo), "schemalint-python", "--files",
+                 "shop_site/shop/migrations/0007_remove_order_account.py", "shop_site/shop/migrations/__init__.py",
+                 "--verbose"], work, env)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 1, output
+    assert "shop_site/shop/migrations/0007_remove_order_account.py:" in output and "SL201" in output, output
+    assert "0002_account_region.py:" not in output  # history, not judged
+    assert "not a migration of this project, not checked: shop_site/shop/migrations/__init__.py" in output

@@ -92,6 +92,7 @@ _TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
     "daemon": bool,
     "source": str,
     "django-settings": str,
+    "python": str,
 }
 
 
@@ -119,6 +120,7 @@ class Settings:
     max_history_files: int = 20_000  # history read for single named files stops after this many (a note says so)
     source_framework: str | None = None  # "sql", "django": what the migrations are; None: detected
     django_settings: str | None = None  # Django's settings module (else manage.py's, or the environment's)
+    python: str | None = None  # the project's interpreter that renders Django/Alembic migrations (relative: to the config)
     docs_url: str | None = None  # where rule pages are published: "https://…/{code}.html" ({code}, {name}, {page})
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: Path | None = None  # the file these settings came from
@@ -276,6 +278,10 @@ def settings_from_table(table: dict[str, Any], path: Path | str, prefix: str = "
             settings.source_framework = value
         elif key == "django-settings":
             settings.django_settings = value
+        elif key == "python":
+            if not value.strip():
+                raise fail(key, 'expected the project\'s interpreter, e.g. ".venv/bin/python"')
+            settings.python = str((Path(path).parent / value).absolute()) if isinstance(path, Path) else value
         elif key == "max-history-files":
             if not 0 < value <= 10_000_000:
                 raise fail(key, "expected a number of files from 1 to 10,000,000")
@@ -424,6 +430,8 @@ fail-on = "error"
 # Default: Django when a folder named holds manage.py and apps' migrations.
 # source = "django"
 # django-settings = "mysite.settings"
+# The project's interpreter, which has Django / Alembic (relative to this file; default: schemalint's own).
+# python = ".venv/bin/python"
 
 # Where your team publishes the rule pages (SARIF helpUri); default: the pages installed with schemalint.
 # docs-url = "https://docs.example.com/schemalint/{code}.html"

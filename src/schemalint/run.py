@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import threading
 from collections.abc import Iterator
@@ -159,34 +160,64 @@ def _framework(request: RunRequest) -> str | None:
         return chosen
     if "-" in request.paths:
         return None
-    detected = frameworks.detect(request.paths)
+    detected = frameworks.detect(request.paths, request.settings.source)
     return detected[0] if detected is not None else None
 
 
 def _framework_sources(request: RunRequest, framework: str) -> Gathered:
     settings = request.settings
     memo.depends_on_code()
-    root = Path(next((p for p in request.paths if p != "-"), "."))
-    if not root.is_dir():
-        raise SourceError(f"{root}: {framework} needs the project's folder (the one with "
-                          f"{'manage.py' if framework == 'django' else 'alembic.ini'})")
+    root, selectors, named_files = _framework_selection(request.paths, framework)
     detected = frameworks.detect([str(root)])
     how = "configured" if (request.framework or settings.source_framework) or detected is None \
         else f"detected from {detected[1]}"
     if framework == "alembic":
-        rendered = frameworks.alembic_sources(root, request.framework_settings, request.python)
+        rendered = frameworks.alembic_sources(root, request.framework_settings, request.python or settings.python)
     else:
         rendered = frameworks.django_sources(
             root, request.framework_settings or settings.django_settings, request.framework_database,
-            request.python, settings.target_postgres, settings.default_schema)
+            request.python or settings.python, settings.target_postgres, settings.default_schema)
     choice = runners.RunnerChoice(runners.RUNNERS[framework], f"source: {rendered.detail}, {how}")
+    if selectors or named_files:  # app, app.0002_name or .py files named: the rest is history
+        rendered.select(selectors, named_files)
     if request.since:  # only the migrations whose .py file changed are judged; the rest is history
         from schemalint.sources.gitref import Repository
 
         changed = Repository(request.since, Path.cwd()).changed()
-        for source in rendered.files:
-            source.judged = source.path is not None and source.path.resolve() in changed
+        rendered.judge_only({s.display for s in rendered.files if s.path is not None and s.path.resolve() in changed})
     return Gathered(rendered.files, choice, rendered.notes, rendered.origins)
+
+
+_APP_LABEL = re.compile(r"[A-Za-z_]\w*(?:\.\w+)?")
+
+
+def _framework_selection(paths: list[str], framework: str) -> tuple[Path, list[str], list[Path]]:
+    """(the project's folder, Django app labels named, migration files named). The folder is the first one
+    named, else the nearest one above a named file that holds manage.py / alembic.ini, else the current one."""
+    marker = "manage.py" if framework == "django" else "alembic.ini"
+    folder: Path | None = None
+    selectors: list[str] = []
+    files: list[Path] = []
+    for given in (p for p in paths if p != "-"):
+        path = Path(given)
+        # a Django app's own folder (no manage.py in it) named as `shop` is the app label
+        app_folder = framework == "django" and not (path / marker).is_file() and _APP_LABEL.fullmatch(given)
+        if path.is_dir() and not app_folder:
+            if folder is not None:
+                raise SourceError(f"{given}: {framework} renders one project at a time (already {folder})")
+            folder = path
+        elif path.is_file():
+            files.append(path)
+        elif app_folder or (framework == "django" and _APP_LABEL.fullmatch(given)):
+            selectors.append(given)
+        else:
+            what = "a migration file or an app label (app, app.0002_name)" if framework == "django" \
+                else "a migration file"
+            raise SourceError(f"{given}: not the project's folder, {what}")
+    if folder is None:
+        above = [d for f in files for d in f.resolve().parents if (d / marker).is_file()]
+        folder = above[0] if above else Path(".")
+    return folder, selectors, files
 
 
 def _with_history(files: list[SourceFile], request: RunRequest, root: Path, notes: list[str]) -> list[SourceFile]:

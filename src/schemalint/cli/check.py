@@ -189,9 +189,13 @@ def run_check(o: CheckOptions) -> None:
         fail(str(exc))
     checked = paths or ["."]
     if "-" not in checked and result.files == 0 and not result.internal_errors:
+        not_migrations = [n for n in result.notes if n.startswith("not a migration of this project")]
         if o.since and result.found:
             sys.stderr.write(f"schemalint: no migration changed since {o.since} ({result.found:,} read as "
                              f"history); nothing to report\n")
+        elif not_migrations and result.found:  # a hook passed only migrations/__init__.py, env.py, …
+            sys.stderr.write(f"schemalint: {not_migrations[0]} ({result.found:,} read as history); "
+                             "nothing to report\n")
         else:  # a typo'd path must not pass a CI gate
             skipped = "".join(f"; {note}" for note in result.notes if note.startswith("skipped"))
             fail(f"no migration files found in {', '.join(checked)} (include: {', '.join(settings.include)}"

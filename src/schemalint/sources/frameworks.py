@@ -22,7 +22,7 @@ from typing import Any
 from schemalint.findings import Finding, Span
 from schemalint.model import replay
 from schemalint.model.schema import SchemaModel
-from schemalint.sources.files import SourceError, SourceFile
+from schemalint.sources.files import SourceError, SourceFile, project_root
 from schemalint.sources.runners import AUTOCOMMIT, WRAPPED
 from schemalint.sql.parse import parse
 from schemalint.sql.text import SourceText
@@ -87,19 +87,64 @@ class Rendered:
     origins: dict[str, Origin]  # display path → origin
     notes: list[str]
     detail: str  # for the summary: "django 5.2.19 (settings shop_project.settings)"
+    labels: dict[str, str] = field(default_factory=dict)  # display path → "app.0002_name" (Django)
+
+    def judge_only(self, selected: set[str]) -> None:
+        """Judge only the migrations whose display path is selected; the rest are history, and what the summary
+        says about them (RunPython not checked, …) is left out."""
+        for source in self.files:
+            source.judged = source.judged and source.display in selected
+        unjudged = tuple(f"{source.display}:" for source in self.files if not source.judged)
+        self.notes = [note for note in self.notes if not note.startswith(unjudged)] if unjudged else self.notes
+
+    def select(self, selectors: list[str], files: list[Path]) -> None:
+        """What the command line named: Django's ``app`` or ``app.0002`` (a migration name or a unique prefix of
+        one, as ``manage.py migrate`` takes it) and migration files."""
+        wanted = {path.resolve() for path in files}
+        selected = {s.display for s in self.files if s.path is not None and s.path.resolve() in wanted}
+        for selector in selectors:
+            app, _, name = selector.partition(".")
+            matches = [d for d, label in self.labels.items()
+                       if label.partition(".")[0] == app and label.partition(".")[2].startswith(name)]
+            exact = [d for d in matches if self.labels[d] == selector]
+            if name and len(matches) > 1 and not exact:
+                raise SourceError(f"{selector}: more than one migration starts with {name!r} in {app}")
+            if not matches:
+                apps = ", ".join(sorted({label.partition(".")[0] for label in self.labels.values()}))
+                raise SourceError(f"{selector}: no such migration (apps: {apps or 'none'})")
+            selected.update(exact or matches)
+        rendered = {s.path.resolve() for s in self.files if s.path is not None}
+        others = [str(path) for path in files if path.resolve() not in rendered]
+        self.judge_only(selected)
+        if others:  # migrations/__init__.py, env.py, … named by a hook that passes every changed .py file
+            shown = ", ".join(others[:3]) + (", …" if len(others) > 3 else "")
+            self.notes.append(f"not a migration of this project, not checked: {shown}")
 
 
-def detect(paths: list[str]) -> tuple[str, str] | None:
+def detect(paths: list[str], config: Path | None = None) -> tuple[str, str] | None:
     """(framework, evidence): ``django`` when a named folder holds manage.py and apps with
-    ``migrations/0001_*.py``, ``alembic`` when it holds alembic.ini."""
+    ``migrations/0001_*.py``, ``alembic`` when it holds alembic.ini; for a named ``.py`` file, the nearest folder
+    above it, within its project (:func:`project_root`), that does."""
     for given in paths or ["."]:
-        folder = Path(given)
-        if not folder.is_dir():
+        path = Path(given)
+        if path.is_dir():
+            found = _framework_of(path)
+        elif path.suffix == ".py" and path.is_file():
+            top = project_root(path, config).resolve()
+            above = [d for d in path.resolve().parents if d == top or top in d.parents]
+            found = next((f for f in map(_framework_of, above) if f is not None), None)
+        else:
             continue
-        if (folder / "manage.py").is_file() and any(folder.glob("*/migrations/0001_*.py")):
-            return "django", "manage.py"
-        if (folder / "alembic.ini").is_file():
-            return "alembic", "alembic.ini"
+        if found is not None:
+            return found
+    return None
+
+
+def _framework_of(folder: Path) -> tuple[str, str] | None:
+    if (folder / "manage.py").is_file() and any(folder.glob("*/migrations/0001_*.py")):
+        return "django", "manage.py"
+    if (folder / "alembic.ini").is_file():
+        return "alembic", "alembic.ini"
     return None
 
 
@@ -271,6 +316,8 @@ def _add_migration(rendered: Rendered, migration: dict[str, Any], framework: str
     source = SourceFile(display, path, data=text.encode("utf-8"))  # the .py file: --since compares it
     source.transaction = WRAPPED if migration.get("atomic", True) and not split else AUTOCOMMIT
     rendered.files.append(source)
+    if migration.get("app") and migration.get("name"):
+        rendered.labels[display] = f"{migration['app']}.{migration['name']}"
     rendered.origins[display] = origin
 
 
