@@ -149,3 +149,29 @@ async def test_a_history_file_changed_on_disk_is_taken_in(client: LanguageClient
             break
         await asyncio.sleep(0.05)
     assert [d.code for d in client.diagnostics[path.as_uri()]] == ["SL204"]  # narrowing from varchar(80)
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_django_migration_is_judged_as_check_judges_it_and_other_python_is_left_alone(
+        client: LanguageClient, project: Path) -> None:
+    pytest.importorskip("django")
+    import shutil
+
+    from tests.conftest import REPO
+
+    site = project / "django_site"
+    shutil.copytree(REPO / "fixtures" / "frameworks" / "django_shop", site)
+    migration = site / "shop" / "migrations" / "0007_remove_order_account.py"
+    uri = migration.as_uri()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(
+        uri=uri, language_id="python", version=1, text=migration.read_text())))
+    found = await _diagnostics(client, uri, 1)
+    assert {d.code for d in found} >= {"SL201"}  # the foreign key's column dropped, at the RemoveField
+    operation = migration.read_text().splitlines().index(next(
+        line for line in migration.read_text().splitlines() if "RemoveField" in line))
+    assert {d.range.start.line for d in found if d.code == "SL201"} == {operation}
+    # the settings module is Python too, and no migration: nothing said about it (never parsed as SQL)
+    settings_py = next(site.glob("*/settings.py"))
+    client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(
+        uri=settings_py.as_uri(), language_id="python", version=1, text=settings_py.read_text())))
+    assert await _diagnostics(client, settings_py.as_uri(), 1) == []

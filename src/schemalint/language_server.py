@@ -21,6 +21,7 @@ from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
 from schemalint import __version__
+from schemalint.config import Settings
 from schemalint.engine import Cancelled
 from schemalint.findings import Finding, Severity
 from schemalint.sources.files import history_folder
@@ -45,11 +46,29 @@ def lint_text(path: Path, text: str, stop: threading.Event | None = None) -> lis
     from schemalint.run import RunRequest, execute
 
     settings = load_settings(find_config(path.parent))
+    if path.suffix == ".py":
+        return _lint_python_migration(path, settings, stop)
     display = str(path)
     request = RunRequest(["-"], settings, stdin_filename=display, stdin_data=text.encode("utf-8"),
                          history_folders=[str(history_folder(path))], stop=stop)
     result, _ = run_deep(lambda: execute(request))
     return [f for f in result.findings if f.file == display]
+
+
+def _lint_python_migration(path: Path, settings: Settings, stop: threading.Event | None) -> list[Finding]:
+    """A Django or Alembic migration, as ``schemalint check <file>`` judges it: the project rendered as saved on
+    disk (the project's own interpreter renders it, so unsaved changes cannot be), this migration judged after the
+    ones before it. Any other Python file is not a migration: nothing is said about it."""
+    from schemalint.deep import run_deep
+    from schemalint.run import RunRequest, execute
+    from schemalint.sources import frameworks
+
+    # where Django and Alembic keep migrations (as the schemalint-python pre-commit hook): opening any other
+    # Python file of the project renders nothing
+    if path.parent.name not in ("migrations", "versions") or frameworks.detect([str(path)], settings.source) is None:
+        return []
+    result, _ = run_deep(lambda: execute(RunRequest([str(path)], settings, stop=stop)))
+    return [f for f in result.findings if Path(f.file).resolve() == path.resolve()]
 
 
 def _range(document: TextDocument, lines: Sequence[str], f: Finding) -> types.Range:
@@ -152,6 +171,8 @@ async def did_open(ls: SchemalintServer, params: types.DidOpenTextDocumentParams
 
 @SERVER.feature(types.TEXT_DOCUMENT_DID_CHANGE)
 async def did_change(ls: SchemalintServer, params: types.DidChangeTextDocumentParams) -> None:
+    if params.text_document.uri.endswith(".py"):
+        return  # a Python migration is rendered from disk: judged again when saved
     await ls.relint(params.text_document.uri, DEBOUNCE_SECONDS)
 
 
