@@ -426,8 +426,8 @@ fail-on = "error"
 # max-history-files = 20000
 # Run checks in the warm daemon (`schemalint daemon start`) when it answers; else in-process.
 # daemon = false
-# What the migrations are: "sql" files, or "django" (Python migrations, rendered without a database).
-# Default: Django when a folder named holds manage.py and apps' migrations.
+# What the migrations are: "sql" files, or "django" / "alembic" (Python migrations, rendered without a database).
+# Default: detected (manage.py and apps' migrations; alembic.ini).
 # source = "django"
 # django-settings = "mysite.settings"
 # The project's interpreter, which has Django / Alembic (relative to this file; default: schemalint's own).
