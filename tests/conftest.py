@@ -50,9 +50,11 @@ def lint_files(
     quiet_timeouts: bool = True,
     core_only: bool = True,
     at_ref: Mapping[str, AtRef] | None = None,
+    baseline: str | None = None,
 ) -> RunResult:
     """Lint several in-memory files in migration order, as one run (SL114 satisfied unless asked); ``at_ref``:
-    what git knew of some of them at the ``--since`` ref."""
+    what git knew of some of them at the ``--since`` ref; ``baseline``: a schema dump read first, as the
+    ``baseline`` setting reads one."""
     conf = make_settings(settings, quiet_timeouts, core_only)
     sources = []
     for name, content in files.items():
@@ -60,6 +62,9 @@ def lint_files(
         known = (at_ref or {}).get(name)
         sources.append(SourceFile(name, Path("/nonexistent-schemalint-test") / name, data=data, at_ref=known))
     ordered = order(sources)
+    if baseline is not None:
+        ordered.insert(0, SourceFile("schema.sql", Path("/nonexistent-schemalint-test/schema.sql"),
+                                     data=baseline.encode("utf-8"), judged=False, baseline=True))
     engine = Engine(conf, enabled_codes(conf))
     engine.runner = runners.assign(conf.runner, conf.assume_in_transaction, ordered,
                                    flyway_mixed=conf.option("flyway", "mixed")).runner

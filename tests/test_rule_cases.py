@@ -14,7 +14,8 @@ A file is ``rule: CODE`` and ``cases:``. Each case has:
 - optional ``fix``: the last file's text once the findings' fixes are applied (``unsafe_fixes: true`` also
   applies the unsafe ones), or ``null`` when there is nothing to apply;
 - optional ``at_ref``: what git knew of each file at the ``--since`` ref (``existed``, ``old_text``,
-  ``renamed_from``, ``precedes``), for the history gate (SL013, SL014).
+  ``renamed_from``, ``precedes``), for the history gate (SL013, SL014);
+- optional ``baseline``: a schema dump read first, as the ``baseline`` setting reads one.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from tests.conftest import lint_files
 CASES_DIR = Path(__file__).parent / "rule_cases"
 DEFAULT_NAME = "20240201_000000_case.sql"
 _CASE_KEYS = {"name", "rules", "sql", "files", "settings", "encoding", "expect", "message_contains",
-              "help_contains", "report", "fix", "unsafe_fixes", "at_ref", "quiet_timeouts"}
+              "help_contains", "report", "fix", "unsafe_fixes", "at_ref", "quiet_timeouts", "baseline"}
 
 
 def _load() -> list[Any]:
@@ -55,7 +56,7 @@ def test_rule_case(codes: list[str], case: dict[str, Any]) -> None:
     files = {name: text.encode(encoding) for name, text in texts.items()}
     at_ref = {name: AtRef("main", **facts) for name, facts in (case.get("at_ref") or {}).items()}
     result = lint_files(files, case.get("settings"), quiet_timeouts=case.get("quiet_timeouts", True), core_only=False,
-                        at_ref=at_ref)
+                        at_ref=at_ref, baseline=case.get("baseline"))
     assert not result.internal_errors, result.internal_errors
     last = list(files)[-1]
     matching = [f for f in result.findings if f.code in codes and f.file == last]

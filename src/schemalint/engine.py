@@ -209,6 +209,8 @@ class Engine:
             runner=self.runner, at_ref=source.at_ref,
         )
         errors: list[InternalError] = []
+        if source.baseline and not parsed.errors and parsed.template is None:
+            self.model.complete = True
         if source.role == "up":
             reported_once: set[tuple[str, int]] = set()
             down_start = prepared.sections.down_start

@@ -20,7 +20,7 @@ from schemalint.model.objects import (
 from schemalint.model.schema import SchemaModel
 from schemalint.model.types import ColumnType
 
-FORMAT = 2  # 2: Column.collation. Bump when a record's fields change: an older snapshot is then simply not used
+FORMAT = 3  # 2: Column.collation; 3: SchemaModel.complete. Bump when a record's fields change: an older snapshot is then simply not used
 _RECORDS: dict[str, type[Any]] = {cls.__name__: cls for cls in (
     Column, Constraint, Function, Index, Policy, Sequence, Table, UserType, SchemaModel, ColumnType)}
 

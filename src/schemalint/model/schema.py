@@ -32,6 +32,9 @@ class SchemaModel:
     dropped_tables: set[QName] = field(default_factory=set)  # dropped by the run and not created again
     # routines by name and argument types (f(integer) and f(bigint) are two objects) → the file that made them
     routine_files: dict[tuple[QName, tuple[str, ...]], str] = field(default_factory=dict)
+    # seeded from a configured baseline (a schema dump) that parsed whole: a table the model does not hold does
+    # not exist
+    complete: bool = False
 
     def rv(self, node: Any) -> QName:
         return range_var(node, self.default_schema)

@@ -292,6 +292,8 @@ def drop_table(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     for table in dropped_names(node, ctx.settings.default_schema):
         if ctx.is_new(table) or (node.get("missing_ok") and ctx.model.known_dropped(table)):
             continue  # new in this file, or IF EXISTS of a table the run already dropped: nothing is lost
+        if node.get("missing_ok") and rtype == "OBJECT_TABLE" and ctx.model.complete and ctx.model.table(table) is None:
+            continue  # neither in the baseline nor created since: IF EXISTS drops nothing
         name = ctx.name(table)
         yield Hit(
             f"DROP TABLE {name} deletes the table and its data{also}: every query of the running application that "
