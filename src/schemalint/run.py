@@ -167,7 +167,7 @@ def _framework(request: RunRequest) -> str | None:
 def _framework_sources(request: RunRequest, framework: str) -> Gathered:
     settings = request.settings
     memo.depends_on_code()
-    root, selectors, named_files = _framework_selection(request.paths, framework)
+    root, selectors, named_files = _framework_selection(request.paths, framework, settings.source)
     detected = frameworks.detect([str(root)])
     how = "configured" if (request.framework or settings.source_framework) or detected is None \
         else f"detected from {detected[1]}"
@@ -191,9 +191,10 @@ def _framework_sources(request: RunRequest, framework: str) -> Gathered:
 _APP_LABEL = re.compile(r"[A-Za-z_]\w*(?:\.\w+)?")
 
 
-def _framework_selection(paths: list[str], framework: str) -> tuple[Path, list[str], list[Path]]:
+def _framework_selection(paths: list[str], framework: str, config: Path | None) -> tuple[Path, list[str], list[Path]]:
     """(the project's folder, Django app labels named, migration files named). The folder is the first one
-    named, else the nearest one above a named file that holds manage.py / alembic.ini, else the current one."""
+    named, else the nearest one above a named file, inside its project, that holds manage.py / alembic.ini, else
+    the current one."""
     marker = "manage.py" if framework == "django" else "alembic.ini"
     folder: Path | None = None
     selectors: list[str] = []
@@ -215,7 +216,8 @@ def _framework_selection(paths: list[str], framework: str) -> tuple[Path, list[s
                 else "a migration file"
             raise SourceError(f"{given}: not the project's folder, {what}")
     if folder is None:
-        above = [d for f in files for d in f.resolve().parents if (d / marker).is_file()]
+        above = [d for f in files for top in [project_root(f, config).resolve()] for d in f.resolve().parents
+                 if (d == top or top in d.parents) and (d / marker).is_file()]
         folder = above[0] if above else Path(".")
     return folder, selectors, files
 

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 
 def run(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "schemalint", "check", "--no-cache", *args], cwd=cwd, input=stdin,
@@ -69,3 +71,21 @@ def test_a_migration_linked_to_a_file_outside_the_project_is_never_read(tmp_path
     assert [(f["code"], f["message"]) for f in payload["findings"]] == [
         ("SL002", "a symlink that points outside the project: not read")]
     assert os.path.islink(project / "migrations" / "001_innocent.sql")
+
+
+def test_a_named_python_file_finds_its_framework_only_inside_its_project(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from schemalint.sources.frameworks import detect
+
+    outer = tmp_path / "outer"  # a Django project above the repository holding the file: not this file's project
+    (outer / "shop" / "migrations").mkdir(parents=True)
+    (outer / "manage.py").write_text("")
+    (outer / "shop" / "migrations" / "0001_initial.py").write_text("")
+    repo = outer / "tools"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "migrations").mkdir()
+    script = repo / "migrations" / "0002_x.py"
+    script.write_text("print('not a migration of any framework here')\n")
+    monkeypatch.chdir(outer)  # run from the outer project: the file's own project is still the repository
+    assert detect([str(script)]) is None
+    assert detect([str(outer / "shop" / "migrations" / "0001_initial.py")]) == ("django", "manage.py")
