@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -227,3 +228,17 @@ def test_a_selection_that_names_no_migration_is_one_clear_error(shop: Path, sele
     code, payload, stderr = check(shop, "--django", selector)
     assert code == 2 and not payload
     assert stderr.strip().startswith(f"schemalint: error: {error}"), stderr
+
+
+def test_init_in_a_django_project_names_the_source_the_interpreter_and_the_python_hook(shop: Path) -> None:
+    (shop / "schemalint.toml").unlink()
+    (shop / ".venv" / "bin").mkdir(parents=True)
+    os.symlink(sys.executable, shop / ".venv" / "bin" / "python")  # the project's interpreter, which has Django
+    proc = subprocess.run([sys.executable, "-m", "schemalint", "init"], cwd=shop, capture_output=True, text=True,
+                          check=False, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    config = (shop / "schemalint.toml").read_text()
+    assert 'source = "django"  # detected from manage.py' in config and 'python = ".venv/bin/python"' in config
+    assert "- id: schemalint-python" in proc.stdout and "\nhistory-paths" not in config
+    code, payload, stderr = check(shop)  # the written config works as it is
+    assert code == 1 and payload["summary"]["runner"].startswith("django (source: django"), stderr

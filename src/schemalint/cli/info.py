@@ -103,12 +103,20 @@ def init(
     """Write a commented starter schemalint.toml (with the migration folders found here as history-paths), and
     print the pre-commit hook that lints those folders only."""
     from schemalint.config import STARTER_CONFIG
+    from schemalint.sources import frameworks
     from schemalint.sources.files import migration_folders
 
     if path.exists() and not force:
         fail(f"{path} already exists (use --force to overwrite)")
-    folders = migration_folders(path.parent if str(path.parent) else Path("."))
+    base = path.parent if str(path.parent) else Path(".")
+    framework = frameworks.detect([str(base)])
+    folders = [] if framework is not None else migration_folders(base)
     text = STARTER_CONFIG
+    if framework is not None:  # Python migrations: the framework renders them, in the project's interpreter
+        text = text.replace('# source = "django"', f'source = "{framework[0]}"  # detected from {framework[1]}')
+        venv = next((v for v in (".venv", "venv") if (base / v / "bin" / "python").is_file()), None)
+        if venv is not None:
+            text = text.replace('# python = ".venv/bin/python"', f'python = "{venv}/bin/python"')
     if 0 < len(folders) <= 5:  # more is a folder of many projects: better named by hand
         listed = ", ".join(f'"{folder}"' for folder in folders)
         text = text.replace('# history-paths = ["db/migrations"]', f"history-paths = [{listed}]")
@@ -117,6 +125,9 @@ def init(
     except OSError as exc:
         fail(f"{path}: cannot write: {exc.strerror or exc}")
     sys.stdout.write(f"Wrote {path}\n")
+    if framework is not None:
+        sys.stdout.write(f"{framework[0].capitalize()} migrations (detected from {framework[1]}). For pre-commit "
+                         f"(.pre-commit-config.yaml), lint the changed ones:\n      - id: schemalint-python\n")
     if 0 < len(folders) <= 5:
         pattern = "|".join(re.sub(r"([.+*?()\[\]{}|^$\\])", r"\\\1", folder) for folder in folders)
         sys.stdout.write(
