@@ -242,3 +242,29 @@ def test_init_in_a_django_project_names_the_source_the_interpreter_and_the_pytho
     assert "- id: schemalint-python" in proc.stdout and "\nhistory-paths" not in config
     code, payload, stderr = check(shop)  # the written config works as it is
     assert code == 1 and payload["summary"]["runner"].startswith("django (source: django"), stderr
+
+
+def test_separate_database_and_state_is_judged_by_its_database_operations(shop: Path) -> None:
+    (shop / "shop" / "migrations" / "0010_total_index.py").write_text(
+        "from django.db import migrations, models\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        "    dependencies = [(\"shop\", \"0009_order_placed_at\")]\n\n"
+        "    operations = [\n"
+        "        migrations.SeparateDatabaseAndState(\n"
+        "            database_operations=[migrations.RunSQL(\n"
+        "                \"CREATE INDEX shop_order_total_idx ON shop_order (total)\",\n"
+        "                reverse_sql=\"DROP INDEX shop_order_total_idx\")],\n"
+        "            state_operations=[migrations.AddIndex(\n"
+        "                model_name=\"order\", index=models.Index(fields=[\"total\"], name=\"shop_order_total_idx\"))],\n"
+        "        ),\n"
+        "        migrations.SeparateDatabaseAndState(\n"
+        "            state_operations=[migrations.AlterField(\n"
+        "                model_name=\"order\", name=\"total\", field=models.BigIntegerField(default=0))],\n"
+        "        ),\n"
+        "    ]\n")
+    code, payload, stderr = check(shop, "--django", "shop.0010")
+    assert code == 1, stderr
+    # the database operation's index, at the operation; the state-only change renders no SQL and is not judged
+    assert [(f[1], f[2]) for f in found(payload) if f[2] in ("SL102", "SL204")] == [(8, "SL102")]
+    (index,) = [f for f in payload["findings"] if f["code"] == "SL102"]
+    assert "CREATE INDEX shop_order_total_idx" in index["sql"]
