@@ -90,3 +90,11 @@ def test_an_interpreter_without_the_framework_is_one_clear_error(tmp_path: Path,
     assert stderr.strip().splitlines() == [
         f"schemalint: error: {framework}: {bare / 'bin' / 'python'} has no {framework} installed: pass the project's "
         f"interpreter with --python, or pip install 'schemalint[{framework}]' beside schemalint"]
+
+
+def test_the_config_file_is_named_as_alembic_takes_it(billing: Path) -> None:
+    (billing / "alembic.ini").rename(billing / "billing.ini")
+    code, payload, stderr = check(billing, "--alembic", "-c", "billing.ini")
+    assert code == 1 and ("0004_cleanup.py", 10, "SL201") in found(payload), stderr
+    code, payload, stderr = check(billing, "--alembic", "-c", "missing.ini")
+    assert code == 2 and stderr.strip() == "schemalint: error: alembic: missing.ini: no such config file"

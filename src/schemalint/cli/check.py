@@ -60,7 +60,7 @@ def check(
     watch: Annotated[bool, typer.Option("--watch", "-w", help="Check again whenever a checked file changes (Ctrl-C stops).")] = False,
     django: Annotated[bool, typer.Option("--django", help="The migrations are Django's: render each one's SQL with the project's own backend, without a database, and report at the .py operation (detected from manage.py when a folder is named).")] = False,
     alembic: Annotated[bool, typer.Option("--alembic", help="The migrations are Alembic revisions: render each one offline and report at the op. call (detected from alembic.ini when a folder is named).")] = False,
-    django_settings: Annotated[str | None, typer.Option("--settings", "--alembic-config", help="Django's settings module (default: the one manage.py names), or Alembic's config file (default alembic.ini).")] = None,
+    django_settings: Annotated[str | None, typer.Option("--settings", "--alembic-config", "-c", help="Django's settings module (default: the one manage.py names), or Alembic's config file, as alembic -c takes it (default alembic.ini).")] = None,
     database: Annotated[str, typer.Option("--database", help="Django's database alias whose backend renders the SQL.")] = "default",
     python: Annotated[str | None, typer.Option("--python", help="The project's interpreter, which renders the migrations (default: the one running schemalint).")] = None,
     daemon: Annotated[bool | None, typer.Option("--daemon/--no-daemon", help="Run the check in the warm daemon (schemalint daemon start), falling back to this process when none answers; default: the config's daemon key.")] = None,

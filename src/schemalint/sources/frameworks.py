@@ -169,6 +169,8 @@ def django_sources(root: Path, settings_module: str | None, database: str, pytho
 def alembic_sources(root: Path, config: str | None, python: str | None) -> Rendered:
     """An Alembic project's revisions rendered offline (``upgrade --sql``'s way), one file per revision."""
     script = Path(__file__).resolve().parent.parent / "frameworks" / "alembic_extract.py"
+    if not (root / (config or "alembic.ini")).is_file():
+        raise SourceError(f"alembic: {root / (config or 'alembic.ini')}: no such config file")
     command = [python or sys.executable, str(script), "--config", config or "alembic.ini", "--root", str(root)]
     result = _converse(command, root, "public", "alembic")
     rendered = Rendered([], {}, list(result.get("notes") or []), f"alembic {result.get('alembic')}")
