@@ -120,6 +120,14 @@ class Context:
             return "in a file your runner wraps in a transaction (assume-in-transaction = true)"
         return f"in a file {self.runner.name} wraps in a transaction"
 
+    def outside_transaction_phrase(self) -> str:
+        """Where a statement PostgreSQL refuses in a transaction block goes: "in a migration that diesel runs outside
+        a transaction (run_in_transaction = false in the migration's metadata.toml)" when the runner wraps this file,
+        else "outside any transaction block"."""
+        if self.runner.name in RUNNERS and self.runner_transaction:
+            return f"in a migration that {self.runner.name} runs outside a transaction ({self.runner.opt_out})"
+        return "outside any transaction block"
+
     @property
     def lock_timeout(self) -> bool:
         return self.transaction.lock_timeout is not None or self.session.lock_timeout is not None

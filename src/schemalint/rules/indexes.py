@@ -47,7 +47,7 @@ def create_index_non_concurrently(stmt: Statement, ctx: Context) -> Iterator[Hit
     else:
         fixed = add_keyword_after(stmt.text, r"\bINDEX\b", "CONCURRENTLY")
         help_text = (
-            f"Build the index without blocking writes, outside any transaction block:\n{fixed};\n"
+            f"Build the index without blocking writes, {ctx.outside_transaction_phrase()}:\n{fixed};\n"
             "If the build fails it leaves an INVALID index: DROP INDEX CONCURRENTLY it and retry."
         )
     # fixable only where CONCURRENTLY can run: outside any transaction, not on a partitioned table
@@ -120,7 +120,7 @@ def drop_index_non_concurrently(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         yield Hit(
             f"DROP INDEX {ctx.name(index)} without CONCURRENTLY {lock_phrase(mode, on)}; "
             f"it first waits for every running query on the table, and all new queries queue behind it",
-            f"Drop it without blocking, outside any transaction block (one index per statement):\n{fixed};",
+            f"Drop it without blocking, {ctx.outside_transaction_phrase()} (one index per statement):\n{fixed};",
             fix=insert_after_keyword(stmt, r"\bINDEX\b", "CONCURRENTLY") if fixable else None,
             subject=ctx.name(index),
         )

@@ -56,8 +56,7 @@ def concurrently_in_transaction(stmt: Statement, ctx: Context) -> Iterator[Hit]:
     if ctx.transaction.explicit and not ctx.in_block and not ctx.runner_transaction:
         recipe = f"Run it after the transaction ends:\nCOMMIT;\n{statement};"
     elif ctx.runner.name in RUNNERS and ctx.runner_transaction:
-        recipe = (f"Run it on its own, in a migration that {ctx.runner.name} runs outside a transaction "
-                  f"({ctx.runner.opt_out}):\n{statement};")
+        recipe = f"Run it on its own, {ctx.outside_transaction_phrase()}:\n{statement};"
     else:
         recipe = f"Run it on its own:\n{statement};\n{_RUNNER_HINT}"
     fix = _move_out_of_block(stmt, ctx) if ctx.transaction.explicit and not ctx.runner_transaction else None
@@ -80,8 +79,7 @@ def _procedure_ending_transaction(stmt: Statement, ctx: Context) -> str | None:
 
 def _transaction_ended_inside(stmt: Statement, ctx: Context, what: str) -> Hit:
     why = ("inside the explicit BEGIN … COMMIT block" if ctx.transaction.explicit else ctx.runner_transaction_phrase())
-    runner_help = (f"in a migration that {ctx.runner.name} runs outside a transaction ({ctx.runner.opt_out})"
-                   if ctx.runner.name in RUNNERS and ctx.runner_transaction else "outside any transaction block")
+    runner_help = ctx.outside_transaction_phrase()
     subject = "This DO block runs COMMIT or ROLLBACK" if stmt.kind == "DoStmt" else f"This CALL runs {what}"
     return Hit(f"{subject}, and this statement is {why}: PostgreSQL fails with \"invalid transaction "
                f"termination\" and nothing of the migration is applied",
