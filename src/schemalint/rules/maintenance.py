@@ -74,7 +74,7 @@ def blocking_maintenance(stmt: Statement, ctx: Context) -> Iterator[Hit]:
         what = f"REINDEX {target} without CONCURRENTLY"
         yield Hit(f"{what} takes an ACCESS EXCLUSIVE lock on each index it rebuilds (blocking reads that use it) and "
                   f"a SHARE lock on the table, blocking writes, for its whole duration",
-                  f"PG12+: rebuild without blocking, outside a transaction block:\n{fixed};")
+                  f"PG12+: rebuild without blocking, {ctx.outside_transaction_phrase()}:\n{fixed};")
     elif kind == "RefreshMatViewStmt":
         if node.get("concurrent"):
             return
