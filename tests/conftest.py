@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,6 +31,14 @@ QUIET_TIMEOUTS = 'ignore = ["SL01", "SL3", "SL4"]\n[locks]\nrunner-sets-lock-tim
 def quiet_config(directory: Path) -> None:
     """A schemalint.toml that satisfies SL114, so tests about other rules see only those."""
     (directory / "schemalint.toml").write_text(QUIET_TIMEOUTS, encoding="utf-8")
+
+
+def check_folder(folder: Path, *args: str) -> tuple[int, dict[str, Any], str]:
+    """``schemalint check --no-cache --format json . ARGS`` run in ``folder``: (exit code, JSON report or {}, stderr)."""
+    proc = subprocess.run([sys.executable, "-m", "schemalint", "check", "--no-cache", "--format", "json", ".", *args],
+                          cwd=folder, capture_output=True, text=True, check=False, timeout=300)
+    payload = json.loads(proc.stdout) if proc.stdout.startswith("{") else {}
+    return proc.returncode, payload, proc.stderr
 
 
 def make_settings(

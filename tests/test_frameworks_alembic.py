@@ -3,7 +3,6 @@ autocommit_block() honoured, findings at the revision's op. call."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -13,17 +12,11 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO
+from tests.conftest import check_folder as check
 
 pytest.importorskip("alembic")
 
 BILLING = REPO / "fixtures" / "frameworks" / "alembic_billing"
-
-
-def check(folder: Path, *args: str) -> tuple[int, dict[str, Any], str]:
-    proc = subprocess.run([sys.executable, "-m", "schemalint", "check", "--no-cache", "--format", "json", ".", *args],
-                          cwd=folder, capture_output=True, text=True, check=False, timeout=300)
-    payload = json.loads(proc.stdout) if proc.stdout.startswith("{") else {}
-    return proc.returncode, payload, proc.stderr
 
 
 @pytest.fixture

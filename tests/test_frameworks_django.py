@@ -5,7 +5,6 @@ Django's order, reported at the .py file and the operation's line."""
 from __future__ import annotations
 
 import ast
-import json
 import os
 import shutil
 import subprocess
@@ -17,18 +16,12 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO
+from tests.conftest import check_folder as check
 
 pytest.importorskip("django")
 
 SHOP = REPO / "fixtures" / "frameworks" / "django_shop"
 HOUSE = {"SL010", "SL011", "SL012", "SL402", "SL405"}
-
-
-def check(folder: Path, *args: str) -> tuple[int, dict[str, Any], str]:
-    proc = subprocess.run([sys.executable, "-m", "schemalint", "check", "--no-cache", "--format", "json", ".", *args],
-                          cwd=folder, capture_output=True, text=True, check=False, timeout=300)
-    payload = json.loads(proc.stdout) if proc.stdout.startswith("{") else {}
-    return proc.returncode, payload, proc.stderr
 
 
 def operation_lines(path: Path) -> list[int]:

@@ -13,6 +13,8 @@ import struct
 import sys
 from typing import Any
 
+from schemalint.memo import write_answer  # stdlib only, and loaded first on every run anyway
+
 PROTOCOL = 1
 _HEADER = struct.Struct("!I")  # the length of the JSON header that starts every message
 MAX_MESSAGE = 256 * 1024 * 1024
@@ -145,13 +147,7 @@ def run(argv: list[str], fingerprint: str) -> int | None:
         return None
     if header.get("status") != "done":
         return None  # another version, or the worker could not run: run in-process
-    out_length = int(header["stdout"])
-    sys.stdout.flush()
-    sys.stdout.buffer.write(body[:out_length])
-    sys.stdout.flush()
-    sys.stderr.buffer.write(body[out_length:])
-    sys.stderr.flush()
-    return int(header["code"])
+    return write_answer(header, body)
 
 
 def _isatty(stream: Any) -> bool:

@@ -153,6 +153,12 @@ def replay(argv: list[str]) -> int | None:
     header, body = found
     if header.get("key") != key or not _unchanged(header):
         return None
+    return write_answer(header, body)
+
+
+def write_answer(header: dict[str, Any], body: bytes) -> int:
+    """A run's stored answer (a memo's, or the daemon's): ``header["stdout"]`` bytes of ``body`` to stdout, the rest
+    to stderr; its exit code."""
     out_length = int(header["stdout"])
     sys.stdout.flush()
     sys.stdout.buffer.write(body[:out_length])

@@ -195,7 +195,7 @@ def _framework_selection(paths: list[str], framework: str, config: Path | None) 
     """(the project's folder, Django app labels named, migration files named). The folder is the first one
     named, else the nearest one above a named file, inside its project, that holds manage.py / alembic.ini, else
     the current one."""
-    marker = "manage.py" if framework == "django" else "alembic.ini"
+    marker = frameworks.MARKERS[framework]
     folder: Path | None = None
     selectors: list[str] = []
     files: list[Path] = []
@@ -216,9 +216,8 @@ def _framework_selection(paths: list[str], framework: str, config: Path | None) 
                 else "a migration file"
             raise SourceError(f"{given}: not the project's folder, {what}")
     if folder is None:
-        above = [d for f in files for top in [project_root(f, config).resolve()] for d in f.resolve().parents
-                 if (d == top or top in d.parents) and (d / marker).is_file()]
-        folder = above[0] if above else Path(".")
+        above = next((found for f in files if (found := frameworks.project_above(f, config, framework))), None)
+        folder = above[0] if above is not None else Path(".")
     return folder, selectors, files
 
 

@@ -130,9 +130,8 @@ def detect(paths: list[str], config: Path | None = None) -> tuple[str, str] | No
         if path.is_dir():
             found = _framework_of(path)
         elif path.suffix == ".py" and path.is_file():
-            top = project_root(path, config).resolve()
-            above = [d for d in path.resolve().parents if d == top or top in d.parents]
-            found = next((f for f in map(_framework_of, above) if f is not None), None)
+            above = project_above(path, config)
+            found = above[1] if above is not None else None
         else:
             continue
         if found is not None:
@@ -140,11 +139,28 @@ def detect(paths: list[str], config: Path | None = None) -> tuple[str, str] | No
     return None
 
 
+MARKERS = {"django": "manage.py", "alembic": "alembic.ini"}  # the file a framework's project folder holds
+
+
+def project_above(path: Path, config: Path | None, framework: str | None = None) -> tuple[Path, tuple[str, str]] | None:
+    """The nearest folder above a file, inside its project (:func:`project_root`), that holds a framework's
+    project — any detected one, or ``framework``'s marker file when it is named — with (framework, evidence)."""
+    top = project_root(path, config).resolve()
+    for folder in path.resolve().parents:  # from the file upwards: once outside the project, always outside
+        if folder != top and top not in folder.parents:
+            return None
+        found = _framework_of(folder) if framework is None else \
+            ((framework, MARKERS[framework]) if (folder / MARKERS[framework]).is_file() else None)
+        if found is not None:
+            return folder, found
+    return None
+
+
 def _framework_of(folder: Path) -> tuple[str, str] | None:
-    if (folder / "manage.py").is_file() and any(folder.glob("*/migrations/0001_*.py")):
-        return "django", "manage.py"
-    if (folder / "alembic.ini").is_file():
-        return "alembic", "alembic.ini"
+    if (folder / MARKERS["django"]).is_file() and any(folder.glob("*/migrations/0001_*.py")):
+        return "django", MARKERS["django"]
+    if (folder / MARKERS["alembic"]).is_file():
+        return "alembic", MARKERS["alembic"]
     return None
 
 
@@ -169,9 +185,10 @@ def django_sources(root: Path, settings_module: str | None, database: str, pytho
 def alembic_sources(root: Path, config: str | None, python: str | None) -> Rendered:
     """An Alembic project's revisions rendered offline (``upgrade --sql``'s way), one file per revision."""
     script = Path(__file__).resolve().parent.parent / "frameworks" / "alembic_extract.py"
-    if not (root / (config or "alembic.ini")).is_file():
-        raise SourceError(f"alembic: {root / (config or 'alembic.ini')}: no such config file")
-    command = [python or sys.executable, str(script), "--config", config or "alembic.ini", "--root", str(root)]
+    config = config or MARKERS["alembic"]
+    if not (root / config).is_file():
+        raise SourceError(f"alembic: {root / config}: no such config file")
+    command = [python or sys.executable, str(script), "--config", config, "--root", str(root)]
     result = _converse(command, root, "public", "alembic")
     rendered = Rendered([], {}, list(result.get("notes") or []), f"alembic {result.get('alembic')}")
     for migration in result.get("migrations") or []:
@@ -346,6 +363,7 @@ def to_python(findings: list[Finding], origins: dict[str, Origin], explicitly_se
     the statement, naming the operation and quoting the SQL; no fix (the file to change is Python). The house
     conventions for .sql files are dropped unless selected by code."""
     out: list[Finding] = []
+    lines: dict[str, tuple[list[str], list[str]]] = {}  # file → (.py lines, rendered SQL lines), split once
     for finding in findings:
         origin = origins.get(finding.file)
         if origin is None:
@@ -353,12 +371,13 @@ def to_python(findings: list[Finding], origins: dict[str, Origin], explicitly_se
             continue
         if finding.code in HOUSE_CONVENTIONS and finding.code not in explicitly_selected:
             continue
+        if finding.file not in lines:
+            lines[finding.file] = (origin.python_text.splitlines(), origin.sql_text.splitlines())
+        python_lines, sql_lines = lines[finding.file]
         op = origin.operation_at(finding.span.line)
         line = op.line if op is not None else 1
-        python_lines = origin.python_text.splitlines()
         text_line = python_lines[line - 1] if 0 < line <= len(python_lines) else ""
         column = len(text_line) - len(text_line.lstrip()) + 1
-        sql_lines = origin.sql_text.splitlines()
         sql = "\n".join(sql_lines[op.first_line - 1:op.last_line]) if op is not None else ""
         hint = (DJANGO_HELP if origin.framework == "django" else ALEMBIC_HELP).get(finding.code)
         out.append(Finding(
